@@ -1,0 +1,187 @@
+//! The errors of the library, each mapping to exactly one machine code of the API contract.
+
+use crate::{input::ValidationErrors, status::TicketStatus};
+
+/// What a storage backend can answer besides success. The first variants are outcomes the
+/// store settled atomically (a unique index, a compare-and-set); the last two are failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist, or is outside the caller's visibility.
+    #[error("not found")]
+    NotFound,
+    /// An open ticket with the same duplicate key exists.
+    #[error("duplicate ticket")]
+    DuplicateTicket,
+    /// An active user already has this username (case-insensitively).
+    #[error("username taken")]
+    UsernameTaken,
+    /// The compare-and-set lost: the ticket is no longer in the state the change was decided on.
+    #[error("ticket changed concurrently")]
+    Stale,
+    /// The ticket is done and can no longer be assigned.
+    #[error("ticket is done")]
+    TicketClosed,
+    /// The assignee is not an active user with role worker.
+    #[error("no such active worker")]
+    WorkerUnavailable,
+    /// The user is the last active admin.
+    #[error("last active admin")]
+    LastAdmin,
+    /// The backend could not be reached or timed out; names where, never credentials.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else that went wrong inside the backend.
+    #[error("storage failure")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Everything the facade can refuse or fail with. One variant per API error code.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// Input broke a rule (422 `validation_error`).
+    #[error("{0}")]
+    Validation(ValidationErrors),
+    /// Wrong username or password (401 `invalid_credentials`); never says which.
+    #[error("Incorrect username or password.")]
+    InvalidCredentials,
+    /// No valid session: the user is gone or deactivated (401 `not_authenticated`).
+    #[error("Not authenticated.")]
+    Unauthenticated,
+    /// The caller's role may not do this (403 `forbidden`).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// No such thing, or not visible to the caller (404 `not_found`).
+    #[error("{0} not found.")]
+    NotFound(&'static str),
+    /// A status move the state machine does not allow (409 `invalid_transition`).
+    #[error("{}", transition_sentence(*from, *to))]
+    InvalidTransition {
+        /// The ticket's status.
+        from: TicketStatus,
+        /// The status asked for.
+        to: TicketStatus,
+    },
+    /// An open ticket with the same title, description and e-mail exists (409 `duplicate_ticket`).
+    #[error("An identical request from this e-mail is already open.")]
+    DuplicateTicket,
+    /// The username is in use by an active account (409 `username_taken`).
+    #[error("This username is already taken.")]
+    UsernameTaken,
+    /// A done ticket cannot be assigned (409 `ticket_closed`).
+    #[error("The ticket is done and can no longer be assigned.")]
+    TicketClosed,
+    /// The assignee is not an active worker (422 `invalid_worker`).
+    #[error("No active worker with this id.")]
+    InvalidWorker,
+    /// An admin tried to delete its own account (409 `cannot_delete_self`).
+    #[error("You cannot delete your own account.")]
+    CannotDeleteSelf,
+    /// Deleting the last active admin would lock everyone out (409 `last_admin`).
+    #[error("The last active admin cannot be deleted.")]
+    LastAdmin,
+    /// The store is unreachable (503 `unavailable`).
+    #[error("The service is temporarily unavailable.")]
+    Unavailable(#[source] StoreError),
+    /// An unexpected failure (500 `internal_error`); the cause is logged, never shown.
+    #[error("Internal error.")]
+    Internal(#[source] StoreError),
+}
+
+fn transition_sentence(from: TicketStatus, to: TicketStatus) -> String {
+    let next = from.next();
+    if next.is_empty() {
+        format!("Cannot move a ticket from {from} to {to}: {from} is final.")
+    } else {
+        let allowed: Vec<&str> = next.iter().map(|s| s.as_str()).collect();
+        format!(
+            "Cannot move a ticket from {from} to {to}; allowed next: {}.",
+            allowed.join(", ")
+        )
+    }
+}
+
+impl CoreError {
+    /// The machine code of the API error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation_error",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Unauthenticated => "not_authenticated",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::InvalidTransition { .. } => "invalid_transition",
+            Self::DuplicateTicket => "duplicate_ticket",
+            Self::UsernameTaken => "username_taken",
+            Self::TicketClosed => "ticket_closed",
+            Self::InvalidWorker => "invalid_worker",
+            Self::CannotDeleteSelf => "cannot_delete_self",
+            Self::LastAdmin => "last_admin",
+            Self::Unavailable(_) => "unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The HTTP status the reference server answers with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            Self::Validation(_) | Self::InvalidWorker => 422,
+            Self::InvalidCredentials | Self::Unauthenticated => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::InvalidTransition { .. }
+            | Self::DuplicateTicket
+            | Self::UsernameTaken
+            | Self::TicketClosed
+            | Self::CannotDeleteSelf
+            | Self::LastAdmin => 409,
+            Self::Unavailable(_) => 503,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// The allowed next statuses, for an invalid transition.
+    pub fn allowed_next(&self) -> Option<&'static [TicketStatus]> {
+        match self {
+            Self::InvalidTransition { from, .. } => Some(from.next()),
+            _ => None,
+        }
+    }
+
+    /// Turns an unexpected store answer into a failure, keeping the cause for the log.
+    pub(crate) fn from_store(e: StoreError) -> Self {
+        match e {
+            StoreError::Unavailable(_) => Self::Unavailable(e),
+            other => Self::Internal(other),
+        }
+    }
+}
+
+impl From<ValidationErrors> for CoreError {
+    fn from(e: ValidationErrors) -> Self {
+        Self::Validation(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_messages_name_the_allowed_next() {
+        let e = CoreError::InvalidTransition {
+            from: TicketStatus::New,
+            to: TicketStatus::Done,
+        };
+        assert_eq!(
+            e.to_string(),
+            "Cannot move a ticket from new to done; allowed next: in_progress."
+        );
+        assert_eq!(e.allowed_next(), Some(&[TicketStatus::InProgress][..]));
+        let e = CoreError::InvalidTransition {
+            from: TicketStatus::Done,
+            to: TicketStatus::New,
+        };
+        assert!(e.to_string().contains("final"));
+        assert_eq!((e.code(), e.http_status()), ("invalid_transition", 409));
+    }
+}

@@ -1,0 +1,159 @@
+//! The audit trail: one immutable event per change, written in the same atomic step.
+
+use crate::{
+    ids::{EventId, TicketId, UserId},
+    status::TicketStatus,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// What happened to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A customer submitted it (no acting user).
+    Submitted,
+    /// An admin assigned it to `worker_id`.
+    Assigned,
+    /// Its worker `worker_id` was deleted and it went back to the queue.
+    Released,
+    /// Its status moved `from_status -> to_status`.
+    StatusChanged,
+    /// It was opened by staff for the first time.
+    Viewed,
+}
+
+impl EventKind {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Assigned => "assigned",
+            Self::Released => "released",
+            Self::StatusChanged => "status_changed",
+            Self::Viewed => "viewed",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "submitted" => Self::Submitted,
+            "assigned" => Self::Assigned,
+            "released" => Self::Released,
+            "status_changed" => Self::StatusChanged,
+            "viewed" => Self::Viewed,
+            _ => return None,
+        })
+    }
+}
+
+/// One recorded change. Fields that do not apply to the kind are `None`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Identity; increases with time.
+    pub id: EventId,
+    /// The ticket it happened to.
+    pub ticket_id: TicketId,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub kind: EventKind,
+    /// The staff member who did it (`None` for a customer's submission; for a release, the
+    /// admin who deleted the worker).
+    pub actor_id: Option<UserId>,
+    /// The worker assigned or released.
+    pub worker_id: Option<UserId>,
+    /// Status before a status change or a release.
+    pub from_status: Option<TicketStatus>,
+    /// Status after a status change or a release.
+    pub to_status: Option<TicketStatus>,
+}
+
+/// An event before the store numbers it. Built only by the constructors below, so each kind
+/// carries exactly the fields that apply to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub kind: EventKind,
+    /// Who did it.
+    pub actor_id: Option<UserId>,
+    /// The worker concerned.
+    pub worker_id: Option<UserId>,
+    /// Status before.
+    pub from_status: Option<TicketStatus>,
+    /// Status after.
+    pub to_status: Option<TicketStatus>,
+}
+
+impl NewEvent {
+    fn bare(kind: EventKind, at: DateTime<Utc>, actor: Option<UserId>) -> Self {
+        Self {
+            at,
+            kind,
+            actor_id: actor,
+            worker_id: None,
+            from_status: None,
+            to_status: None,
+        }
+    }
+
+    /// A customer's submission.
+    pub fn submitted(at: DateTime<Utc>) -> Self {
+        Self::bare(EventKind::Submitted, at, None)
+    }
+
+    /// An assignment by `actor` to `worker`.
+    pub fn assigned(at: DateTime<Utc>, actor: UserId, worker: UserId) -> Self {
+        Self {
+            worker_id: Some(worker),
+            ..Self::bare(EventKind::Assigned, at, Some(actor))
+        }
+    }
+
+    /// A release because `worker` was deleted by `actor`: the ticket went from `from` back to
+    /// `new` with no worker, and the statuses are recorded so time-in-status stays derivable.
+    pub fn released(at: DateTime<Utc>, actor: UserId, worker: UserId, from: TicketStatus) -> Self {
+        Self {
+            worker_id: Some(worker),
+            from_status: Some(from),
+            to_status: Some(TicketStatus::New),
+            ..Self::bare(EventKind::Released, at, Some(actor))
+        }
+    }
+
+    /// A status step by `actor`.
+    pub fn status_changed(
+        at: DateTime<Utc>,
+        actor: UserId,
+        from: TicketStatus,
+        to: TicketStatus,
+    ) -> Self {
+        Self {
+            from_status: Some(from),
+            to_status: Some(to),
+            ..Self::bare(EventKind::StatusChanged, at, Some(actor))
+        }
+    }
+
+    /// The first opening by `actor`.
+    pub fn viewed(at: DateTime<Utc>, actor: UserId) -> Self {
+        Self::bare(EventKind::Viewed, at, Some(actor))
+    }
+
+    /// Numbers the event for `ticket`.
+    pub fn into_event(self, id: EventId, ticket_id: TicketId) -> Event {
+        Event {
+            id,
+            ticket_id,
+            at: self.at,
+            kind: self.kind,
+            actor_id: self.actor_id,
+            worker_id: self.worker_id,
+            from_status: self.from_status,
+            to_status: self.to_status,
+        }
+    }
+}

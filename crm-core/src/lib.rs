@@ -1,0 +1,44 @@
+//! # crm-core
+//!
+//! The repair-request workflow of repair-crm as a library: customers submit requests, admins
+//! assign them to workers, workers move them `new -> in_progress -> done`, and every step is
+//! timestamped and recorded in an audit trail.
+//!
+//! * [`input`] parses every value once into newtypes that prove their validity.
+//! * [`status`], [`role`] hold the state machine and the visibility rules as data.
+//! * [`store`] is the seam: traits whose methods are the atomic steps a backend must make
+//!   race-free (`crm-store-memory`, `crm-store-postgres`).
+//! * [`Crm`] is the facade embedders call with an authenticated [`Actor`]; it enforces the
+//!   rules and maps every refusal to one [`CoreError`] variant, one API error code.
+//!
+//! The crate does no I/O of its own; password hashing borrows Tokio's blocking pool when it
+//! runs inside a Tokio runtime.
+
+pub mod clock;
+pub mod error;
+pub mod history;
+pub mod ids;
+pub mod input;
+pub mod page;
+pub mod password;
+pub mod role;
+pub mod service;
+pub mod status;
+pub mod store;
+pub mod ticket;
+pub mod user;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{CoreError, StoreError};
+pub use history::{Event, EventKind, NewEvent};
+pub use ids::{ClientId, EventId, TicketId, UserId};
+pub use page::{Page, PageRequest, TicketFilter, TicketQuery, UserQuery};
+pub use password::PasswordCost;
+pub use role::{Actor, Role, Visibility};
+pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
+pub use status::TicketStatus;
+pub use store::{
+    ExpectedState, Store, StoreHealth, TicketStore, Transition, UserRecord, UserStore,
+};
+pub use ticket::{Client, DedupKey, NewTicket, Submission, Ticket, TicketProgress, TrackingCode};
+pub use user::{NewUser, StatCounts, Stats, User, UserCredentials};

@@ -1,0 +1,186 @@
+//! The storage seam. Each method is one atomic step that a backend must make race-free on its
+//! own (a lock, a unique index, a compare-and-set, a transaction); the facade never combines
+//! two store calls into a check-then-act. Every change appends its history event in the same
+//! step, so the audit trail never misses a change.
+
+use crate::{
+    error::StoreError,
+    history::{Event, NewEvent},
+    ids::{TicketId, UserId},
+    input::Username,
+    page::{Page, TicketQuery, UserQuery},
+    role::Visibility,
+    status::TicketStatus,
+    ticket::{NewTicket, Ticket, TicketProgress, TrackingCode},
+    user::{NewUser, StatCounts, User, UserCredentials},
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// The state a status change was decided against. The store applies the change only if the
+/// ticket is still exactly in this state, otherwise it answers [`StoreError::Stale`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedState {
+    /// Status read.
+    pub status: TicketStatus,
+    /// Worker read (a release or reassignment in between invalidates the decision).
+    pub worker_id: Option<UserId>,
+}
+
+/// A status change to apply with compare-and-set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The state the rules were checked against.
+    pub expected: ExpectedState,
+    /// The new status; sets `in_progress_at` or `done_at` accordingly.
+    pub next: TicketStatus,
+    /// Who moves it.
+    pub actor: UserId,
+    /// When; becomes `updated_at` and the step's timestamp.
+    pub at: DateTime<Utc>,
+}
+
+/// An account as stored, with whether it is still active.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// The account.
+    pub user: User,
+    /// False once deleted (deactivated).
+    pub active: bool,
+}
+
+/// Tickets, their clients and their history.
+#[async_trait]
+pub trait TicketStore: Send + Sync + 'static {
+    /// Inserts a ticket, creating its client on first contact (found by lower-cased e-mail and
+    /// never updated), and its `submitted` event. Answers [`StoreError::DuplicateTicket`] when an
+    /// open ticket has the same [`crate::ticket::DedupKey`]; then nothing is stored.
+    async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError>;
+
+    /// Reads a ticket inside `visibility`; [`StoreError::NotFound`] when absent or not visible.
+    async fn get_ticket(&self, id: TicketId, visibility: Visibility) -> Result<Ticket, StoreError>;
+
+    /// Reads a ticket inside `visibility` and, on its first opening, marks it viewed (setting
+    /// `updated_at`) with a `viewed` event by `actor`.
+    async fn open_ticket(
+        &self,
+        id: TicketId,
+        visibility: Visibility,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Ticket, StoreError>;
+
+    /// Applies a status change with compare-and-set on [`Transition::expected`], and its
+    /// `status_changed` event. [`StoreError::Stale`] when the ticket moved on meanwhile.
+    async fn transition(&self, change: Transition) -> Result<Ticket, StoreError>;
+
+    /// Assigns a ticket (sets `worker_id`, `assigned_at`, `updated_at`, appends `assigned`),
+    /// atomically with the checks that the worker is an active user with role worker
+    /// ([`StoreError::WorkerUnavailable`]) and the ticket is not done ([`StoreError::TicketClosed`]).
+    /// Assigning to the current worker changes nothing.
+    async fn assign(
+        &self,
+        id: TicketId,
+        worker: UserId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Ticket, StoreError>;
+
+    /// One page of tickets, newest first, with the total matching count.
+    async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
+
+    /// Status counts and resolution time over one worker's tickets, or over all.
+    async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
+
+    /// The public progress of the ticket holding this code.
+    async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError>;
+
+    /// A ticket's history inside `visibility`, oldest first.
+    async fn history(&self, id: TicketId, visibility: Visibility)
+    -> Result<Vec<Event>, StoreError>;
+}
+
+/// Staff accounts.
+#[async_trait]
+pub trait UserStore: Send + Sync + 'static {
+    /// Inserts an account; [`StoreError::UsernameTaken`] when an active account has the same
+    /// username case-insensitively.
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError>;
+
+    /// Inserts `users` only if the store has no users at all, atomically (so replicas starting
+    /// together seed once). Returns whether it inserted.
+    async fn seed_users(&self, users: Vec<NewUser>) -> Result<bool, StoreError>;
+
+    /// Any account by id, active or not.
+    async fn find_user(&self, id: UserId) -> Result<UserRecord, StoreError>;
+
+    /// The active account with this username (case-insensitive) and its hash, for sign-in.
+    async fn credentials(&self, username: &Username)
+    -> Result<Option<UserCredentials>, StoreError>;
+
+    /// One page of active accounts, newest first.
+    async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError>;
+
+    /// Deactivates an active account and, in the same step, puts its open tickets back to `new`
+    /// with no worker, each with a `released` event by `actor`. Refuses with
+    /// [`StoreError::LastAdmin`] when it is the last active admin. Returns how many were released.
+    async fn deactivate_user(
+        &self,
+        id: UserId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
+}
+
+/// Whether the backend answers, for readiness probes.
+#[async_trait]
+pub trait StoreHealth: Send + Sync + 'static {
+    /// Succeeds when the backend can serve queries.
+    async fn ping(&self) -> Result<(), StoreError>;
+}
+
+/// A complete backend: the sum of the storage traits. Implemented for every type that has them.
+pub trait Store: TicketStore + UserStore + StoreHealth {}
+
+impl<T: TicketStore + UserStore + StoreHealth> Store for T {}
+
+#[cfg(any(test, feature = "mock"))]
+mockall::mock! {
+    /// A mock backend for tests that need a failure no real store would produce on demand.
+    pub Store {}
+
+    #[async_trait]
+    impl TicketStore for Store {
+        async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError>;
+        async fn get_ticket(&self, id: TicketId, visibility: Visibility) -> Result<Ticket, StoreError>;
+        async fn open_ticket(&self, id: TicketId, visibility: Visibility, actor: UserId, at: DateTime<Utc>) -> Result<Ticket, StoreError>;
+        async fn transition(&self, change: Transition) -> Result<Ticket, StoreError>;
+        async fn assign(&self, id: TicketId, worker: UserId, actor: UserId, at: DateTime<Utc>) -> Result<Ticket, StoreError>;
+        async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
+        async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
+        async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError>;
+        async fn history(&self, id: TicketId, visibility: Visibility) -> Result<Vec<Event>, StoreError>;
+    }
+
+    #[async_trait]
+    impl UserStore for Store {
+        async fn create_user(&self, new: NewUser) -> Result<User, StoreError>;
+        async fn seed_users(&self, users: Vec<NewUser>) -> Result<bool, StoreError>;
+        async fn find_user(&self, id: UserId) -> Result<UserRecord, StoreError>;
+        async fn credentials(&self, username: &Username) -> Result<Option<UserCredentials>, StoreError>;
+        async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError>;
+        async fn deactivate_user(&self, id: UserId, actor: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    }
+
+    #[async_trait]
+    impl StoreHealth for Store {
+        async fn ping(&self) -> Result<(), StoreError>;
+    }
+}
+
+/// Builds the event a transition records; shared by every backend so they write the same trail.
+pub fn transition_event(change: &Transition) -> NewEvent {
+    NewEvent::status_changed(change.at, change.actor, change.expected.status, change.next)
+}

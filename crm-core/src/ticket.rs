@@ -1,0 +1,215 @@
+//! Tickets, clients, the public progress view, and the keys that make them unique.
+
+use crate::{
+    ids::{ClientId, TicketId, UserId},
+    input::{ClientName, Description, Email, Phone, Title},
+    status::TicketStatus,
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde::Serialize;
+use std::fmt;
+
+/// A customer, found by e-mail. Created by their first request and never changed by later ones:
+/// nothing an anonymous stranger submits may overwrite stored data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Client {
+    /// Identity.
+    pub id: ClientId,
+    /// Name given with the first request.
+    pub name: String,
+    /// E-mail as first given (trimmed); identity is its lower-cased form.
+    pub email: String,
+    /// Phone given with the first request, if any.
+    pub phone: Option<String>,
+    /// When the first request arrived.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A repair request as staff see it: every field, with the client nested.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ticket {
+    /// Identity; customers quote it.
+    pub id: TicketId,
+    /// What is broken.
+    pub title: String,
+    /// The customer's account of the fault.
+    pub description: String,
+    /// Where it stands.
+    pub status: TicketStatus,
+    /// Whether an admin or its worker has opened it.
+    pub viewed: bool,
+    /// Who asked.
+    pub client: Client,
+    /// Who is on it, if anyone.
+    pub worker_id: Option<UserId>,
+    /// Submission time.
+    pub created_at: DateTime<Utc>,
+    /// Time of the latest change of any kind.
+    pub updated_at: DateTime<Utc>,
+    /// Time of the latest assignment.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// When work started.
+    pub in_progress_at: Option<DateTime<Utc>>,
+    /// When work finished.
+    pub done_at: Option<DateTime<Utc>>,
+    /// Address the request came from (see the server's `TRUSTED_PROXIES`).
+    pub requester_ip: Option<String>,
+    /// User-Agent the request came with, at most 512 characters.
+    pub requester_ua: Option<String>,
+    /// The customer's secret handle for following progress.
+    pub tracking_code: TrackingCode,
+}
+
+/// What anyone holding a tracking code may read: progress only, never people or requester data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TicketProgress {
+    /// The number the customer was given.
+    pub id: TicketId,
+    /// Where it stands.
+    pub status: TicketStatus,
+    /// Whether a worker has been assigned.
+    pub assigned: bool,
+    /// Submission time.
+    pub created_at: DateTime<Utc>,
+    /// When work started.
+    pub in_progress_at: Option<DateTime<Utc>>,
+    /// When work finished.
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl From<&Ticket> for TicketProgress {
+    fn from(t: &Ticket) -> Self {
+        Self {
+            id: t.id,
+            status: t.status,
+            assigned: t.worker_id.is_some(),
+            created_at: t.created_at,
+            in_progress_at: t.in_progress_at,
+            done_at: t.done_at,
+        }
+    }
+}
+
+/// A customer's request after validation, before it has an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// What is broken.
+    pub title: Title,
+    /// The fault.
+    pub description: Description,
+    /// Who asks.
+    pub client_name: ClientName,
+    /// Their address and identity.
+    pub client_email: Email,
+    /// Optional phone.
+    pub client_phone: Option<Phone>,
+    /// Connection evidence; not validated.
+    pub requester_ip: Option<String>,
+    /// Already truncated User-Agent.
+    pub requester_ua: Option<String>,
+}
+
+/// Everything a store needs to insert a ticket atomically: the submission, its time, its code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTicket {
+    /// The validated request.
+    pub submission: Submission,
+    /// Submission time, from the facade's clock.
+    pub created_at: DateTime<Utc>,
+    /// Freshly drawn tracking code.
+    pub tracking_code: TrackingCode,
+}
+
+impl NewTicket {
+    /// The key under which this request would be a duplicate of an open ticket.
+    pub fn dedup_key(&self) -> DedupKey<'_> {
+        DedupKey {
+            title: self.submission.title.as_str(),
+            description: self.submission.description.as_str(),
+            email: self.submission.client_email.key(),
+        }
+    }
+}
+
+/// Two open tickets may never share this key: the same title and description (exact, after
+/// trimming) from the same client e-mail (case-insensitive). Stores enforce it atomically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DedupKey<'a> {
+    /// Trimmed title.
+    pub title: &'a str,
+    /// Trimmed description.
+    pub description: &'a str,
+    /// Lower-cased e-mail.
+    pub email: &'a str,
+}
+
+/// A customer's secret handle on their request: 128 random bits from the OS-seeded CSPRNG,
+/// URL-safe base64 (22 characters). Knowing it is the only authorisation the progress view needs,
+/// so it must be unguessable rather than merely unique.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TrackingCode(String);
+
+impl TrackingCode {
+    /// Length of every code.
+    pub const LEN: usize = 22;
+
+    /// Draws a new code.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// Accepts only strings shaped like a code, so lookups of garbage stop early.
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.len() == Self::LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(raw.to_owned()))
+    }
+
+    /// Rebuilds a code read back from storage.
+    pub fn from_stored(raw: String) -> Self {
+        Self(raw)
+    }
+
+    /// The code text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for TrackingCode {
+    // Codes are credentials for the progress view: keep them out of logs.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TrackingCode(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn tracking_codes_are_long_random_and_url_safe() {
+        let codes: HashSet<String> = (0..1000)
+            .map(|_| TrackingCode::generate().as_str().to_owned())
+            .collect();
+        assert_eq!(codes.len(), 1000);
+        for c in &codes {
+            assert_eq!(c.len(), TrackingCode::LEN);
+            assert!(TrackingCode::parse(c).is_some());
+        }
+        assert!(TrackingCode::parse("short").is_none());
+        assert!(TrackingCode::parse("aaaaaaaaaaaaaaaaaaaa/=").is_none());
+        assert_eq!(
+            format!("{:?}", TrackingCode::generate()),
+            "TrackingCode(***)"
+        );
+    }
+}

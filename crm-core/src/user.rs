@@ -1,0 +1,102 @@
+//! Staff accounts and per-worker statistics.
+
+use crate::{ids::UserId, input::Username, role::Role};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// A staff account as the API shows it. The password hash is deliberately not a field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    /// Identity; kept after deactivation so history and statistics keep their worker.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Powers.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user together with its stored password hash, for sign-in only.
+#[derive(Clone)]
+pub struct UserCredentials {
+    /// The account.
+    pub user: User,
+    /// Its argon2id PHC string.
+    pub password_hash: String,
+}
+
+impl std::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An account to insert; the password is already hashed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Login name.
+    pub username: Username,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Powers.
+    pub role: Role,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Ticket counts for one worker (or for everything), as admins read them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    /// The worker, or `None` for all tickets.
+    pub worker_id: Option<UserId>,
+    /// All tickets in scope.
+    pub total: u64,
+    /// In status `new`.
+    pub new: u64,
+    /// In status `in_progress`.
+    pub in_progress: u64,
+    /// In status `done`.
+    pub done: u64,
+    /// Mean of `done_at - created_at` over done tickets, in seconds; `None` when none is done.
+    pub avg_resolution_seconds: Option<f64>,
+}
+
+/// The raw sums a store keeps or computes; [`Stats`] is derived from them in one place.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatCounts {
+    /// In status `new`.
+    pub new: u64,
+    /// In status `in_progress`.
+    pub in_progress: u64,
+    /// In status `done`.
+    pub done: u64,
+    /// Sum of `done_at - created_at` over done tickets, in microseconds.
+    pub resolution_micros_sum: i128,
+}
+
+impl StatCounts {
+    /// The figures an admin reads.
+    pub fn into_stats(self, worker_id: Option<UserId>) -> Stats {
+        Stats {
+            worker_id,
+            total: self.new + self.in_progress + self.done,
+            new: self.new,
+            in_progress: self.in_progress,
+            done: self.done,
+            avg_resolution_seconds: (self.done > 0)
+                .then(|| self.resolution_micros_sum as f64 / self.done as f64 / 1e6),
+        }
+    }
+}
