@@ -156,7 +156,7 @@ impl Email {
         let bad_char = |c: char| c.is_whitespace() || c.is_control() || c == '@';
         if local.is_empty()
             || local.chars().count() > 64
-            || local.chars().any(|c| c.is_whitespace() || c.is_control())
+            || local.chars().any(bad_char)
             || domain.chars().any(bad_char)
             || !domain.contains('.')
             || domain

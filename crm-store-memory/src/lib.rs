@@ -672,7 +672,7 @@ impl UserStore for MemoryStore {
             .filter(|u| query.role.is_none_or(|r| u.role == r))
             .filter(|u| needle.is_none_or(|n| fold_case(&u.username).contains(n)))
             .collect();
-        hits.sort_unstable_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        hits.sort_unstable_by_key(|u| std::cmp::Reverse((u.created_at, u.id)));
         let total = hits.len() as u64;
         let items = hits
             .into_iter()

@@ -1,0 +1,79 @@
+//! # crm-tests
+//!
+//! The storage conformance suite: every rule of the product contract's domain section, written
+//! once as `pub async fn` checks generic over [`Store`], so each backend runs the very same
+//! checks, races included. A backend's test file calls [`conformance_tests!`] with a function
+//! that builds a fresh, empty [`Backend`] for each check.
+//!
+//! This crate reads no environment variables itself; the PostgreSQL test binary documents the
+//! ones it reads.
+
+use crm_core::{Store, Visibility};
+
+pub mod conformance;
+pub mod fixture;
+
+/// A fresh, empty backend for one check, and how to clean up after it.
+pub trait Backend: Send + Sized + 'static {
+    /// The store under test; clones share data.
+    type S: Store + Clone;
+    /// The store, shared with the check.
+    fn store(&self) -> Self::S;
+    /// Releases what the backend holds (for PostgreSQL: drops the check's database).
+    fn finish(self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// Re-exported so the macro works from any crate.
+pub use crm_core;
+
+/// The visibility every admin query uses; short name for the checks.
+pub const ALL: Visibility = Visibility::All;
+
+/// Expands to one `#[tokio::test]` per conformance check, each on a fresh backend from
+/// `$factory` (an `async fn() -> impl Backend`). The runtime is multi-threaded so the race
+/// checks race for real.
+#[macro_export]
+macro_rules! conformance_tests {
+    ($factory:path) => {
+        $crate::conformance_tests!(@each $factory;
+            submit_stores_ticket_client_and_event,
+            submit_rejects_invalid_input_and_stores_nothing,
+            clients_are_found_by_email_and_never_overwritten,
+            duplicates_are_rejected_until_the_ticket_is_done,
+            racing_identical_submissions_store_exactly_one,
+            state_machine_steps_and_timestamps,
+            same_status_is_a_safe_no_op,
+            racing_transitions_apply_once,
+            transition_lost_to_a_release_is_not_applied,
+            assignment_rules,
+            worker_visibility_is_a_filter,
+            opening_marks_viewed_once,
+            lists_are_newest_first_and_paged,
+            list_filters_combine,
+            title_search_is_case_insensitive_and_literal,
+            list_rejects_bad_paging_and_search,
+            tracking_code_shows_progress_only,
+            history_records_every_change_in_order,
+            stats_per_worker_and_overall,
+            user_accounts,
+            deleting_a_worker_releases_its_open_tickets,
+            last_admin_cannot_be_deleted_even_when_racing,
+            racing_usernames_create_one_account,
+            deleting_a_worker_while_assigning_leaves_no_orphans,
+            default_accounts_are_seeded_once,
+            authentication,
+            large_lists_and_search_agree_with_a_naive_filter,
+        );
+    };
+    (@each $factory:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let backend = $factory().await;
+                let store = $crate::Backend::store(&backend);
+                $crate::conformance::$name(store).await;
+                $crate::Backend::finish(backend).await;
+            }
+        )*
+    };
+}
