@@ -156,12 +156,12 @@ fn counts_mut(c: &mut StatCounts, s: TicketStatus) -> &mut u64 {
     }
 }
 
+/// The trigrams (three consecutive characters, packed into a `u64`) of a case-folded title.
 fn trigram_keys(folded: &str) -> impl Iterator<Item = u64> + '_ {
-    let chars: Vec<char> = folded.chars().collect();
-    (0..chars.len().saturating_sub(2)).map(move |i| {
-        (u64::from(u32::from(chars[i])) << 42)
-            | (u64::from(u32::from(chars[i + 1])) << 21)
-            | u64::from(u32::from(chars[i + 2]))
+    let mut window = 0u64;
+    folded.chars().enumerate().filter_map(move |(i, c)| {
+        window = ((window << 21) | u64::from(u32::from(c))) & ((1 << 63) - 1);
+        (i >= 2).then_some(window)
     })
 }
 
@@ -278,6 +278,39 @@ impl Inner {
             active: true,
         });
         user
+    }
+}
+
+/// A forward-only membership test over an ascending posting list: exponential then binary
+/// search from the last position, so checking n ascending rows costs O(n log(len/n)).
+struct Cursor<'a> {
+    list: &'a [u32],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(list: &'a [u32]) -> Self {
+        Self { list, pos: 0 }
+    }
+
+    /// Whether `row` is in the list; `row` must not decrease between calls.
+    fn seek(&mut self, row: u32) -> bool {
+        let rest = &self.list[self.pos..];
+        let mut step = 1;
+        while step < rest.len() && rest[step] < row {
+            step *= 2;
+        }
+        let window = &rest[..rest.len().min(step + 1)];
+        match window.binary_search(&row) {
+            Ok(i) => {
+                self.pos += i;
+                true
+            }
+            Err(i) => {
+                self.pos += i;
+                false
+            }
+        }
     }
 }
 
@@ -535,23 +568,25 @@ impl TicketStore for MemoryStore {
                 && f.status.is_none_or(|s| r.status == s)
                 && r.folded_title().contains(needle)
         };
-        // Candidates: the shortest trigram posting list of the needle, or the filtered index
-        // when that is smaller (or the needle is too short to have trigrams).
-        let shortest = trigram_keys(needle)
+        // Candidates: rows in every posting list of the needle's trigrams, walked from the
+        // shortest list and checked against the next two with galloping cursors; or the
+        // filtered index when that is smaller (or the needle is too short for trigrams).
+        let mut lists: Vec<&[u32]> = trigram_keys(needle)
             .map(|t| g.trigrams.get(&t).map_or(&[][..], Vec::as_slice))
-            .min_by_key(|l| l.len());
-        let mut hits: Vec<OrderKey> = match shortest {
-            Some(list) if list.len() <= set.len() => list
-                .iter()
-                .copied()
-                .filter(|&row| matches(row))
-                .map(|row| g.tickets[row as usize].order_key(row))
-                .collect(),
-            _ => set
-                .iter()
-                .copied()
-                .filter(|&(_, row)| matches(row))
-                .collect(),
+            .collect();
+        lists.sort_unstable_by_key(|l| l.len());
+        lists.dedup();
+        let mut hits: Vec<OrderKey> = match lists.split_first() {
+            Some((driver, rest)) if driver.len() <= set.len() => {
+                let mut others: Vec<Cursor<'_>> = rest.iter().take(2).map(|l| Cursor::new(l)).collect();
+                driver
+                    .iter()
+                    .copied()
+                    .filter(|&row| others.iter_mut().all(|c| c.seek(row)) && matches(row))
+                    .map(|row| g.tickets[row as usize].order_key(row))
+                    .collect()
+            }
+            _ => set.iter().copied().filter(|&(_, row)| matches(row)).collect(),
         };
         let total = hits.len() as u64;
         let end = offset.saturating_add(size).min(hits.len());

@@ -1,0 +1,142 @@
+//! Criterion benches of the service on the memory store with 1,000,000 tickets loaded, and the
+//! store's memory use per ticket beyond the text itself (counted by a wrapping allocator).
+//!
+//! `cargo bench -p crm-benches --bench memory`; `BENCH_TICKETS` overrides the data-set size.
+
+// The counting allocator below is the only unsafe code in the workspace: a `GlobalAlloc` cannot
+// be written without it.
+#![allow(unsafe_code)]
+
+use criterion::{BatchSize, Criterion};
+use crm_benches::{list_cases, load, submission};
+use crm_core::{Actor, Crm, DefaultAccount, PasswordCost, Role, TicketStatus};
+use crm_store_memory::MemoryStore;
+use std::{
+    alloc::{GlobalAlloc, Layout, System},
+    hint::black_box,
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
+    time::Instant,
+};
+
+struct Counting;
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: delegates every call to the system allocator unchanged, only counting live bytes.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size(), Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        LIVE.fetch_add(n, Ordering::Relaxed);
+        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+fn main() {
+    let n: u64 = std::env::var("BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let crm = Crm::new(MemoryStore::new()).with_password_cost(PasswordCost::Fast);
+    let (admin, workers) = rt.block_on(async {
+        crm.ensure_default_accounts(&[DefaultAccount {
+            username: "admin".into(),
+            password: "admin-pass".into(),
+            role: Role::Admin,
+        }])
+        .await
+        .unwrap();
+        let admin = crm.actor(crm_core::UserId(1)).await.unwrap().0;
+        let mut workers = Vec::new();
+        for i in 0..50 {
+            let u = crm
+                .create_user(&admin, &format!("worker{i}"), "worker-pass", Role::Worker)
+                .await
+                .unwrap();
+            workers.push(crm.actor(u.id).await.unwrap().0);
+        }
+        (admin, workers)
+    });
+    let before = LIVE.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let text = rt.block_on(load(&crm, &admin, &workers, n));
+    let took = started.elapsed();
+    let used = LIVE.load(Ordering::Relaxed) - before;
+    println!(
+        "loaded {n} tickets in {:.1} s; heap {:.0} MiB = {:.0} bytes/ticket, of which text {:.0}; \
+         beyond text {:.0} bytes/ticket",
+        took.as_secs_f64(),
+        used as f64 / 1048576.0,
+        used as f64 / n as f64,
+        text as f64 / n as f64,
+        (used as f64 - text as f64) / n as f64,
+    );
+
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &rt, &crm, &admin, &workers);
+    c.final_summary();
+}
+
+fn bench(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    crm: &Crm<MemoryStore>,
+    admin: &Actor,
+    workers: &[Actor],
+) {
+    let mut g = c.benchmark_group("memory_1m");
+    let next = AtomicU64::new(10_000_000);
+    g.bench_function("submit", |b| {
+        b.to_async(rt).iter_batched(
+            || submission(next.fetch_add(1, Ordering::Relaxed)),
+            |s| async { black_box(crm.submit(s).await.unwrap()) },
+            BatchSize::SmallInput,
+        )
+    });
+    for (name, req) in list_cases(workers[0].id) {
+        let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
+        println!("{name}: total {}, {} items", page.total, page.items.len());
+        g.bench_function(name, |b| {
+            b.to_async(rt)
+                .iter(|| async { black_box(crm.list_tickets(admin, req.clone()).await.unwrap()) })
+        });
+    }
+    let w = workers[1];
+    g.bench_function("status_change", |b| {
+        b.iter_batched(
+            || {
+                rt.block_on(async {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let t = crm.submit(submission(i)).await.unwrap();
+                    crm.assign(admin, t.id, w.id).await.unwrap().id
+                })
+            },
+            |id| {
+                rt.block_on(async {
+                    black_box(crm.change_status(&w, id, TicketStatus::InProgress).await.unwrap())
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("stats_worker", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(crm.stats(admin, Some(w.id)).await.unwrap()) })
+    });
+    g.finish();
+}

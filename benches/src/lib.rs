@@ -1,0 +1,124 @@
+//! Shared data set for the benches: a million repair requests with realistic titles, spread
+//! over clients, workers and statuses, loaded through the public facade.
+//!
+//! Titles are `"{brand} {device} {problem} ref K{nnnn}"`: each of ten devices is in exactly a
+//! tenth of all titles (the broad search, `"laptop"`), and each `K{nnnn}` in exactly 1,000 of a
+//! million (the selective search, `"K0042"`).
+
+use crm_core::{Actor, Crm, ListTickets, Store, SubmitTicket, TicketStatus, UserId};
+
+/// Ten devices, each in exactly a tenth of the titles; none is a substring of another title word.
+pub const DEVICES: [&str; 10] = [
+    "laptop", "phone", "tablet", "printer", "monitor", "console", "camera", "router", "speaker",
+    "smartwatch",
+];
+const BRANDS: [&str; 20] = [
+    "Acer", "Apple", "Asus", "Bosch", "Canon", "Dell", "Epson", "Garmin", "HP", "Huawei",
+    "Lenovo", "LG", "Logitech", "Nikon", "Nintendo", "Philips", "Samsung", "Sony", "TP-Link",
+    "Xiaomi",
+];
+const PROBLEMS: [&str; 16] = [
+    "cracked screen",
+    "won't turn on",
+    "battery drains fast",
+    "overheating",
+    "no sound",
+    "buttons sticking",
+    "water damage",
+    "charging port loose",
+    "keeps rebooting",
+    "dead pixels",
+    "fan noise",
+    "wifi drops",
+    "paper jam",
+    "blurry picture",
+    "firmware update failed",
+    "hinge broken",
+];
+
+/// The title of the `i`-th generated ticket.
+pub fn title(i: u64) -> String {
+    let device = DEVICES[(i % 10) as usize];
+    let brand = BRANDS[((i / 10) % 20) as usize];
+    let problem = PROBLEMS[((i / 200) % 16) as usize];
+    // 7919 is prime and coprime with 1000, so every ref appears exactly n/1000 times.
+    let r = (i * 7919) % 1000;
+    format!("{brand} {device} {problem} ref K{r:04}")
+}
+
+/// The submission of the `i`-th generated ticket: 100,000 distinct clients.
+pub fn submission(i: u64) -> SubmitTicket {
+    SubmitTicket {
+        title: title(i),
+        description: format!(
+            "Customer reports: {}. Bought {} months ago, receipt attached. Request {i}.",
+            PROBLEMS[(i % 16) as usize],
+            i % 48
+        ),
+        client_name: format!("Client {}", i % 100_000),
+        client_email: format!("client{}@example.com", i % 100_000),
+        client_phone: Some(format!("+1 555 {:07}", i % 100_000)),
+        requester_ip: Some("203.0.113.7".into()),
+        requester_ua: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+    }
+}
+
+/// Loads `n` tickets: 80% assigned round-robin to `workers`, of those a quarter in progress and
+/// a quarter done. Returns the number of text bytes stored (titles, descriptions, client data,
+/// requester data), which the memory figure excludes.
+pub async fn load<S: Store + Clone>(crm: &Crm<S>, admin: &Actor, workers: &[Actor], n: u64) -> u64 {
+    let mut text = 0u64;
+    for i in 0..n {
+        let s = submission(i);
+        text += (s.title.len() + s.description.len()) as u64;
+        text += 22 + 11 + 31; // tracking code, requester ip and user agent
+        if i < 100_000 {
+            // Each client is stored once, on its first request.
+            text += (s.client_name.len() + s.client_email.len() + 15) as u64;
+        }
+        let t = crm.submit(s).await.expect("generated tickets are valid and unique");
+        if i % 5 == 4 {
+            continue;
+        }
+        let w = &workers[(i % workers.len() as u64) as usize];
+        crm.assign(admin, t.id, w.id).await.expect("assign");
+        match i % 4 {
+            1 => {
+                crm.change_status(w, t.id, TicketStatus::InProgress).await.expect("start");
+            }
+            2 => {
+                crm.change_status(w, t.id, TicketStatus::InProgress).await.expect("start");
+                crm.change_status(w, t.id, TicketStatus::Done).await.expect("finish");
+            }
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The list requests every bench run measures, by name.
+pub fn list_cases(worker: UserId) -> Vec<(&'static str, ListTickets)> {
+    let page1 = |status, worker_id, search: Option<&str>| ListTickets {
+        page: Some(1),
+        size: Some(20),
+        status,
+        worker_id,
+        search: search.map(str::to_owned),
+    };
+    vec![
+        ("list_page1_unfiltered", page1(None, None, None)),
+        ("list_page1_status", page1(Some(TicketStatus::InProgress), None, None)),
+        ("list_page1_worker", page1(None, Some(worker), None)),
+        ("list_page1_worker_status", page1(Some(TicketStatus::New), Some(worker), None)),
+        ("search_selective_1000", page1(None, None, Some("K0042"))),
+        ("search_broad_10pct", page1(None, None, Some("laptop"))),
+        (
+            "list_page5000_size20",
+            ListTickets {
+                page: Some(5000),
+                size: Some(20),
+                ..Default::default()
+            },
+        ),
+    ]
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace. Guarantees a PostgreSQL for the PostgreSQL tests:
+#   1. the one named by TEST_DATABASE_URL or DATABASE_URL, when set;
+#   2. else 127.0.0.1:5432 (user postgres) when it answers;
+#   3. else a throwaway cluster started from Debian's `postgresql` binaries (installed with
+#      apt-get when missing), stopped and deleted when the run ends.
+# Each PostgreSQL test creates its own uniquely named database and drops it afterwards.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[test.sh] %s\n' "$*" >&2; }
+
+answers() { # host port
+  (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+start_throwaway_cluster() {
+  local bindir
+  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
+    log "no PostgreSQL server binaries found; installing Debian's postgresql package"
+    if [ "$(id -u)" -ne 0 ]; then
+      log "need root (or sudo) to apt-get install postgresql"; exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  fi
+  PG_TMP=$(mktemp -d /tmp/crm-pg.XXXXXX)
+  local port=55432
+  while answers 127.0.0.1 "$port"; do port=$((port + 1)); done
+  local as=()
+  if [ "$(id -u)" -eq 0 ]; then
+    # initdb refuses to run as root: run the cluster as the postgres system user.
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir "$PG_TMP" postgres
+    chown postgres "$PG_TMP"
+    as=(runuser -u postgres --)
+  fi
+  log "starting a throwaway PostgreSQL ($bindir) on 127.0.0.1:$port in $PG_TMP"
+  "${as[@]}" "$bindir/initdb" -D "$PG_TMP/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  "${as[@]}" "$bindir/pg_ctl" -D "$PG_TMP/data" -l "$PG_TMP/log" -w -o \
+    "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$PG_TMP -c max_connections=300 -c fsync=off" start >/dev/null
+  PG_STOP=("${as[@]}" "$bindir/pg_ctl" -D "$PG_TMP/data" -m fast stop)
+  trap 'log "stopping the throwaway PostgreSQL"; "${PG_STOP[@]}" >/dev/null 2>&1 || true; rm -rf "$PG_TMP"' EXIT
+  export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+}
+
+if [ -n "${TEST_DATABASE_URL:-}" ]; then
+  log "using TEST_DATABASE_URL"
+elif [ -n "${DATABASE_URL:-}" ]; then
+  export TEST_DATABASE_URL="$DATABASE_URL"
+  log "using DATABASE_URL"
+elif answers 127.0.0.1 5432; then
+  export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres"
+  log "using the PostgreSQL at 127.0.0.1:5432"
+else
+  start_throwaway_cluster
+fi
+
+cargo test --workspace --locked "$@"
