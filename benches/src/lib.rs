@@ -9,13 +9,20 @@ use crm_core::{Actor, Crm, ListTickets, Store, SubmitTicket, TicketStatus, UserI
 
 /// Ten devices, each in exactly a tenth of the titles; none is a substring of another title word.
 pub const DEVICES: [&str; 10] = [
-    "laptop", "phone", "tablet", "printer", "monitor", "console", "camera", "router", "speaker",
+    "laptop",
+    "phone",
+    "tablet",
+    "printer",
+    "monitor",
+    "console",
+    "camera",
+    "router",
+    "speaker",
     "smartwatch",
 ];
 const BRANDS: [&str; 20] = [
-    "Acer", "Apple", "Asus", "Bosch", "Canon", "Dell", "Epson", "Garmin", "HP", "Huawei",
-    "Lenovo", "LG", "Logitech", "Nikon", "Nintendo", "Philips", "Samsung", "Sony", "TP-Link",
-    "Xiaomi",
+    "Acer", "Apple", "Asus", "Bosch", "Canon", "Dell", "Epson", "Garmin", "HP", "Huawei", "Lenovo",
+    "LG", "Logitech", "Nikon", "Nintendo", "Philips", "Samsung", "Sony", "TP-Link", "Xiaomi",
 ];
 const PROBLEMS: [&str; 16] = [
     "cracked screen",
@@ -76,7 +83,10 @@ pub async fn load<S: Store + Clone>(crm: &Crm<S>, admin: &Actor, workers: &[Acto
             // Each client is stored once, on its first request.
             text += (s.client_name.len() + s.client_email.len() + 15) as u64;
         }
-        let t = crm.submit(s).await.expect("generated tickets are valid and unique");
+        let t = crm
+            .submit(s)
+            .await
+            .expect("generated tickets are valid and unique");
         if i % 5 == 4 {
             continue;
         }
@@ -84,11 +94,17 @@ pub async fn load<S: Store + Clone>(crm: &Crm<S>, admin: &Actor, workers: &[Acto
         crm.assign(admin, t.id, w.id).await.expect("assign");
         match i % 4 {
             1 => {
-                crm.change_status(w, t.id, TicketStatus::InProgress).await.expect("start");
+                crm.change_status(w, t.id, TicketStatus::InProgress)
+                    .await
+                    .expect("start");
             }
             2 => {
-                crm.change_status(w, t.id, TicketStatus::InProgress).await.expect("start");
-                crm.change_status(w, t.id, TicketStatus::Done).await.expect("finish");
+                crm.change_status(w, t.id, TicketStatus::InProgress)
+                    .await
+                    .expect("start");
+                crm.change_status(w, t.id, TicketStatus::Done)
+                    .await
+                    .expect("finish");
             }
             _ => {}
         }
@@ -107,9 +123,15 @@ pub fn list_cases(worker: UserId) -> Vec<(&'static str, ListTickets)> {
     };
     vec![
         ("list_page1_unfiltered", page1(None, None, None)),
-        ("list_page1_status", page1(Some(TicketStatus::InProgress), None, None)),
+        (
+            "list_page1_status",
+            page1(Some(TicketStatus::InProgress), None, None),
+        ),
         ("list_page1_worker", page1(None, Some(worker), None)),
-        ("list_page1_worker_status", page1(Some(TicketStatus::New), Some(worker), None)),
+        (
+            "list_page1_worker_status",
+            page1(Some(TicketStatus::New), Some(worker), None),
+        ),
         ("search_selective_1000", page1(None, None, Some("K0042"))),
         ("search_broad_10pct", page1(None, None, Some("laptop"))),
         (

@@ -61,6 +61,20 @@ impl fmt::Display for ValidationErrors {
 }
 
 fn trimmed_len(raw: &str, what: &str, min: usize, max: usize) -> Result<String, String> {
+    check_len(raw, what, min, max).map(str::to_owned)
+}
+
+/// Like [`trimmed_len`], but keeps the caller's allocation when there is nothing to trim.
+fn trimmed_len_owned(raw: String, what: &str, min: usize, max: usize) -> Result<String, String> {
+    let t = check_len(&raw, what, min, max)?;
+    Ok(if t.len() == raw.len() {
+        raw
+    } else {
+        t.to_owned()
+    })
+}
+
+fn check_len<'a>(raw: &'a str, what: &str, min: usize, max: usize) -> Result<&'a str, String> {
     let t = raw.trim();
     let n = t.chars().count();
     if n == 0 {
@@ -72,7 +86,7 @@ fn trimmed_len(raw: &str, what: &str, min: usize, max: usize) -> Result<String, 
     if n > max {
         return Err(format!("{what} must be at most {max} characters."));
     }
-    Ok(t.to_owned())
+    Ok(t)
 }
 
 macro_rules! text_type {
@@ -90,6 +104,11 @@ macro_rules! text_type {
             /// Trims surrounding white space and checks the length.
             pub fn parse(raw: &str) -> Result<Self, String> {
                 trimmed_len(raw, $what, $min, $max).map(Self)
+            }
+
+            /// Like `parse`, reusing `raw`'s allocation when it needs no trimming.
+            pub fn parse_owned(raw: String) -> Result<Self, String> {
+                trimmed_len_owned(raw, $what, $min, $max).map(Self)
             }
 
             /// The validated text.

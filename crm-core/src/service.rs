@@ -138,9 +138,9 @@ impl<S: Store> Crm<S> {
     /// an identical open request is [`CoreError::DuplicateTicket`] and nothing is stored.
     pub async fn submit(&self, req: SubmitTicket) -> Result<Ticket, CoreError> {
         let mut errs = ValidationErrors::default();
-        let title = errs.check("title", Title::parse(&req.title));
-        let description = errs.check("description", Description::parse(&req.description));
-        let client_name = errs.check("client.name", ClientName::parse(&req.client_name));
+        let title = errs.check("title", Title::parse_owned(req.title));
+        let description = errs.check("description", Description::parse_owned(req.description));
+        let client_name = errs.check("client.name", ClientName::parse_owned(req.client_name));
         let client_email = errs.check("client.email", Email::parse(&req.client_email));
         let client_phone = errs.check(
             "client.phone",

@@ -64,9 +64,53 @@ impl MemoryStore {
 /// grow with ids, so ties on `created_at` fall back to `id` desc as the contract says.
 type OrderKey = (i64, u32);
 
+/// Rows in fixed-size chunks: growing never moves existing rows, so a submission never pays
+/// for copying the whole table (a plain `Vec` would, at each doubling).
+#[derive(Default)]
+struct Rows {
+    chunks: Vec<Vec<Row>>,
+    len: usize,
+}
+
+const CHUNK: usize = 4096;
+
+impl Rows {
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, i: usize) -> Option<&Row> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn push(&mut self, row: Row) {
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks
+            .last_mut()
+            .expect("a chunk was just ensured")
+            .push(row);
+        self.len += 1;
+    }
+}
+
+impl std::ops::Index<usize> for Rows {
+    type Output = Row;
+    fn index(&self, i: usize) -> &Row {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Rows {
+    fn index_mut(&mut self, i: usize) -> &mut Row {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
 #[derive(Default)]
 struct Inner {
-    tickets: Vec<Row>,
+    tickets: Rows,
     clients: Vec<ClientRow>,
     hasher: DefaultHashBuilder,
     /// Open tickets by duplicate key (rows only; the key is re-read from the row).
@@ -432,7 +476,31 @@ impl TicketStore for MemoryStore {
         inner.all.insert(key);
         inner.index(row);
         inner.push_event(row, NewEvent::submitted(new.created_at));
-        Ok(inner.ticket(row))
+        let client = inner.clients[client as usize].client.clone();
+        drop(g);
+        // The answer is built from the submission's own strings, moved rather than copied.
+        let NewTicket {
+            submission: s,
+            created_at,
+            tracking_code,
+        } = new;
+        Ok(Ticket {
+            id: TicketId(i64::from(row) + 1),
+            title: s.title.into_inner(),
+            description: s.description.into_inner(),
+            status: TicketStatus::New,
+            viewed: false,
+            client,
+            worker_id: None,
+            created_at,
+            updated_at: created_at,
+            assigned_at: None,
+            in_progress_at: None,
+            done_at: None,
+            requester_ip: s.requester_ip,
+            requester_ua: s.requester_ua,
+            tracking_code,
+        })
     }
 
     async fn get_ticket(&self, id: TicketId, visibility: Visibility) -> Result<Ticket, StoreError> {
@@ -578,7 +646,8 @@ impl TicketStore for MemoryStore {
         lists.dedup();
         let mut hits: Vec<OrderKey> = match lists.split_first() {
             Some((driver, rest)) if driver.len() <= set.len() => {
-                let mut others: Vec<Cursor<'_>> = rest.iter().take(2).map(|l| Cursor::new(l)).collect();
+                let mut others: Vec<Cursor<'_>> =
+                    rest.iter().take(2).map(|l| Cursor::new(l)).collect();
                 driver
                     .iter()
                     .copied()
@@ -586,7 +655,11 @@ impl TicketStore for MemoryStore {
                     .map(|row| g.tickets[row as usize].order_key(row))
                     .collect()
             }
-            _ => set.iter().copied().filter(|&(_, row)| matches(row)).collect(),
+            _ => set
+                .iter()
+                .copied()
+                .filter(|&(_, row)| matches(row))
+                .collect(),
         };
         let total = hits.len() as u64;
         let end = offset.saturating_add(size).min(hits.len());

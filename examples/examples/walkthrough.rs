@@ -3,9 +3,7 @@
 //!
 //! Run with `cargo run -p crm-examples --example walkthrough`.
 
-use crm_core::{
-    CoreError, Crm, DefaultAccount, ListTickets, Role, SubmitTicket, TicketStatus,
-};
+use crm_core::{CoreError, Crm, DefaultAccount, ListTickets, Role, SubmitTicket, TicketStatus};
 use crm_store_memory::MemoryStore;
 
 #[tokio::main]
@@ -25,7 +23,10 @@ async fn main() -> Result<(), CoreError> {
         .create_user(&admin, "alice", "alice-pass-1", Role::Worker)
         .await?;
     let (alice, _) = crm.actor(worker_user.id).await?;
-    println!("admin created worker {} (id {})", worker_user.username, worker_user.id);
+    println!(
+        "admin created worker {} (id {})",
+        worker_user.username, worker_user.id
+    );
 
     // A customer submits a request (no account needed).
     let ticket = crm
@@ -70,13 +71,20 @@ async fn main() -> Result<(), CoreError> {
     let opened = crm.get_ticket(&alice, ticket.id).await?;
     println!("alice opened it; viewed = {}", opened.viewed);
 
-    let t = crm.change_status(&alice, ticket.id, TicketStatus::InProgress).await?;
+    let t = crm
+        .change_status(&alice, ticket.id, TicketStatus::InProgress)
+        .await?;
     println!("in progress at {:?}", t.in_progress_at);
-    let t = crm.change_status(&alice, ticket.id, TicketStatus::Done).await?;
+    let t = crm
+        .change_status(&alice, ticket.id, TicketStatus::Done)
+        .await?;
     println!("done at {:?}", t.done_at);
 
     let progress = crm.track(ticket.tracking_code.as_str()).await?;
-    println!("customer's view: {:?}, assigned = {}", progress.status, progress.assigned);
+    println!(
+        "customer's view: {:?}, assigned = {}",
+        progress.status, progress.assigned
+    );
 
     println!("history:");
     for e in crm.history(&admin, ticket.id).await? {

@@ -12,6 +12,7 @@ use crm_core::{Store, Visibility};
 
 pub mod conformance;
 pub mod fixture;
+pub mod pg;
 
 /// A fresh, empty backend for one check, and how to clean up after it.
 pub trait Backend: Send + Sized + 'static {

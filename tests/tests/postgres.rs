@@ -1,0 +1,229 @@
+//! The conformance suite on PostgreSQL, each check in its own fresh database with a pool of
+//! many connections, plus PostgreSQL-only checks: two store instances ("replicas") racing on
+//! one database, and the error a lost database gives.
+//!
+//! Reads `TEST_DATABASE_URL` (see `crm_tests::pg`). Never skips: no server is a failure.
+
+use crm_core::{
+    CoreError, Crm, ListTickets, PasswordCost, Role, StoreError, StoreHealth, TicketStatus,
+};
+use crm_store_postgres::{PgSettings, PgStore, parse_url};
+use crm_tests::{
+    Backend, conformance_tests,
+    fixture::{Fixture, request},
+    pg::{server_url, with_database},
+};
+use futures::future::join_all;
+use sqlx::{Connection, PgConnection};
+use std::time::Duration;
+
+struct Pg {
+    store: PgStore,
+    name: String,
+}
+
+impl Backend for Pg {
+    type S = PgStore;
+
+    fn store(&self) -> PgStore {
+        self.store.clone()
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        drop_database(&self.name).await;
+    }
+}
+
+async fn admin_connection() -> PgConnection {
+    let url = server_url();
+    PgConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh ({e})")
+    })
+}
+
+async fn create_database() -> String {
+    let name = format!("crm_test_{:016x}", rand::random::<u64>());
+    let mut conn = admin_connection().await;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database");
+    name
+}
+
+async fn drop_database(name: &str) {
+    let mut conn = admin_connection().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .expect("drop the test database");
+}
+
+async fn connect(name: &str) -> PgStore {
+    let options = parse_url(&with_database(&server_url(), name)).unwrap();
+    let settings = PgSettings {
+        max_connections: 24,
+        ..PgSettings::default()
+    };
+    PgStore::connect_with(options, settings)
+        .await
+        .expect("connect and migrate")
+}
+
+async fn fresh() -> Pg {
+    let name = create_database().await;
+    Pg {
+        store: connect(&name).await,
+        name,
+    }
+}
+
+conformance_tests!(fresh);
+
+/// Two store instances on one database (two server replicas) racing each other keep every
+/// invariant: one ticket from identical submissions, one transition, one account per name,
+/// and the migrations ran once although both instances ran them at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_racing_on_one_database_keep_every_invariant() {
+    let name = create_database().await;
+    let (a, b) = tokio::join!(connect(&name), connect(&name));
+    let fa = Fixture::new(a.clone()).await;
+    let crm_b = Crm::new(b.clone()).with_password_cost(PasswordCost::Fast);
+
+    let tasks = (0..32).map(|i| {
+        let (ca, cb) = (fa.crm.clone(), crm_b.clone());
+        tokio::spawn(async move {
+            let r = request("Replica race", "replicas@example.com");
+            if i % 2 == 0 {
+                ca.submit(r).await
+            } else {
+                cb.submit(r).await
+            }
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert!(
+        results
+            .iter()
+            .all(|r| r.is_ok() || matches!(r, Err(CoreError::DuplicateTicket)))
+    );
+    let t = results.into_iter().find_map(Result::ok).unwrap();
+
+    fa.crm.assign(&fa.admin, t.id, fa.worker.id).await.unwrap();
+    let worker = fa.worker;
+    let tasks = (0..16).map(|i| {
+        let (ca, cb) = (fa.crm.clone(), crm_b.clone());
+        tokio::spawn(async move {
+            if i % 2 == 0 {
+                ca.change_status(&worker, t.id, TicketStatus::InProgress)
+                    .await
+            } else {
+                cb.change_status(&worker, t.id, TicketStatus::InProgress)
+                    .await
+            }
+        })
+    });
+    let stamps: std::collections::HashSet<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap().in_progress_at)
+        .collect();
+    assert_eq!(stamps.len(), 1);
+    let history = crm_b.history(&fa.admin, t.id).await.unwrap();
+    assert_eq!(
+        history
+            .iter()
+            .filter(|e| e.to_status == Some(TicketStatus::InProgress))
+            .count(),
+        1
+    );
+
+    let admin = fa.admin;
+    let tasks = (0..8).map(|i| {
+        let (ca, cb) = (fa.crm.clone(), crm_b.clone());
+        tokio::spawn(async move {
+            if i % 2 == 0 {
+                ca.create_user(&admin, "twin", "password123", Role::Worker)
+                    .await
+            } else {
+                cb.create_user(&admin, "TWIN", "password123", Role::Worker)
+                    .await
+            }
+        })
+    });
+    let created = join_all(tasks)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(created, 1);
+
+    // What one replica writes, the other reads at once.
+    let page = crm_b
+        .list_tickets(&fa.admin, ListTickets::default())
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    a.close().await;
+    b.close().await;
+    drop_database(&name).await;
+}
+
+/// A database that cannot be reached is one clear error naming host and port, never the
+/// password; the facade reports it as `unavailable`.
+#[tokio::test]
+async fn unreachable_database_is_a_clear_error_without_the_password() {
+    let options = parse_url("postgres://someone:s3cret-pw@127.0.0.1:1/nowhere").unwrap();
+    let settings = PgSettings {
+        max_connections: 1,
+        acquire_timeout: Duration::from_secs(2),
+    };
+    let err = PgStore::connect_with(options, settings).await.unwrap_err();
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(msg.contains("127.0.0.1:1"), "{msg}");
+    assert!(!msg.contains("s3cret"), "{msg}");
+    let bad = parse_url("postgres://u:s3cret-pw@[not a host")
+        .unwrap_err()
+        .to_string();
+    assert!(!bad.contains("s3cret"), "{bad}");
+    // The seed system's URL form is accepted.
+    let o = parse_url("postgresql+asyncpg://postgres:postgres@db:5432/app").unwrap();
+    assert_eq!((o.get_host(), o.get_port()), ("db", 5432));
+}
+
+/// A pool whose database goes away answers `unavailable`, and recovers by itself when the
+/// database accepts connections again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_recovers_when_the_database_comes_back() {
+    let b = fresh().await;
+    let crm = Crm::new(b.store.clone()).with_password_cost(PasswordCost::Fast);
+    crm.ready().await.unwrap();
+    // Cut every connection of the test database, as a database restart would.
+    let mut conn = admin_connection().await;
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
+        .bind(&b.name)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // The pool notices dead connections and opens new ones: readiness comes back.
+    let mut ok = false;
+    for _ in 0..50 {
+        if b.store.ping().await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ok, "the pool did not recover");
+    crm.submit(request("After restart", "restart@example.com"))
+        .await
+        .unwrap();
+    b.finish().await;
+}
