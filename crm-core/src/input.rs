@@ -332,17 +332,25 @@ impl SearchTerm {
         &self.folded
     }
 
-    /// The term as a SQL `LIKE` pattern body with `%`, `_` and `\` escaped (escape char `\`).
-    pub fn like_escaped(&self) -> String {
-        let mut out = String::with_capacity(self.raw.len() + 2);
-        for c in self.raw.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out
+    /// A SQL `LIKE` pattern matching the case-folded term anywhere, with `%`, `_` and `\`
+    /// escaped (escape character `\`), for comparison with a [`fold_case`]d column.
+    pub fn like_pattern(&self) -> String {
+        like_contains(&self.folded)
     }
+}
+
+/// A SQL `LIKE` pattern (escape character `\`) matching `s` literally anywhere in a value.
+pub fn like_contains(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('%');
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
 
 /// The case folding every backend uses for search, so "Screen" finds "SCREEN" everywhere.
@@ -433,7 +441,9 @@ mod tests {
         assert_eq!(SearchTerm::parse("  ").unwrap(), None);
         let s = SearchTerm::parse(" 50%_off\\ ").unwrap().unwrap();
         assert_eq!(s.folded(), "50%_off\\");
-        assert_eq!(s.like_escaped(), "50\\%\\_off\\\\");
+        assert_eq!(s.like_pattern(), "%50\\%\\_off\\\\%");
+        let upper = SearchTerm::parse("ÉCRAN").unwrap().unwrap();
+        assert_eq!(upper.like_pattern(), "%écran%");
         assert!(SearchTerm::parse(&"s".repeat(201)).is_err());
     }
 

@@ -37,6 +37,9 @@ COMMENT ON INDEX clients_email_key_key IS 'One client per normalised e-mail, eve
 CREATE TABLE tickets (
     id             BIGSERIAL PRIMARY KEY,
     title          TEXT        NOT NULL,
+    -- The title case-folded by the application, so search means the same on every backend
+    -- whatever the database's locale.
+    title_folded   TEXT        NOT NULL,
     description    TEXT        NOT NULL,
     status         TEXT        NOT NULL CHECK (status IN ('new', 'in_progress', 'done')),
     viewed         BOOLEAN     NOT NULL DEFAULT FALSE,
@@ -77,9 +80,42 @@ CREATE INDEX tickets_worker_status_order_idx ON tickets (worker_id, status, crea
     WHERE worker_id IS NOT NULL;
 COMMENT ON INDEX tickets_worker_status_order_idx IS 'Lists filtered by worker and status.';
 
--- Case-insensitive substring search on titles (ILIKE '%term%').
-CREATE INDEX tickets_title_trgm_idx ON tickets USING gin (title gin_trgm_ops);
-COMMENT ON INDEX tickets_title_trgm_idx IS 'Title search: trigram index answering ILIKE substring matches.';
+-- Title search works on a narrow copy of what a searched list needs (id, order, filters,
+-- title), kept by triggers in the same transaction as every change. Recheck of a broad match
+-- then reads a small heap instead of the wide tickets table, and a count never touches it.
+CREATE TABLE ticket_search (
+    id         BIGINT      PRIMARY KEY REFERENCES tickets (id),
+    created_at TIMESTAMPTZ NOT NULL,
+    status     SMALLINT    NOT NULL, -- 0 new, 1 in_progress, 2 done
+    worker_id  BIGINT,
+    title      TEXT        NOT NULL -- tickets.title_folded
+);
+COMMENT ON TABLE ticket_search IS 'Narrow copy of tickets for title search; kept by triggers on tickets.';
+CREATE INDEX ticket_search_title_trgm_idx ON ticket_search USING gin (title gin_trgm_ops);
+COMMENT ON INDEX ticket_search_title_trgm_idx IS 'Case-insensitive substring search (LIKE on folded titles).';
+CREATE INDEX ticket_search_order_idx ON ticket_search (created_at DESC, id DESC);
+COMMENT ON INDEX ticket_search_order_idx IS 'Broad searches: walk newest first and stop after one page.';
+
+CREATE FUNCTION status_code(s TEXT) RETURNS SMALLINT LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE s WHEN 'new' THEN 0 WHEN 'in_progress' THEN 1 ELSE 2 END::smallint
+$$;
+
+CREATE FUNCTION ticket_search_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO ticket_search (id, created_at, status, worker_id, title)
+        VALUES (NEW.id, NEW.created_at, status_code(NEW.status), NEW.worker_id, NEW.title_folded);
+    ELSE
+        UPDATE ticket_search SET status = status_code(NEW.status), worker_id = NEW.worker_id
+        WHERE id = NEW.id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER ticket_search_insert AFTER INSERT ON tickets
+    FOR EACH ROW EXECUTE FUNCTION ticket_search_sync();
+CREATE TRIGGER ticket_search_update AFTER UPDATE OF status, worker_id ON tickets
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.worker_id IS DISTINCT FROM NEW.worker_id)
+    EXECUTE FUNCTION ticket_search_sync();
 
 -- The audit trail. Append-only: a trigger refuses updates and deletes.
 CREATE TABLE ticket_events (

@@ -23,7 +23,8 @@ use crm_core::{
     Client, ClientId, Event, EventId, EventKind, NewTicket, NewUser, Page, Role, StatCounts,
     StoreError, StoreHealth, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus,
     TicketStore, TrackingCode, Transition, User, UserCredentials, UserId, UserQuery, UserRecord,
-    UserStore, Visibility, input::Username,
+    UserStore, Visibility,
+    input::{Username, fold_case},
 };
 use sqlx::{
     ConnectOptions, FromRow, PgPool, Postgres, QueryBuilder,
@@ -338,18 +339,24 @@ impl PgStore {
     }
 }
 
-/// Appends the filters of a ticket list to a query over `tickets t`.
+/// Appends the filters of a ticket list to a query over `tickets t` (or, with a search, over
+/// its narrow copy `ticket_search t`, whose status is a code).
 fn push_filters(q: &mut QueryBuilder<'_, Postgres>, worker: Option<i64>, query: &TicketQuery) {
     q.push(" WHERE TRUE");
     if let Some(w) = worker {
         q.push(" AND t.worker_id = ").push_bind(w);
     }
-    if let Some(s) = query.filter.status {
-        q.push(" AND t.status = ").push_bind(s.as_str());
+    match (&query.filter.search, query.filter.status) {
+        (Some(_), Some(s)) => {
+            q.push(" AND t.status = status_code(").push_bind(s.as_str()).push(")");
+        }
+        (None, Some(s)) => {
+            q.push(" AND t.status = ").push_bind(s.as_str());
+        }
+        _ => {}
     }
     if let Some(search) = &query.filter.search {
-        q.push(" AND t.title ILIKE ")
-            .push_bind(format!("%{}%", search.like_escaped()));
+        q.push(" AND t.title LIKE ").push_bind(search.like_pattern());
     }
 }
 
@@ -386,9 +393,9 @@ impl TicketStore for PgStore {
         };
         let (id,): (i64,) = sqlx::query_as(
             "WITH t AS ( \
-                INSERT INTO tickets (title, description, status, client_id, created_at, updated_at, \
-                                     requester_ip, requester_ua, tracking_code) \
-                VALUES ($1, $2, 'new', $3, $4, $4, $5, $6, $7) RETURNING id) \
+                INSERT INTO tickets (title, title_folded, description, status, client_id, created_at, \
+                                     updated_at, requester_ip, requester_ua, tracking_code) \
+                VALUES ($1, $8, $2, 'new', $3, $4, $4, $5, $6, $7) RETURNING id) \
              , e AS (INSERT INTO ticket_events (ticket_id, at, kind) \
                      SELECT id, $4, 'submitted' FROM t) \
              SELECT id FROM t",
@@ -400,6 +407,7 @@ impl TicketStore for PgStore {
         .bind(s.requester_ip.as_deref())
         .bind(s.requester_ua.as_deref())
         .bind(new.tracking_code.as_str())
+        .bind(fold_case(s.title.as_str()))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| self.err(e))?;
@@ -569,15 +577,22 @@ impl TicketStore for PgStore {
             (Visibility::AssignedTo(me), _) => Some(me.0),
             (Visibility::All, w) => w.map(|w| w.0),
         };
+        // The page's ids come from an index walk (an index-only scan for deep pages) before
+        // the join, so an OFFSET never joins the rows it skips.
+        let source = if f.search.is_some() { "ticket_search" } else { "tickets" };
         let mut items_q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN clients c ON c.id = t.client_id"
+            "SELECT {TICKET_COLUMNS} FROM (SELECT t.id FROM {source} t"
         ));
         push_filters(&mut items_q, worker, query);
         items_q
             .push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ")
             .push_bind(i64::from(query.page.size()))
             .push(" OFFSET ")
-            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
+            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX))
+            .push(
+                ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
+                 ORDER BY t.created_at DESC, t.id DESC",
+            );
         let items = async {
             items_q
                 .build_query_as::<TicketRow>()
@@ -589,7 +604,7 @@ impl TicketStore for PgStore {
             if f.search.is_none() {
                 return self.total_without_search(worker, f.status).await;
             }
-            let mut count_q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM tickets t");
+            let mut count_q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM ticket_search t");
             push_filters(&mut count_q, worker, query);
             let n: i64 = count_q
                 .build_query_scalar()
@@ -775,7 +790,7 @@ impl UserStore for PgStore {
         let sql = format!(
             "SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM users \
              WHERE active AND ($1::text IS NULL OR role = $1) \
-               AND ($2::text IS NULL OR username ILIKE $2) \
+               AND ($2::text IS NULL OR lower(username) LIKE $2) \
              ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
         #[derive(FromRow)]
@@ -786,12 +801,7 @@ impl UserStore for PgStore {
         }
         let rows: Vec<Row> = sqlx::query_as(&sql)
             .bind(query.role.map(Role::as_str))
-            .bind(
-                query
-                    .search
-                    .as_ref()
-                    .map(|s| format!("%{}%", s.like_escaped())),
-            )
+            .bind(query.search.as_ref().map(|s| s.like_pattern()))
             .bind(i64::from(query.page.size()))
             .bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
@@ -804,10 +814,10 @@ impl UserStore for PgStore {
                 None => {
                     let n: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM users WHERE active AND ($1::text IS NULL OR role = $1) \
-                     AND ($2::text IS NULL OR username ILIKE $2)",
+                     AND ($2::text IS NULL OR lower(username) LIKE $2)",
                 )
                 .bind(query.role.map(Role::as_str))
-                .bind(query.search.as_ref().map(|s| format!("%{}%", s.like_escaped())))
+                .bind(query.search.as_ref().map(|s| s.like_pattern()))
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| self.err(e))?;

@@ -1,0 +1,178 @@
+//! Criterion benches of the service on PostgreSQL with 1,000,000 tickets, loaded with
+//! `generate_series` in one statement per table (the same titles, clients, workers and status
+//! mix as the memory bench), in a throwaway database dropped at the end. The load runs with
+//! triggers off and fills the trigger-kept tables (`ticket_search`, `ticket_counts`) with one
+//! set-based statement each, then builds the trigram index, as a bulk import would.
+//!
+//! `cargo bench -p crm-benches --bench postgres`. Reads `TEST_DATABASE_URL` (else
+//! `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`); `BENCH_TICKETS`
+//! overrides the data-set size.
+
+use criterion::{BatchSize, Criterion};
+use crm_benches::{DEVICES, list_cases, submission};
+use crm_core::{Actor, Crm, PasswordCost, Role, TicketStatus, UserId};
+use crm_store_postgres::{PgSettings, PgStore, parse_url};
+use crm_tests::pg::{server_url, with_database};
+use sqlx::{Connection, Executor, PgConnection};
+use std::{
+    hint::black_box,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Instant,
+};
+
+fn main() {
+    let n: i64 = std::env::var("BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = format!("crm_bench_{:08x}", rand::random::<u32>());
+    let (crm, admin, workers) = rt.block_on(setup(&db, n));
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c, &rt, &crm, &admin, &workers);
+    c.final_summary();
+    rt.block_on(async {
+        crm.store().close().await;
+        let mut conn = PgConnection::connect(&server_url()).await.unwrap();
+        conn.execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
+            .await
+            .unwrap();
+    });
+}
+
+async fn setup(db: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
+    let mut conn = PgConnection::connect(&server_url())
+        .await
+        .expect("the PostgreSQL bench needs a server: set TEST_DATABASE_URL");
+    conn.execute(format!("CREATE DATABASE {db}").as_str()).await.unwrap();
+    let options = parse_url(&with_database(&server_url(), db)).unwrap();
+    let store = PgStore::connect_with(options, PgSettings::default()).await.unwrap();
+    let crm = Crm::new(store.clone()).with_password_cost(PasswordCost::Fast);
+    crm.ensure_default_accounts(&[crm_core::DefaultAccount {
+        username: "admin".into(),
+        password: "admin-pass".into(),
+        role: Role::Admin,
+    }])
+    .await
+    .unwrap();
+    let admin = crm.actor(UserId(1)).await.unwrap().0;
+    let mut workers = Vec::new();
+    for i in 0..50 {
+        let u = crm
+            .create_user(&admin, &format!("worker{i}"), "worker-pass", Role::Worker)
+            .await
+            .unwrap();
+        workers.push(crm.actor(u.id).await.unwrap().0);
+    }
+    let first_worker = workers[0].id.0;
+
+    let started = Instant::now();
+    let devices = DEVICES.map(|d| format!("'{d}'")).join(",");
+    let script = format!(
+        "SET session_replication_role = replica;
+         SET maintenance_work_mem = '512MB';
+         DROP INDEX ticket_search_title_trgm_idx;
+         INSERT INTO clients (name, email, email_key, phone, created_at) \
+         SELECT 'Client ' || c, 'client' || c || '@example.com', 'client' || c || '@example.com', \
+                '+1 555 ' || lpad(c::text, 7, '0'), timestamptz '2025-01-01' \
+         FROM generate_series(0, 99999) c;
+         INSERT INTO tickets (title, title_folded, description, status, client_id, worker_id, created_at, updated_at, \
+                              assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code) \
+         SELECT title, lower(title), description, status, client_id, worker_id, created_at, updated_at, \
+                assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code FROM ( \
+         SELECT (ARRAY['Acer','Apple','Asus','Bosch','Canon','Dell','Epson','Garmin','HP','Huawei','Lenovo','LG', \
+                       'Logitech','Nikon','Nintendo','Philips','Samsung','Sony','TP-Link','Xiaomi'])[(i / 10) % 20 + 1] \
+                || ' ' || (ARRAY[{devices}])[i % 10 + 1] || ' ' || \
+                (ARRAY['cracked screen','won''t turn on','battery drains fast','overheating','no sound', \
+                       'buttons sticking','water damage','charging port loose','keeps rebooting','dead pixels', \
+                       'fan noise','wifi drops','paper jam','blurry picture','firmware update failed', \
+                       'hinge broken'])[(i / 200) % 16 + 1] \
+                || ' ref K' || lpad(((i * 7919) % 1000)::text, 4, '0') AS title, \
+                'Customer reports a fault. Bought ' || (i % 48) || ' months ago, receipt attached. Request ' || i || '.' AS description, \
+                CASE WHEN i % 5 = 4 THEN 'new' WHEN i % 4 = 1 THEN 'in_progress' WHEN i % 4 = 2 THEN 'done' ELSE 'new' END AS status, \
+                (SELECT min(id) FROM clients) + i % 100000 AS client_id, \
+                CASE WHEN i % 5 = 4 THEN NULL ELSE {first_worker} + i % 50 END AS worker_id, \
+                ts AS created_at, ts AS updated_at, \
+                CASE WHEN i % 5 = 4 THEN NULL ELSE ts END AS assigned_at, \
+                CASE WHEN i % 5 <> 4 AND i % 4 IN (1, 2) THEN ts END AS in_progress_at, \
+                CASE WHEN i % 5 <> 4 AND i % 4 = 2 THEN ts + interval '2 hours' END AS done_at, \
+                '203.0.113.7' AS requester_ip, 'Mozilla/5.0 (X11; Linux x86_64)' AS requester_ua, \
+                md5(i::text) AS tracking_code \
+         FROM (SELECT i, timestamptz '2025-01-01' + i * interval '1 second' AS ts \
+               FROM generate_series(0::bigint, {last}::bigint) i) g) rows;
+         INSERT INTO ticket_events (ticket_id, at, kind) SELECT id, created_at, 'submitted' FROM tickets;
+         INSERT INTO ticket_search (id, created_at, status, worker_id, title) \
+         SELECT id, created_at, status_code(status), worker_id, title_folded FROM tickets;
+         INSERT INTO ticket_counts (worker_id, status, shard, n, resolution_micros) \
+         SELECT coalesce(worker_id, 0), status, (id % 16)::int, count(*), \
+                coalesce(sum(extract(epoch FROM done_at - created_at) * 1000000), 0) \
+         FROM tickets GROUP BY 1, 2, 3;
+         SET session_replication_role = origin;
+         CREATE INDEX ticket_search_title_trgm_idx ON ticket_search USING gin (title gin_trgm_ops);
+         VACUUM ANALYZE;",
+        last = n - 1,
+    );
+    let mut db_conn = PgConnection::connect_with(&parse_url(&with_database(&server_url(), db)).unwrap())
+        .await
+        .unwrap();
+    for stmt in script.split(";\n") {
+        db_conn.execute(stmt).await.unwrap();
+    }
+    let size: String = sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
+        .fetch_one(&mut db_conn)
+        .await
+        .unwrap();
+    println!("loaded {n} tickets in {:.1} s; database size {size}", started.elapsed().as_secs_f64());
+    (crm, admin, workers)
+}
+
+fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, crm: &Crm<PgStore>, admin: &Actor, workers: &[Actor]) {
+    let mut g = c.benchmark_group("postgres_1m");
+    for (name, req) in list_cases(workers[0].id) {
+        let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
+        println!("{name}: total {}, {} items", page.total, page.items.len());
+        g.bench_function(name, |b| {
+            b.to_async(rt)
+                .iter(|| async { black_box(crm.list_tickets(admin, req.clone()).await.unwrap()) })
+        });
+    }
+    let w = workers[1];
+    g.bench_function("stats_worker", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(crm.stats(admin, Some(w.id)).await.unwrap()) })
+    });
+    g.bench_function("stats_overall", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(crm.stats(admin, None).await.unwrap()) })
+    });
+    let next = AtomicU64::new(10_000_000);
+    g.bench_function("status_change", |b| {
+        b.iter_batched(
+            || {
+                rt.block_on(async {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let t = crm.submit(submission(i)).await.unwrap();
+                    crm.assign(admin, t.id, w.id).await.unwrap().id
+                })
+            },
+            |id| {
+                rt.block_on(async {
+                    black_box(crm.change_status(&w, id, TicketStatus::InProgress).await.unwrap())
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("submit", |b| {
+        b.to_async(rt).iter_batched(
+            || submission(next.fetch_add(1, Ordering::Relaxed)),
+            |s| async { black_box(crm.submit(s).await.unwrap()) },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
