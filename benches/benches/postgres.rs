@@ -48,9 +48,13 @@ async fn setup(db: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
     let mut conn = PgConnection::connect(&server_url())
         .await
         .expect("the PostgreSQL bench needs a server: set TEST_DATABASE_URL");
-    conn.execute(format!("CREATE DATABASE {db}").as_str()).await.unwrap();
+    conn.execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .unwrap();
     let options = parse_url(&with_database(&server_url(), db)).unwrap();
-    let store = PgStore::connect_with(options, PgSettings::default()).await.unwrap();
+    let store = PgStore::connect_with(options, PgSettings::default())
+        .await
+        .unwrap();
     let crm = Crm::new(store.clone()).with_password_cost(PasswordCost::Fast);
     crm.ensure_default_accounts(&[crm_core::DefaultAccount {
         username: "admin".into(),
@@ -116,21 +120,32 @@ async fn setup(db: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
          VACUUM ANALYZE;",
         last = n - 1,
     );
-    let mut db_conn = PgConnection::connect_with(&parse_url(&with_database(&server_url(), db)).unwrap())
-        .await
-        .unwrap();
+    let mut db_conn =
+        PgConnection::connect_with(&parse_url(&with_database(&server_url(), db)).unwrap())
+            .await
+            .unwrap();
     for stmt in script.split(";\n") {
         db_conn.execute(stmt).await.unwrap();
     }
-    let size: String = sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
-        .fetch_one(&mut db_conn)
-        .await
-        .unwrap();
-    println!("loaded {n} tickets in {:.1} s; database size {size}", started.elapsed().as_secs_f64());
+    let size: String =
+        sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            .fetch_one(&mut db_conn)
+            .await
+            .unwrap();
+    println!(
+        "loaded {n} tickets in {:.1} s; database size {size}",
+        started.elapsed().as_secs_f64()
+    );
     (crm, admin, workers)
 }
 
-fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, crm: &Crm<PgStore>, admin: &Actor, workers: &[Actor]) {
+fn bench(
+    c: &mut Criterion,
+    rt: &tokio::runtime::Runtime,
+    crm: &Crm<PgStore>,
+    admin: &Actor,
+    workers: &[Actor],
+) {
     let mut g = c.benchmark_group("postgres_1m");
     for (name, req) in list_cases(workers[0].id) {
         let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
@@ -161,7 +176,11 @@ fn bench(c: &mut Criterion, rt: &tokio::runtime::Runtime, crm: &Crm<PgStore>, ad
             },
             |id| {
                 rt.block_on(async {
-                    black_box(crm.change_status(&w, id, TicketStatus::InProgress).await.unwrap())
+                    black_box(
+                        crm.change_status(&w, id, TicketStatus::InProgress)
+                            .await
+                            .unwrap(),
+                    )
                 })
             },
             BatchSize::SmallInput,

@@ -348,7 +348,9 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, worker: Option<i64>, query: 
     }
     match (&query.filter.search, query.filter.status) {
         (Some(_), Some(s)) => {
-            q.push(" AND t.status = status_code(").push_bind(s.as_str()).push(")");
+            q.push(" AND t.status = status_code(")
+                .push_bind(s.as_str())
+                .push(")");
         }
         (None, Some(s)) => {
             q.push(" AND t.status = ").push_bind(s.as_str());
@@ -356,7 +358,8 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, worker: Option<i64>, query: 
         _ => {}
     }
     if let Some(search) = &query.filter.search {
-        q.push(" AND t.title LIKE ").push_bind(search.like_pattern());
+        q.push(" AND t.title LIKE ")
+            .push_bind(search.like_pattern());
     }
 }
 
@@ -579,7 +582,11 @@ impl TicketStore for PgStore {
         };
         // The page's ids come from an index walk (an index-only scan for deep pages) before
         // the join, so an OFFSET never joins the rows it skips.
-        let source = if f.search.is_some() { "ticket_search" } else { "tickets" };
+        let source = if f.search.is_some() {
+            "ticket_search"
+        } else {
+            "tickets"
+        };
         let mut items_q = QueryBuilder::<Postgres>::new(format!(
             "SELECT {TICKET_COLUMNS} FROM (SELECT t.id FROM {source} t"
         ));
@@ -807,12 +814,11 @@ impl UserStore for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
-        let total =
-            match rows.first() {
-                Some(r) => r.total as u64,
-                // Past the end the window count is not there: count separately.
-                None => {
-                    let n: i64 = sqlx::query_scalar(
+        let total = match rows.first() {
+            Some(r) => r.total as u64,
+            // Past the end the window count is not there: count separately.
+            None => {
+                let n: i64 = sqlx::query_scalar(
                     "SELECT count(*) FROM users WHERE active AND ($1::text IS NULL OR role = $1) \
                      AND ($2::text IS NULL OR lower(username) LIKE $2)",
                 )
@@ -821,9 +827,9 @@ impl UserStore for PgStore {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(|e| self.err(e))?;
-                    n as u64
-                }
-            };
+                n as u64
+            }
+        };
         let items = rows
             .iter()
             .map(|r| r.user.user())

@@ -1,0 +1,267 @@
+//! Configuration from the environment, read once at start and passed on as values.
+
+use crm_core::{DefaultAccount, Role};
+use std::net::IpAddr;
+
+/// Which backend the server runs on.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreConfig {
+    /// The embedded in-memory store: nothing survives a restart.
+    Memory,
+    /// PostgreSQL at this URL (kept out of `Debug`: it may hold a password).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Memory => f.write_str("Memory"),
+            Self::Postgres(_) => f.write_str("Postgres(***)"),
+        }
+    }
+}
+
+/// Every setting of the server. Build it with [`Config::from_env`] or directly in tests.
+#[derive(Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: unset means the in-memory store.
+    pub store: StoreConfig,
+    /// `SECRET_KEY`: the HS256 signing key.
+    pub secret_key: Vec<u8>,
+    /// True when no `SECRET_KEY` was given and a random one was drawn (memory store only).
+    pub secret_generated: bool,
+    /// `ACCESS_TOKEN_EXPIRE_MINUTES`: token lifetime, in minutes.
+    pub token_minutes: i64,
+    /// `ADMIN_USERNAME` / `ADMIN_PASSWORD`: created when the store has no users at all.
+    pub admin: DefaultAccount,
+    /// `WORKER_USERNAME` / `WORKER_PASSWORD`: created at the same moment.
+    pub worker: DefaultAccount,
+    /// `HOST`.
+    pub host: String,
+    /// `PORT`.
+    pub port: u16,
+    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    /// `CORS_ORIGINS`: origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// `RUST_LOG`.
+    pub log_filter: String,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("store", &self.store)
+            .field("token_minutes", &self.token_minutes)
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A setting that stops the start, as one line for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(pub String);
+
+/// The documented default passwords, which start the server with a warning.
+pub const DEFAULT_ADMIN_PASSWORD: &str = "admin123";
+/// See [`DEFAULT_ADMIN_PASSWORD`].
+pub const DEFAULT_WORKER_PASSWORD: &str = "worker123";
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `var` (tests pass a map instead of touching the environment).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        let store = match get("DATABASE_URL") {
+            None => StoreConfig::Memory,
+            Some(url) => {
+                let url = url.trim().to_owned();
+                if !(url.starts_with("postgres://")
+                    || url.starts_with("postgresql://")
+                    || url.starts_with("postgresql+asyncpg://"))
+                {
+                    return Err(ConfigError(
+                        "DATABASE_URL must start with postgres://, postgresql:// or postgresql+asyncpg://".into(),
+                    ));
+                }
+                StoreConfig::Postgres(url)
+            }
+        };
+        let (secret_key, secret_generated) = match get("SECRET_KEY") {
+            Some(k) => (k.into_bytes(), false),
+            None if store == StoreConfig::Memory => {
+                let mut key = vec![0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+                (key, true)
+            }
+            None => {
+                return Err(ConfigError(
+                    "SECRET_KEY is required with DATABASE_URL: replicas must share one signing key"
+                        .into(),
+                ));
+            }
+        };
+        let token_minutes = match get("ACCESS_TOKEN_EXPIRE_MINUTES") {
+            None => 60,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(m) if (1..=525_600).contains(&m) => m,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes between 1 and 525600, not {v:?}"
+                    )));
+                }
+            },
+        };
+        let account =
+            |user_var: &str, pass_var: &str, user: &str, pass: &str, role| DefaultAccount {
+                username: get(user_var).unwrap_or_else(|| user.to_owned()),
+                password: get(pass_var).unwrap_or_else(|| pass.to_owned()),
+                role,
+            };
+        let admin = account(
+            "ADMIN_USERNAME",
+            "ADMIN_PASSWORD",
+            "admin",
+            DEFAULT_ADMIN_PASSWORD,
+            Role::Admin,
+        );
+        let worker = account(
+            "WORKER_USERNAME",
+            "WORKER_PASSWORD",
+            "worker",
+            DEFAULT_WORKER_PASSWORD,
+            Role::Worker,
+        );
+        let port = match get("PORT") {
+            None => 8000,
+            Some(p) => p.trim().parse::<u16>().map_err(|_| {
+                ConfigError(format!("PORT must be a port number (0-65535), not {p:?}"))
+            })?,
+        };
+        let trusted_proxies = get("TRUSTED_PROXIES")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        s.parse::<IpAddr>().map_err(|_| {
+                            ConfigError(format!(
+                                "TRUSTED_PROXIES must list IP addresses; {s:?} is not one"
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let cors_origins: Vec<String> = get("CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        if cors_origins.iter().any(|o| o == "*") {
+            return Err(ConfigError(
+                "CORS_ORIGINS must list origins; \"*\" is not allowed".into(),
+            ));
+        }
+        Ok(Self {
+            store,
+            secret_key,
+            secret_generated,
+            token_minutes,
+            admin,
+            worker,
+            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port,
+            trusted_proxies,
+            cors_origins,
+            log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_vars(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_run_the_memory_store_with_a_random_key() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.store, StoreConfig::Memory);
+        assert!(c.secret_generated && c.secret_key.len() == 32);
+        assert_eq!(
+            (c.host.as_str(), c.port, c.token_minutes),
+            ("127.0.0.1", 8000, 60)
+        );
+        assert_eq!(
+            (c.admin.username.as_str(), c.admin.password.as_str()),
+            ("admin", "admin123")
+        );
+        assert_eq!(
+            (c.worker.username.as_str(), c.worker.password.as_str()),
+            ("worker", "worker123")
+        );
+        assert_ne!(
+            cfg(&[]).unwrap().secret_key,
+            c.secret_key,
+            "random per start"
+        );
+    }
+
+    #[test]
+    fn postgres_requires_a_secret_key() {
+        let e = cfg(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap_err();
+        assert!(e.0.contains("SECRET_KEY"));
+        let c = cfg(&[
+            ("DATABASE_URL", "postgresql+asyncpg://u:p@h/db"),
+            ("SECRET_KEY", "k"),
+        ])
+        .unwrap();
+        assert!(matches!(c.store, StoreConfig::Postgres(_)));
+        assert!(
+            !format!("{c:?}").contains("u:p"),
+            "the URL never reaches logs"
+        );
+    }
+
+    #[test]
+    fn bad_settings_are_one_clear_line() {
+        for (k, v) in [
+            ("PORT", "eighty"),
+            ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.1, nonsense"),
+            ("CORS_ORIGINS", "*"),
+            ("DATABASE_URL", "mysql://x"),
+        ] {
+            let e = cfg(&[(k, v)]).unwrap_err();
+            assert!(e.0.contains(k) || e.0.contains("DATABASE_URL"), "{e}");
+            assert!(!e.0.contains('\n'));
+        }
+        let c = cfg(&[
+            ("TRUSTED_PROXIES", "10.0.0.1, ::1"),
+            ("CORS_ORIGINS", "https://a.example, https://b.example"),
+        ])
+        .unwrap();
+        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.cors_origins.len(), 2);
+    }
+}

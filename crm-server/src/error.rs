@@ -1,0 +1,190 @@
+//! The one place where failures become HTTP responses: `{"detail", "code"}` for every error,
+//! whether the facade refused, a request did not parse, or poem itself answered.
+
+use crm_core::CoreError;
+use poem::{IntoResponse, Response, http::StatusCode};
+use poem_openapi::{ApiResponse, Object, payload::Json};
+
+/// One field the request got wrong.
+#[derive(Object, Debug, Clone)]
+pub struct FieldErrorBody {
+    /// The field's path, e.g. `client.email`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The body of every error response.
+#[derive(Object, Debug, Clone)]
+pub struct ErrorBody {
+    /// A sentence for people (the name keeps clients of the original FastAPI service working).
+    pub detail: String,
+    /// A stable machine code: `validation_error`, `not_authenticated`, `invalid_credentials`,
+    /// `forbidden`, `not_found`, `invalid_transition`, `duplicate_ticket`, `username_taken`,
+    /// `ticket_closed`, `invalid_worker`, `cannot_delete_self`, `last_admin`,
+    /// `payload_too_large`, `method_not_allowed`, `unavailable`, `internal_error`.
+    pub code: String,
+    /// For `validation_error`: every rejected field.
+    #[oai(skip_serializing_if_is_none)]
+    pub fields: Option<Vec<FieldErrorBody>>,
+    /// For `invalid_transition`: the statuses the ticket may move to.
+    #[oai(skip_serializing_if_is_none)]
+    pub allowed_next: Option<Vec<String>>,
+}
+
+impl ErrorBody {
+    fn new(detail: impl Into<String>, code: &str) -> Json<Self> {
+        Json(Self {
+            detail: detail.into(),
+            code: code.to_owned(),
+            fields: None,
+            allowed_next: None,
+        })
+    }
+}
+
+/// Every error an operation can answer.
+#[derive(ApiResponse, Debug)]
+#[oai(bad_request_handler = "bad_request")]
+pub enum ApiError {
+    /// Missing, malformed, expired or forged token, a deleted user's token, or wrong credentials.
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<ErrorBody>,
+        /// Always `Bearer`.
+        #[oai(header = "WWW-Authenticate")]
+        String,
+    ),
+    /// The signed-in user's role may not do this.
+    #[oai(status = 403)]
+    Forbidden(Json<ErrorBody>),
+    /// No such resource, or one the caller may not see.
+    #[oai(status = 404)]
+    NotFound(Json<ErrorBody>),
+    /// The request conflicts with the current state (duplicate, transition, taken name, ...).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
+    /// The request body is over 64 KiB.
+    #[oai(status = 413)]
+    PayloadTooLarge(Json<ErrorBody>),
+    /// The request is malformed or breaks a validation rule; nothing was stored.
+    #[oai(status = 422)]
+    Unprocessable(Json<ErrorBody>),
+    /// An unexpected failure; the cause is logged, never shown.
+    #[oai(status = 500)]
+    Internal(Json<ErrorBody>),
+    /// The store cannot be reached right now.
+    #[oai(status = 503)]
+    Unavailable(Json<ErrorBody>),
+}
+
+impl ApiError {
+    /// 401 with the challenge header every 401 carries.
+    pub fn unauthorized(detail: &str, code: &str) -> Self {
+        Self::Unauthorized(ErrorBody::new(detail, code), "Bearer".into())
+    }
+
+    /// 422 for one field.
+    pub fn invalid(field: &str, message: &str) -> Self {
+        Self::from(CoreError::Validation(
+            crm_core::input::ValidationErrors::one(field, message),
+        ))
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(e: CoreError) -> Self {
+        if let CoreError::Internal(cause) | CoreError::Unavailable(cause) = &e {
+            // The whole chain goes to the log; the client gets a generic sentence.
+            let mut chain = cause.to_string();
+            let mut src = std::error::Error::source(cause);
+            while let Some(s) = src {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                src = s.source();
+            }
+            tracing::error!(code = e.code(), cause = %chain, "request failed");
+        }
+        let mut body = ErrorBody::new(e.to_string(), e.code());
+        if let CoreError::Validation(v) = &e {
+            body.fields = Some(
+                v.0.iter()
+                    .map(|f| FieldErrorBody {
+                        field: f.field.clone(),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
+            );
+        }
+        body.allowed_next = e
+            .allowed_next()
+            .map(|n| n.iter().map(|s| s.as_str().to_owned()).collect());
+        match e.http_status() {
+            401 => Self::Unauthorized(body, "Bearer".into()),
+            403 => Self::Forbidden(body),
+            404 => Self::NotFound(body),
+            409 => Self::Conflict(body),
+            422 => Self::Unprocessable(body),
+            503 => Self::Unavailable(body),
+            _ => Self::Internal(body),
+        }
+    }
+}
+
+/// Turns what poem-openapi could not parse (body, query, path, header, token) into our body.
+pub fn bad_request(err: poem::Error) -> ApiError {
+    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseRequestPayloadError};
+    if err.is::<AuthorizationError>() {
+        return ApiError::unauthorized("Not authenticated.", "not_authenticated");
+    }
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::PayloadTooLarge(ErrorBody::new(
+            "The request body is over 64 KiB.",
+            "payload_too_large",
+        ));
+    }
+    let detail = if err.is::<ParseRequestPayloadError>() || err.is::<ContentTypeError>() {
+        format!("The request body is not valid: {err}")
+    } else {
+        format!("The request is not valid: {err}")
+    };
+    ApiError::Unprocessable(ErrorBody::new(detail, "validation_error"))
+}
+
+/// Renders any error that escaped the operations (unknown path or method, oversized body,
+/// anything poem raised) in the same body.
+pub fn render_any(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        // Already one of ours (an operation's `ApiError`).
+        return err.into_response();
+    }
+    let status = err.status();
+    let api = match status {
+        StatusCode::NOT_FOUND => {
+            ApiError::NotFound(ErrorBody::new("No such resource.", "not_found"))
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            return (
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorBody::new("This method is not allowed here.", "method_not_allowed"),
+            )
+                .into_response();
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(ErrorBody::new(
+            "The request body is over 64 KiB.",
+            "payload_too_large",
+        )),
+        StatusCode::UNAUTHORIZED => {
+            ApiError::unauthorized("Not authenticated.", "not_authenticated")
+        }
+        s if s.is_client_error() => ApiError::Unprocessable(ErrorBody::new(
+            format!("The request is not valid: {err}"),
+            "validation_error",
+        )),
+        _ => {
+            tracing::error!(error = %err, "unhandled error");
+            ApiError::Internal(ErrorBody::new("Internal error.", "internal_error"))
+        }
+    };
+    api.into_response()
+}
