@@ -880,14 +880,19 @@ pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> Option<String> {
         poem::Addr::SocketAddr(a) => Some(a.ip()),
         _ => None,
     };
-    let Some(peer) = peer else {
-        return None;
-    };
+    requester_ip(peer, req.headers(), trusted)
+}
+
+fn requester_ip(
+    peer: Option<IpAddr>,
+    headers: &poem::http::HeaderMap,
+    trusted: &[IpAddr],
+) -> Option<String> {
+    let peer = peer?;
     if !trusted.contains(&peer) {
         return Some(peer.to_string());
     }
-    let forwarded: Vec<IpAddr> = req
-        .headers()
+    let forwarded: Vec<IpAddr> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -902,4 +907,43 @@ pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> Option<String> {
         .copied()
         .unwrap_or(peer);
     Some(client.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::http::HeaderMap;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "198.51.100.9, 10.0.0.2".parse().unwrap());
+        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        // An untrusted peer: its own address, whatever it claims.
+        assert_eq!(
+            requester_ip(Some(ip("203.0.113.5")), &h, &trusted).as_deref(),
+            Some("203.0.113.5")
+        );
+        // A trusted proxy: the rightmost address that is not a trusted proxy.
+        assert_eq!(
+            requester_ip(Some(ip("10.0.0.1")), &h, &trusted).as_deref(),
+            Some("198.51.100.9")
+        );
+        // A trusted proxy without the header: the proxy itself.
+        assert_eq!(
+            requester_ip(Some(ip("10.0.0.1")), &HeaderMap::new(), &trusted).as_deref(),
+            Some("10.0.0.1")
+        );
+        // A spoofed leftmost entry does not win over the address the proxy saw.
+        h.insert("x-forwarded-for", "1.2.3.4, 198.51.100.9".parse().unwrap());
+        assert_eq!(
+            requester_ip(Some(ip("10.0.0.1")), &h, &trusted).as_deref(),
+            Some("198.51.100.9")
+        );
+        assert_eq!(requester_ip(None, &h, &trusted), None);
+    }
 }

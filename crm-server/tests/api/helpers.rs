@@ -1,0 +1,184 @@
+//! `spawn_app()`: the whole service in process, on a fresh store, with typed request helpers.
+//! PostgreSQL apps read `TEST_DATABASE_URL` (see `crm_tests::pg`) and drop their database.
+
+use crm_core::{Crm, DefaultAccount, PasswordCost, Role};
+use crm_server::{Config, app, state};
+use crm_store_memory::MemoryStore;
+use crm_store_postgres::{PgSettings, PgStore, parse_url};
+use crm_tests::pg::{server_url, with_database};
+use poem::{EndpointExt, endpoint::BoxEndpoint, http::StatusCode, test::TestClient};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
+
+pub const SECRET: &[u8] = b"test-secret-key-of-at-least-32-bytes!!";
+
+pub fn config() -> Config {
+    let mut c = Config::from_vars(|_| None).unwrap();
+    c.secret_key = SECRET.to_vec();
+    c.secret_generated = false;
+    c.admin = DefaultAccount {
+        username: "admin".into(),
+        password: "admin123".into(),
+        role: Role::Admin,
+    };
+    c.worker = DefaultAccount {
+        username: "worker".into(),
+        password: "worker123".into(),
+        role: Role::Worker,
+    };
+    c
+}
+
+pub struct TestApp {
+    pub cli: TestClient<BoxEndpoint<'static>>,
+    pub admin: String,
+    pub worker: String,
+    pg: Option<(PgStore, String)>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: poem::http::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+async fn build<S: crm_core::Store + Clone>(crm: Crm<S>, pg: Option<(PgStore, String)>) -> TestApp {
+    let crm = crm.with_password_cost(PasswordCost::Fast);
+    let cfg = config();
+    crm.ensure_default_accounts(&[cfg.admin.clone(), cfg.worker.clone()])
+        .await
+        .unwrap();
+    let ep = app(state(crm, &cfg), &[]).map_to_response().boxed();
+    let mut t = TestApp {
+        cli: TestClient::new(ep),
+        admin: String::new(),
+        worker: String::new(),
+        pg,
+    };
+    t.admin = t.login("admin", "admin123").await;
+    t.worker = t.login("worker", "worker123").await;
+    t
+}
+
+pub async fn memory_app() -> TestApp {
+    build(Crm::new(MemoryStore::new()), None).await
+}
+
+pub async fn pg_app() -> TestApp {
+    let name = format!("crm_api_{:016x}", rand::random::<u64>());
+    let mut conn = PgConnection::connect(&server_url())
+        .await
+        .expect("PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    let opts = parse_url(&with_database(&server_url(), &name)).unwrap();
+    let store = PgStore::connect_with(opts, PgSettings::default())
+        .await
+        .unwrap();
+    build(Crm::new(store.clone()), Some((store, name))).await
+}
+
+impl TestApp {
+    pub async fn finish(self) {
+        if let Some((store, name)) = self.pg {
+            store.close().await;
+            let mut conn = PgConnection::connect(&server_url()).await.unwrap();
+            conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                .await
+                .unwrap();
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = match method {
+            "GET" => self.cli.get(path),
+            "POST" => self.cli.post(path),
+            "DELETE" => self.cli.delete(path),
+            "PUT" => self.cli.put(path),
+            other => panic!("{other}"),
+        };
+        if let Some(t) = token {
+            req = req.header("Authorization", format!("Bearer {t}"));
+        }
+        if let Some(b) = body {
+            req = req.body_json(&b);
+        }
+        reply(req.send().await).await
+    }
+
+    pub async fn raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
+        let req = self.cli.post(path).content_type(content_type).body(body);
+        reply(req.send().await).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let r = self
+            .call(
+                "POST",
+                "/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        r.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn submit(&self, title: &str) -> Reply {
+        self.call(
+            "POST",
+            "/public/tickets",
+            None,
+            Some(json!({
+                "title": title,
+                "description": format!("About {title}"),
+                "client": {"name": "John Doe", "email": "john@example.com", "phone": "+1234567890"}
+            })),
+        )
+        .await
+    }
+
+    pub async fn worker_id(&self) -> i64 {
+        self.get("/auth/me", &self.worker).await.body["id"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+async fn reply(resp: poem::test::TestResponse) -> Reply {
+    let status = resp.0.status();
+    let headers = resp.0.headers().clone();
+    let bytes = resp.0.into_body().into_vec().await.unwrap();
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
