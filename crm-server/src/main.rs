@@ -15,6 +15,7 @@ async fn main() -> std::process::ExitCode {
         }
     };
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_new(&config.log_filter)
                 .unwrap_or_else(|_| "info".into()),

@@ -1,0 +1,415 @@
+//! End-to-end tests of the real `crm-server` binary: the README walk-through over HTTP against
+//! a fresh PostgreSQL database, a SIGTERM and a restart that loses nothing, two processes on
+//! one database, and start-up failures that stop with one clear line.
+//!
+//! Reads `TEST_DATABASE_URL` (see `crm_tests::pg`); each test creates and drops its database.
+
+use crm_tests::pg::{server_url, with_database};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection};
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+const SECRET: &str = "e2e-secret-key-that-is-long-enough-0123456789";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(env: &[(&str, String)]) -> Self {
+        let port = free_port();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm-server"));
+        cmd.env_clear()
+            .env("PORT", port.to_string())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start crm-server");
+        let s = Self { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok((200, _)) = s.try_call("GET", "/healthz", None, None) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("crm-server did not become healthy on port {port}");
+    }
+
+    fn try_call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> std::io::Result<(u16, Value)> {
+        http(self.port, method, path, token, body, &[])
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        self.try_call(method, path, token, body.as_ref())
+            .expect("HTTP call")
+    }
+
+    fn login(&self, user: &str, password: &str) -> String {
+        let (status, body) = self.call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"username": user, "password": password})),
+        );
+        assert_eq!(status, 200, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// SIGTERM, then the exit status and everything the process wrote.
+    fn terminate(mut self) -> (bool, String) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                let mut out = String::new();
+                self.child
+                    .stdout
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut out)
+                    .unwrap();
+                self.child
+                    .stderr
+                    .take()
+                    .unwrap()
+                    .read_to_string(&mut out)
+                    .unwrap();
+                return (status.success(), out);
+            }
+            assert!(Instant::now() < deadline, "crm-server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client: one request per connection.
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> std::io::Result<(u16, Value)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nUser-Agent: e2e-test\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    if !body.is_empty() {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(&body);
+    s.write_all(req.as_bytes())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let status: u16 = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let (head, payload) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_owned()
+    };
+    let value = serde_json::from_str(&payload).unwrap_or(Value::String(payload));
+    Ok((status, value))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+async fn create_db() -> (String, String) {
+    let name = format!("crm_e2e_{:016x}", rand::random::<u64>());
+    let mut conn = PgConnection::connect(&server_url())
+        .await
+        .expect("PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .unwrap();
+    (with_database(&server_url(), &name), name)
+}
+
+async fn drop_db(name: &str) {
+    let mut conn = PgConnection::connect(&server_url()).await.unwrap();
+    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
+
+fn pg_env(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("DATABASE_URL", url.to_owned()),
+        ("SECRET_KEY", SECRET.to_owned()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readme_walkthrough_survives_sigterm_and_restart() {
+    let (url, name) = create_db().await;
+    let env = pg_env(&url);
+    let env2 = env.clone();
+    let (admin_token, ticket) =
+        tokio::task::spawn_blocking(move || {
+            let s = Server::start(&env);
+            let admin = s.login("admin", "admin123");
+            let (st, t) = s.call("POST", "/public/tickets", None, Some(json!({
+            "title": "Broken laptop screen",
+            "description": "Screen flickers and has dead pixels",
+            "client": {"name": "John Doe", "email": "john@example.com", "phone": "+1234567890"}
+        })));
+            assert_eq!(st, 201, "{t}");
+            let id = t["id"].as_i64().unwrap();
+            let (st, page) = s.call(
+                "GET",
+                "/tickets/?page=1&size=10&status=new",
+                Some(&admin),
+                None,
+            );
+            assert_eq!((st, page["total"].as_u64()), (200, Some(1)));
+            assert_eq!(page["items"][0]["requester_ip"], "127.0.0.1");
+            assert_eq!(page["items"][0]["requester_ua"], "e2e-test");
+            let (st, w) = s.call(
+                "POST",
+                "/users/",
+                Some(&admin),
+                Some(json!({"username": "worker1", "password": "worker123", "role": "worker"})),
+            );
+            assert_eq!(st, 201, "{w}");
+            let wid = w["id"].as_i64().unwrap();
+            let (st, _) = s.call(
+                "POST",
+                &format!("/tickets/{id}/assign"),
+                Some(&admin),
+                Some(json!({"worker_id": wid})),
+            );
+            assert_eq!(st, 200);
+            let worker = s.login("worker1", "worker123");
+            let (st, t) = s.call(
+                "POST",
+                &format!("/tickets/{id}/status"),
+                Some(&worker),
+                Some(json!({"new_status": "in_progress"})),
+            );
+            assert_eq!((st, t["status"].as_str()), (200, Some("in_progress")));
+            let (st, stats) = s.call(
+                "GET",
+                &format!("/tickets/stats?worker_id={wid}"),
+                Some(&admin),
+                None,
+            );
+            assert_eq!((st, stats["in_progress"].as_u64()), (200, Some(1)));
+            let (ok, log) = s.terminate();
+            assert!(ok, "SIGTERM must end with success:\n{log}");
+            assert!(
+                log.contains("shutting down") && log.contains("stopped"),
+                "{log}"
+            );
+            assert!(
+                !log.contains("admin123") && !log.contains(&admin) && !log.contains(SECRET),
+                "secrets in the log:\n{log}"
+            );
+            assert!(
+                log.contains("method=POST")
+                    && log.contains("path=/public/tickets")
+                    && log.contains("status=201"),
+                "{log}"
+            );
+            (admin, id)
+        })
+        .await
+        .unwrap();
+
+    tokio::task::spawn_blocking(move || {
+        let s = Server::start(&env2);
+        // Same SECRET_KEY: the token issued before the restart still works.
+        let (st, t) = s.call(
+            "GET",
+            &format!("/tickets/{ticket}"),
+            Some(&admin_token),
+            None,
+        );
+        assert_eq!(
+            (st, t["status"].as_str()),
+            (200, Some("in_progress")),
+            "{t}"
+        );
+        let (_, users) = s.call("GET", "/users/?role=worker", Some(&admin_token), None);
+        assert_eq!(
+            users["total"], 2,
+            "worker and worker1 survived; no second seeding"
+        );
+        s.login("worker1", "worker123");
+        let (st, h) = s.call(
+            "GET",
+            &format!("/tickets/{ticket}/history"),
+            Some(&admin_token),
+            None,
+        );
+        assert_eq!((st, h["items"].as_array().map(Vec::len)), (200, Some(4)));
+        let (ok, _) = s.terminate();
+        assert!(ok);
+    })
+    .await
+    .unwrap();
+    drop_db(&name).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_database_agree() {
+    let (url, name) = create_db().await;
+    let env = pg_env(&url);
+    tokio::task::spawn_blocking(move || {
+        let (a, b) = std::thread::scope(|sc| {
+            let ha = sc.spawn(|| Server::start(&env));
+            let hb = sc.spawn(|| Server::start(&env));
+            (ha.join().unwrap(), hb.join().unwrap())
+        });
+        let body = json!({"title": "Race", "description": "Same request twice", "client": {"name": "R", "email": "race@example.com"}});
+        let statuses: Vec<u16> = std::thread::scope(|sc| {
+            let hs: Vec<_> = (0..16)
+                .map(|i| {
+                    let (s, body) = (if i % 2 == 0 { &a } else { &b }, body.clone());
+                    sc.spawn(move || s.call("POST", "/public/tickets", None, Some(body)).0)
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(statuses.iter().filter(|&&s| s == 201).count(), 1, "{statuses:?}");
+        assert_eq!(statuses.iter().filter(|&&s| s == 409).count(), 15, "{statuses:?}");
+        let token = a.login("admin", "admin123");
+        let (st, page) = b.call("GET", "/tickets", Some(&token), None);
+        assert_eq!((st, page["total"].as_u64()), (200, Some(1)), "a token from one replica works on the other");
+        let (_, users) = b.call("GET", "/users", Some(&token), None);
+        assert_eq!(users["total"], 2, "default accounts seeded once");
+    })
+    .await
+    .unwrap();
+    drop_db(&name).await;
+}
+
+fn failed_start(env: &[(&str, &str)]) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm-server"));
+    cmd.env_clear().env("PORT", free_port().to_string());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert!(!out.status.success());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !text.contains("panicked") && !text.contains("backtrace"),
+        "{text}"
+    );
+    text
+}
+
+#[test]
+fn bad_settings_and_unreachable_databases_stop_the_start_clearly() {
+    let t = failed_start(&[("DATABASE_URL", "postgres://u:pw@127.0.0.1:5432/x")]);
+    assert!(t.contains("SECRET_KEY"), "{t}");
+    let t = failed_start(&[("PORT", "eighty")]);
+    assert!(t.contains("PORT"), "{t}");
+    let t = failed_start(&[
+        ("DATABASE_URL", "postgres://u:hunter22@127.0.0.1:1/x"),
+        ("SECRET_KEY", "k"),
+    ]);
+    assert!(t.contains("127.0.0.1:1") && !t.contains("hunter22"), "{t}");
+    let busy = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = busy.local_addr().unwrap().port().to_string();
+    let t = failed_start(&[("PORT", &port)]);
+    assert!(t.contains("cannot listen"), "{t}");
+}
+
+#[test]
+fn the_default_start_runs_in_memory_with_the_default_accounts() {
+    let s = Server::start(&[("TRUSTED_PROXIES", "127.0.0.1".to_owned())]);
+    let admin = s.login("admin", "admin123");
+    s.login("worker", "worker123");
+    let (st, _) = http(s.port, "POST", "/public/tickets", None, Some(&json!({
+        "title": "Via proxy", "description": "d", "client": {"name": "n", "email": "p@example.com"}
+    })), &[("X-Forwarded-For", "198.51.100.23")])
+    .unwrap();
+    assert_eq!(st, 201);
+    let (_, page) = s.call("GET", "/tickets", Some(&admin), None);
+    assert_eq!(page["items"][0]["requester_ip"], "198.51.100.23");
+    let (ok, log) = s.terminate();
+    assert!(ok);
+    assert!(
+        log.contains("SECRET_KEY is not set") && log.contains("default password"),
+        "{log}"
+    );
+}
