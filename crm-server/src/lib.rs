@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 mod middleware;
+pub mod ui;
 
 pub use api::AppState;
 pub use config::{Config, ConfigError, StoreConfig};
@@ -25,7 +26,7 @@ use crm_store_postgres::PgStore;
 use poem::{
     Endpoint, EndpointExt, Route, Server,
     listener::{Acceptor, Listener, TcpListener},
-    middleware::{Cors, NormalizePath, TrailingSlash},
+    middleware::Cors,
 };
 use poem_openapi::OpenApiService;
 use std::{sync::Arc, time::Duration};
@@ -66,7 +67,16 @@ pub fn app<S: Store + Clone>(
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api)
-        .with(NormalizePath::new(TrailingSlash::Trim))
+        .at("/ui/app.js", poem::get(ui::app_js))
+        .at("/ui/app.css", poem::get(ui::app_css))
+        // The API is nested at "/", which also takes the root path: answer it first.
+        .around(|ep, req| async move {
+            if req.uri().path() == "/" && req.method() == poem::http::Method::GET {
+                return Ok(ui::page());
+            }
+            ep.call(req).await.map(poem::IntoResponse::into_response)
+        })
+        .with(middleware::TrimTrailingSlash)
         .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(middleware::BodyLimit(MAX_BODY_BYTES))
         .catch_all_error(|e| async move { error::render_any(e) })

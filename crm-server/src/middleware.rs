@@ -86,3 +86,39 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
         Ok(resp)
     }
 }
+
+/// Serves `/tickets/` as `/tickets` (the seed's paths end in a slash, the routes do not),
+/// leaving `/` alone.
+pub struct TrimTrailingSlash;
+
+impl<E: Endpoint> Middleware<E> for TrimTrailingSlash {
+    type Output = TrimTrailingSlashEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        TrimTrailingSlashEndpoint { inner }
+    }
+}
+
+/// See [`TrimTrailingSlash`].
+pub struct TrimTrailingSlashEndpoint<E> {
+    inner: E,
+}
+
+impl<E: Endpoint> Endpoint for TrimTrailingSlashEndpoint<E> {
+    type Output = E::Output;
+
+    async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        let path = req.uri().path();
+        if path.len() > 1 && path.ends_with('/') {
+            let trimmed = path.trim_end_matches('/');
+            let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+            let new = match req.uri().query() {
+                Some(q) => format!("{trimmed}?{q}"),
+                None => trimmed.to_owned(),
+            };
+            if let Ok(uri) = new.parse() {
+                *req.uri_mut() = uri;
+            }
+        }
+        self.inner.call(req).await
+    }
+}
