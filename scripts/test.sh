@@ -58,3 +58,20 @@ else
 fi
 
 cargo test --workspace --locked "$@"
+
+# Browser tests of the web UI: Debian's Chromium driven by playwright-core from npm, against
+# the crm-server binary the cargo run above built.
+if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then
+  log "installing Debian's chromium (and node/npm when missing) for the browser tests"
+  if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install chromium"; exit 1; fi
+  apt-get update -qq
+  pkgs=(chromium chromium-driver)
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
+fi
+(
+  cd tests/browser
+  npm ci --no-audit --no-fund --loglevel=error
+  CRM_SERVER_BIN="$PWD/../../target/debug/crm-server" npm test
+)
+log "screenshots of the browser flows: target/screenshots/"

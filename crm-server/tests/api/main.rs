@@ -677,4 +677,26 @@ async fn probes_docs_and_unknown_routes(app: &TestApp) {
     assert!(submit["responses"]["409"].is_object() && submit["responses"]["422"].is_object());
     let docs = app.cli.get("/docs").send().await;
     docs.assert_status_is_ok();
+    // The UI: same origin, no inline script allowed.
+    for path in ["/", "/ui/app.js", "/ui/app.css"] {
+        let r = app.cli.get(path).send().await;
+        r.assert_status_is_ok();
+        let csp =
+            r.0.headers()
+                .get("content-security-policy")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_owned();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        r.assert_header("x-content-type-options", "nosniff");
+    }
+    let page = app.cli.get("/").send().await;
+    page.assert_content_type("text/html; charset=utf-8");
+    let html = page.0.into_body().into_string().await.unwrap();
+    assert!(html.contains(r#"<script src="/ui/app.js" defer></script>"#));
+    assert!(!html.contains("<script>"), "no inline script");
 }

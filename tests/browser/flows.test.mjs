@@ -1,0 +1,273 @@
+// Browser tests of the web UI: headless Chromium (Debian's /usr/bin/chromium) driven by
+// playwright-core, against the real crm-server binary on a free port (in-memory store).
+//
+// Reads CRM_SERVER_BIN (the server binary; scripts/test.sh builds it), CHROMIUM (default
+// /usr/bin/chromium) and SCREENSHOT_DIR (default ../../target/screenshots).
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.CRM_SERVER_BIN || resolve(here, "../../target/debug/crm-server");
+const SHOTS = process.env.SCREENSHOT_DIR || resolve(here, "../../target/screenshots");
+mkdirSync(SHOTS, { recursive: true });
+
+let server;
+let base;
+let browser;
+const dialogs = [];
+
+before(async () => {
+  server = spawn(BIN, [], {
+    env: { PORT: "0", RUST_LOG: "info", SECRET_KEY: "browser-test-secret-key-0123456789abcdef", ACCESS_TOKEN_EXPIRE_MINUTES: "60" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  base = await new Promise((ok, fail) => {
+    let log = "";
+    const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 30000);
+    const onData = (d) => {
+      log += d;
+      const m = log.match(/listening .*address=socket:\/\/([\d.]+:\d+)/);
+      if (m) {
+        clearTimeout(timer);
+        ok(`http://${m[1]}`);
+      }
+    };
+    server.stdout.on("data", onData);
+    server.stderr.on("data", onData);
+    server.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill("SIGTERM");
+});
+
+async function newPage(width = 1280) {
+  const ctx = await browser.newContext({ viewport: { width, height: 900 } });
+  const page = await ctx.newPage();
+  page.on("dialog", async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  page.on("pageerror", (e) => dialogs.push(`page error: ${e.message}`));
+  await page.goto(base + "/");
+  return page;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+async function submitRequest(page, { title, description, name = "Jane Customer", email = "jane@example.com", phone = "+44 20 7946 0958" }) {
+  await page.goto(base + "/#/");
+  await page.getByLabel("What needs repair?").fill(title);
+  await page.getByLabel("Describe the problem").fill(description);
+  await page.getByLabel("Your name").fill(name);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Phone").fill(phone);
+  await page.getByRole("button", { name: "Send request" }).click();
+}
+
+async function signIn(page, user, password) {
+  await page.goto(base + "/#/login");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText(`Signed in as ${user}`).waitFor();
+}
+
+test("a customer submits a request, sees its number, then the duplicate message", async () => {
+  const page = await newPage();
+  await submitRequest(page, { title: "Cracked phone screen", description: "Dropped it; the glass is cracked." });
+  await page.getByText(/Your request number is #\d+/).waitFor();
+  const code = await page.getByTestId("tracking-code").textContent();
+  assert.match(code, /^[A-Za-z0-9_-]{22}$/);
+  await shot(page, "01-submitted");
+
+  await submitRequest(page, { title: "Cracked phone screen", description: "Dropped it; the glass is cracked." });
+  await page.getByText("We already have this exact request from you").waitFor();
+  await shot(page, "02-duplicate");
+
+  // Invalid fields: messages next to the fields, what was typed is kept.
+  await submitRequest(page, { title: "Kettle", description: "No heat", email: "not-an-email", phone: "12" });
+  await page.getByText("Please correct the highlighted fields.").waitFor();
+  assert.match(await page.locator('[data-error-for="client.email"]').textContent(), /valid address/);
+  assert.match(await page.locator('[data-error-for="client.phone"]').textContent(), /Phone/);
+  assert.equal(await page.getByLabel("E-mail").inputValue(), "not-an-email");
+  assert.equal(await page.getByLabel("What needs repair?").inputValue(), "Kettle");
+  assert.equal(await page.getByLabel("E-mail").getAttribute("aria-invalid"), "true");
+  await shot(page, "03-invalid-fields");
+
+  // Following the request by its code.
+  await page.goto(`${base}/#/track/${code}`);
+  await page.getByText("Received").waitFor();
+  await page.getByText("Technician assigned").waitFor();
+  await shot(page, "04-tracking");
+  await page.context().close();
+});
+
+test("customer-submitted markup is shown as text and never runs", async () => {
+  const page = await newPage();
+  const evil = "<img src=x onerror=alert(1)>";
+  await submitRequest(page, { title: evil, description: "<script>alert(2)</script>", name: "<b onmouseover=alert(3)>Eve</b>", email: "eve@example.com" });
+  await page.getByText(/Your request number is #\d+/).waitFor();
+  await signIn(page, "admin", "admin123");
+  await page.getByLabel("Search").fill("onerror");
+  await page.getByRole("button", { name: "Apply" }).click();
+  const link = page.getByRole("link", { name: evil });
+  await link.waitFor();
+  await link.click();
+  await page.getByRole("heading", { name: new RegExp(evil.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).waitFor();
+  await page.getByText("<script>alert(2)</script>").waitFor();
+  assert.equal(await page.locator("img[src=x]").count(), 0, "no element was created from the title");
+  await page.waitForTimeout(300);
+  assert.deepEqual(dialogs, [], "no dialog opened and no script error");
+  await shot(page, "05-markup-as-text");
+  await page.context().close();
+});
+
+test("an admin finds, opens and assigns a ticket, manages workers and sees the chart", async () => {
+  const page = await newPage();
+  await submitRequest(page, { title: "Laptop hinge broken", description: "The left hinge snapped.", email: "lena@example.com" });
+  await page.getByText(/Your request number is #\d+/).waitFor();
+  await signIn(page, "admin", "admin123");
+  await page.getByText("All tickets").waitFor();
+  await page.getByTestId("total").waitFor();
+  await shot(page, "06-admin-list");
+
+  await page.getByLabel("Search").fill("HINGE");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByRole("link", { name: "Laptop hinge broken" }).click();
+  await page.getByRole("heading", { name: /Laptop hinge broken/ }).waitFor();
+  await page.getByText("Assign a worker before the work can start.").waitFor();
+  await page.getByLabel("Assign to").selectOption({ label: "worker" });
+  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByText(/assigned to worker/).waitFor();
+  await page.locator("ol.timeline").getByText("Assigned to worker").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Start" }).count(), 1, "Start is offered once a worker is assigned");
+  assert.equal(await page.getByRole("button", { name: "Finish" }).count(), 0, "Finish is not offered for a new ticket");
+  await shot(page, "07-admin-detail");
+
+  // Worker accounts: create one, then delete it with a confirmation that says what happens.
+  await page.getByRole("link", { name: "Workers" }).click();
+  await page.getByLabel("Username").fill("temp.worker");
+  await page.getByLabel("Password").fill("temp-pass-123");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByText("Account temp.worker created.").waitFor();
+  await page.getByLabel("Username").fill("temp.worker");
+  await page.getByLabel("Password").fill("temp-pass-123");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByText("This username is already taken.").waitFor();
+  await page.getByRole("button", { name: "Delete temp.worker" }).click();
+  await page.getByText(/has no open tickets|will go back to the queue/).waitFor();
+  await shot(page, "08-delete-confirmation");
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await page.getByText("temp.worker was deleted.").waitFor();
+  assert.equal(await page.getByRole("cell", { name: "temp.worker" }).count(), 0);
+
+  await page.getByRole("link", { name: "Statistics" }).click();
+  await page.getByTestId("chart").waitFor();
+  assert.ok((await page.locator(".chart .row").count()) >= 1);
+  await shot(page, "09-statistics");
+  await page.context().close();
+});
+
+test("a worker sees only its tickets, starts and finishes one, and the admin sees it done", async () => {
+  const page = await newPage();
+  await submitRequest(page, { title: "Printer paper jam", description: "Jams on every page.", email: "pat@example.com" });
+  const number = (await page.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+  await submitRequest(page, { title: "Someone else's monitor", description: "Flickers.", email: "sam@example.com" });
+  await page.getByText(/Your request number is #\d+/).waitFor();
+  await submitRequest(page, { title: "Fresh speaker job", description: "Crackles.", email: "fay@example.com" });
+  const fresh = (await page.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+
+  await signIn(page, "admin", "admin123");
+  await page.goto(`${base}/#/tickets/${number}`);
+  await page.getByLabel("Assign to").selectOption({ label: "worker" });
+  await page.getByRole("button", { name: "Assign" }).click();
+  await page.getByText(/assigned to worker/).waitFor();
+  // Assigned through the API, so nobody has opened it yet.
+  const status = await page.evaluate(async (id) => {
+    const token = sessionStorage.getItem("crm.token");
+    const me = await (await fetch("/users/?role=worker&search=worker", { headers: { Authorization: `Bearer ${token}` } })).json();
+    const w = me.items.find((u) => u.username === "worker");
+    const r = await fetch(`/tickets/${id}/assign`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" }, body: JSON.stringify({ worker_id: w.id }) });
+    return r.status;
+  }, fresh);
+  assert.equal(status, 200);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("You have signed out.").waitFor();
+
+  await signIn(page, "worker", "worker123");
+  await page.getByText("My tickets").first().waitFor();
+  const titles = await page.locator("tbody tr td:nth-child(2) a").allTextContents();
+  assert.ok(titles.includes("Printer paper jam"), titles.join());
+  assert.ok(!titles.includes("Someone else's monitor"), "a worker never sees others' tickets");
+  const unviewed = await page.locator("tr.unviewed td:nth-child(2) a").allTextContents();
+  assert.deepEqual(unviewed, ["Fresh speaker job"], "never-opened tickets stand out");
+  await shot(page, "10-worker-list");
+
+  // The session survives a reload.
+  await page.reload();
+  await page.getByText("Signed in as worker").waitFor();
+
+  await page.getByRole("link", { name: "Printer paper jam" }).click();
+  await page.getByRole("button", { name: "Start" }).click();
+  await page.getByText(/is now in progress/).waitFor();
+  await page.getByRole("button", { name: "Finish" }).click();
+  await page.getByText(/is now done/).waitFor();
+  assert.equal(await page.getByRole("button", { name: "Start" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Finish" }).count(), 0);
+  await shot(page, "11-worker-done");
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  await signIn(page, "admin", "admin123");
+  await page.getByLabel("Status").selectOption("done");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.getByRole("link", { name: "Printer paper jam" }).waitFor();
+  await page.context().close();
+});
+
+test("an expired session returns to sign-in with a message, and the UI fits a phone", async () => {
+  const page = await newPage(390);
+  await signIn(page, "admin", "admin123");
+  // A token the server no longer accepts (as after expiry or a restart with a new key).
+  await page.evaluate(() => sessionStorage.setItem("crm.token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjoxfQ.x"));
+  await page.goto(`${base}/#/tickets`);
+  await page.reload();
+  await page.getByText("Your session has expired. Please sign in again.").waitFor();
+  await page.getByRole("button", { name: "Sign in" }).waitFor();
+  await shot(page, "12-expired-phone");
+
+  // Every form control has a label; the page does not scroll sideways on a phone.
+  await page.goto(base + "/#/");
+  const unlabeled = await page.evaluate(() =>
+    [...document.querySelectorAll("input, select, textarea")].filter((el) => !el.labels?.length && !el.getAttribute("aria-label")).length);
+  assert.equal(unlabeled, 0);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+  assert.equal(overflow, false);
+  // Keyboard: the form can be filled and sent without a mouse.
+  await page.getByLabel("What needs repair?").focus();
+  await page.keyboard.type("Tablet charger");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("Does not charge");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("Kim");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("kim@example.com");
+  await page.keyboard.press("Enter");
+  await page.getByText(/Your request number is #\d+/).waitFor();
+  await shot(page, "13-phone-form");
+  await page.context().close();
+  assert.deepEqual(dialogs, []);
+});
