@@ -4,7 +4,7 @@
 //!
 //! Reads `TEST_DATABASE_URL` (see `crm_tests::pg`); each test creates and drops its database.
 
-use crm_tests::pg::{server_url, with_database};
+use crm_tests::pg::{DropDatabase, server_url, with_database};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
 use std::{
@@ -188,7 +188,7 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-async fn create_db() -> (String, String) {
+async fn create_db() -> (String, DropDatabase) {
     let name = format!("crm_e2e_{:016x}", rand::random::<u64>());
     let mut conn = PgConnection::connect(&server_url())
         .await
@@ -196,14 +196,8 @@ async fn create_db() -> (String, String) {
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .unwrap();
-    (with_database(&server_url(), &name), name)
-}
-
-async fn drop_db(name: &str) {
-    let mut conn = PgConnection::connect(&server_url()).await.unwrap();
-    conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
+    let url = with_database(&server_url(), &name);
+    (url, DropDatabase(name))
 }
 
 fn pg_env(url: &str) -> Vec<(&'static str, String)> {
@@ -215,7 +209,7 @@ fn pg_env(url: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_walkthrough_survives_sigterm_and_restart() {
-    let (url, name) = create_db().await;
+    let (url, _db) = create_db().await;
     let env = pg_env(&url);
     let env2 = env.clone();
     let (admin_token, ticket) =
@@ -321,12 +315,11 @@ async fn readme_walkthrough_survives_sigterm_and_restart() {
     })
     .await
     .unwrap();
-    drop_db(&name).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_database_agree() {
-    let (url, name) = create_db().await;
+    let (url, _db) = create_db().await;
     let env = pg_env(&url);
     tokio::task::spawn_blocking(move || {
         let (a, b) = std::thread::scope(|sc| {
@@ -354,7 +347,6 @@ async fn two_processes_on_one_database_agree() {
     })
     .await
     .unwrap();
-    drop_db(&name).await;
 }
 
 fn failed_start(env: &[(&str, &str)]) -> String {

@@ -11,7 +11,7 @@ use crm_store_postgres::{PgSettings, PgStore, parse_url};
 use crm_tests::{
     Backend, conformance_tests,
     fixture::{Fixture, request},
-    pg::{server_url, with_database},
+    pg::{DropDatabase, server_url, with_database},
 };
 use futures::future::join_all;
 use sqlx::{Connection, PgConnection};
@@ -19,7 +19,8 @@ use std::time::Duration;
 
 struct Pg {
     store: PgStore,
-    name: String,
+    /// Drops the database at the end, or when a failing check unwinds.
+    db: DropDatabase,
 }
 
 impl Backend for Pg {
@@ -31,7 +32,7 @@ impl Backend for Pg {
 
     async fn finish(self) {
         self.store.close().await;
-        drop_database(&self.name).await;
+        drop(self.db);
     }
 }
 
@@ -52,14 +53,6 @@ async fn create_database() -> String {
     name
 }
 
-async fn drop_database(name: &str) {
-    let mut conn = admin_connection().await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut conn)
-        .await
-        .expect("drop the test database");
-}
-
 async fn connect(name: &str) -> PgStore {
     let options = parse_url(&with_database(&server_url(), name)).unwrap();
     let settings = PgSettings {
@@ -73,9 +66,10 @@ async fn connect(name: &str) -> PgStore {
 
 async fn fresh() -> Pg {
     let name = create_database().await;
+    let db = DropDatabase(name.clone());
     Pg {
         store: connect(&name).await,
-        name,
+        db,
     }
 }
 
@@ -87,6 +81,7 @@ conformance_tests!(fresh);
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_racing_on_one_database_keep_every_invariant() {
     let name = create_database().await;
+    let _guard = DropDatabase(name.clone());
     let (a, b) = tokio::join!(connect(&name), connect(&name));
     let fa = Fixture::new(a.clone()).await;
     let crm_b = Crm::new(b.clone()).with_password_cost(PasswordCost::Fast);
@@ -172,7 +167,6 @@ async fn two_replicas_racing_on_one_database_keep_every_invariant() {
     assert_eq!(page.total, 1);
     a.close().await;
     b.close().await;
-    drop_database(&name).await;
 }
 
 /// A database that cannot be reached is one clear error naming host and port, never the
@@ -208,7 +202,7 @@ async fn a_pool_recovers_when_the_database_comes_back() {
     // Cut every connection of the test database, as a database restart would.
     let mut conn = admin_connection().await;
     sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()")
-        .bind(&b.name)
+        .bind(&b.db.0)
         .execute(&mut conn)
         .await
         .unwrap();

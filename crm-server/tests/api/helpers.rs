@@ -5,7 +5,7 @@ use crm_core::{Crm, DefaultAccount, PasswordCost, Role};
 use crm_server::{Config, app, state};
 use crm_store_memory::MemoryStore;
 use crm_store_postgres::{PgSettings, PgStore, parse_url};
-use crm_tests::pg::{server_url, with_database};
+use crm_tests::pg::{DropDatabase, server_url, with_database};
 use poem::{EndpointExt, endpoint::BoxEndpoint, http::StatusCode, test::TestClient};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection};
@@ -33,7 +33,7 @@ pub struct TestApp {
     pub cli: TestClient<BoxEndpoint<'static>>,
     pub admin: String,
     pub worker: String,
-    pg: Option<(PgStore, String)>,
+    pg: Option<(PgStore, DropDatabase)>,
 }
 
 pub struct Reply {
@@ -48,7 +48,10 @@ impl Reply {
     }
 }
 
-async fn build<S: crm_core::Store + Clone>(crm: Crm<S>, pg: Option<(PgStore, String)>) -> TestApp {
+async fn build<S: crm_core::Store + Clone>(
+    crm: Crm<S>,
+    pg: Option<(PgStore, DropDatabase)>,
+) -> TestApp {
     let crm = crm.with_password_cost(PasswordCost::Fast);
     let cfg = config();
     crm.ensure_default_accounts(&[cfg.admin.clone(), cfg.worker.clone()])
@@ -78,21 +81,19 @@ pub async fn pg_app() -> TestApp {
     conn.execute(format!("CREATE DATABASE {name}").as_str())
         .await
         .unwrap();
+    let guard = DropDatabase(name.clone());
     let opts = parse_url(&with_database(&server_url(), &name)).unwrap();
     let store = PgStore::connect_with(opts, PgSettings::default())
         .await
         .unwrap();
-    build(Crm::new(store.clone()), Some((store, name))).await
+    build(Crm::new(store.clone()), Some((store, guard))).await
 }
 
 impl TestApp {
     pub async fn finish(self) {
-        if let Some((store, name)) = self.pg {
+        if let Some((store, db)) = self.pg {
             store.close().await;
-            let mut conn = PgConnection::connect(&server_url()).await.unwrap();
-            conn.execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-                .await
-                .unwrap();
+            drop(db);
         }
     }
 
