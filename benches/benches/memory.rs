@@ -7,14 +7,13 @@
 // be written without it.
 #![allow(unsafe_code)]
 
-use criterion::{BatchSize, Criterion};
-use crm_benches::{list_cases, load, submission};
-use crm_core::{Actor, Crm, DefaultAccount, PasswordCost, Role, TicketStatus};
+use criterion::Criterion;
+use crm_benches::{bench_service, load};
+use crm_core::{Crm, DefaultAccount, PasswordCost, Role};
 use crm_store_memory::MemoryStore;
 use std::{
     alloc::{GlobalAlloc, Layout},
-    hint::black_box,
-    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
+    sync::atomic::{AtomicUsize, Ordering},
     time::Instant,
 };
 
@@ -89,60 +88,6 @@ fn main() {
     );
 
     let mut c = Criterion::default().configure_from_args();
-    bench(&mut c, &rt, &crm, &admin, &workers);
+    bench_service(&mut c, "memory_1m", &rt, &crm, &admin, &workers);
     c.final_summary();
-}
-
-fn bench(
-    c: &mut Criterion,
-    rt: &tokio::runtime::Runtime,
-    crm: &Crm<MemoryStore>,
-    admin: &Actor,
-    workers: &[Actor],
-) {
-    let mut g = c.benchmark_group("memory_1m");
-    let next = AtomicU64::new(10_000_000);
-    for (name, req) in list_cases(workers[0].id) {
-        let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
-        println!("{name}: total {}, {} items", page.total, page.items.len());
-        g.bench_function(name, |b| {
-            b.to_async(rt)
-                .iter(|| async { black_box(crm.list_tickets(admin, req.clone()).await.unwrap()) })
-        });
-    }
-    let w = workers[1];
-    g.bench_function("status_change", |b| {
-        b.iter_batched(
-            || {
-                rt.block_on(async {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let t = crm.submit(submission(i)).await.unwrap();
-                    crm.assign(admin, t.id, w.id).await.unwrap().id
-                })
-            },
-            |id| {
-                rt.block_on(async {
-                    black_box(
-                        crm.change_status(&w, id, TicketStatus::InProgress)
-                            .await
-                            .unwrap(),
-                    )
-                })
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    g.bench_function("stats_worker", |b| {
-        b.to_async(rt)
-            .iter(|| async { black_box(crm.stats(admin, Some(w.id)).await.unwrap()) })
-    });
-    // Last: these two add tickets, which the list figures above must not include.
-    g.bench_function("submit", |b| {
-        b.to_async(rt).iter_batched(
-            || submission(next.fetch_add(1, Ordering::Relaxed)),
-            |s| async { black_box(crm.submit(s).await.unwrap()) },
-            BatchSize::SmallInput,
-        )
-    });
-    g.finish();
 }

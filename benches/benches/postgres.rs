@@ -8,17 +8,13 @@
 //! `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`); `BENCH_TICKETS`
 //! overrides the data-set size.
 
-use criterion::{BatchSize, Criterion};
-use crm_benches::{DEVICES, list_cases, submission};
-use crm_core::{Actor, Crm, PasswordCost, Role, TicketStatus, UserId};
+use criterion::Criterion;
+use crm_benches::{DEVICES, bench_service};
+use crm_core::{Actor, Crm, PasswordCost, Role, UserId};
 use crm_store_postgres::{PgSettings, PgStore, parse_url};
-use crm_tests::pg::{server_url, with_database};
+use crm_tests::pg::create_database;
 use sqlx::{Connection, Executor, PgConnection};
-use std::{
-    hint::black_box,
-    sync::atomic::{AtomicU64, Ordering},
-    time::Instant,
-};
+use std::time::Instant;
 
 fn main() {
     let n: i64 = std::env::var("BENCH_TICKETS")
@@ -30,28 +26,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let db = format!("crm_bench_{:08x}", rand::random::<u32>());
-    let (crm, admin, workers) = rt.block_on(setup(&db, n));
+    let (url, db) = rt.block_on(create_database("crm_bench"));
+    let (crm, admin, workers) = rt.block_on(setup(&url, n));
     let mut c = Criterion::default().configure_from_args();
-    bench(&mut c, &rt, &crm, &admin, &workers);
+    bench_service(&mut c, "postgres_1m", &rt, &crm, &admin, &workers);
     c.final_summary();
-    rt.block_on(async {
-        crm.store().close().await;
-        let mut conn = PgConnection::connect(&server_url()).await.unwrap();
-        conn.execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
-            .await
-            .unwrap();
-    });
+    rt.block_on(crm.store().close());
+    drop(db);
 }
 
-async fn setup(db: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
-    let mut conn = PgConnection::connect(&server_url())
-        .await
-        .expect("the PostgreSQL bench needs a server: set TEST_DATABASE_URL");
-    conn.execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .unwrap();
-    let options = parse_url(&with_database(&server_url(), db)).unwrap();
+async fn setup(url: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
+    let options = parse_url(url).unwrap();
     let store = PgStore::connect_with(options, PgSettings::default())
         .await
         .unwrap();
@@ -120,10 +105,9 @@ async fn setup(db: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
          VACUUM ANALYZE;",
         last = n - 1,
     );
-    let mut db_conn =
-        PgConnection::connect_with(&parse_url(&with_database(&server_url(), db)).unwrap())
-            .await
-            .unwrap();
+    let mut db_conn = PgConnection::connect_with(&parse_url(url).unwrap())
+        .await
+        .unwrap();
     for stmt in script.split(";\n") {
         db_conn.execute(stmt).await.unwrap();
     }
@@ -137,61 +121,4 @@ async fn setup(db: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
         started.elapsed().as_secs_f64()
     );
     (crm, admin, workers)
-}
-
-fn bench(
-    c: &mut Criterion,
-    rt: &tokio::runtime::Runtime,
-    crm: &Crm<PgStore>,
-    admin: &Actor,
-    workers: &[Actor],
-) {
-    let mut g = c.benchmark_group("postgres_1m");
-    for (name, req) in list_cases(workers[0].id) {
-        let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
-        println!("{name}: total {}, {} items", page.total, page.items.len());
-        g.bench_function(name, |b| {
-            b.to_async(rt)
-                .iter(|| async { black_box(crm.list_tickets(admin, req.clone()).await.unwrap()) })
-        });
-    }
-    let w = workers[1];
-    g.bench_function("stats_worker", |b| {
-        b.to_async(rt)
-            .iter(|| async { black_box(crm.stats(admin, Some(w.id)).await.unwrap()) })
-    });
-    g.bench_function("stats_overall", |b| {
-        b.to_async(rt)
-            .iter(|| async { black_box(crm.stats(admin, None).await.unwrap()) })
-    });
-    let next = AtomicU64::new(10_000_000);
-    g.bench_function("status_change", |b| {
-        b.iter_batched(
-            || {
-                rt.block_on(async {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let t = crm.submit(submission(i)).await.unwrap();
-                    crm.assign(admin, t.id, w.id).await.unwrap().id
-                })
-            },
-            |id| {
-                rt.block_on(async {
-                    black_box(
-                        crm.change_status(&w, id, TicketStatus::InProgress)
-                            .await
-                            .unwrap(),
-                    )
-                })
-            },
-            BatchSize::SmallInput,
-        )
-    });
-    g.bench_function("submit", |b| {
-        b.to_async(rt).iter_batched(
-            || submission(next.fetch_add(1, Ordering::Relaxed)),
-            |s| async { black_box(crm.submit(s).await.unwrap()) },
-            BatchSize::SmallInput,
-        )
-    });
-    g.finish();
 }

@@ -5,7 +5,12 @@
 //! tenth of all titles (the broad search, `"laptop"`), and each `K{nnnn}` in exactly 1,000 of a
 //! million (the selective search, `"K0042"`).
 
+use criterion::{BatchSize, Criterion};
 use crm_core::{Actor, Crm, ListTickets, Store, SubmitTicket, TicketStatus, UserId};
+use std::{
+    hint::black_box,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
 /// Ten devices, each in exactly a tenth of the titles; none is a substring of another title word.
 pub const DEVICES: [&str; 10] = [
@@ -143,4 +148,65 @@ pub fn list_cases(worker: UserId) -> Vec<(&'static str, ListTickets)> {
             },
         ),
     ]
+}
+
+/// The measurements both benches take, by name, on whatever store `crm` runs on: the list
+/// cases, statistics, then a status change and a submission (last, because they add tickets
+/// that the list figures must not include).
+pub fn bench_service<S: Store + Clone>(
+    c: &mut Criterion,
+    group: &str,
+    rt: &tokio::runtime::Runtime,
+    crm: &Crm<S>,
+    admin: &Actor,
+    workers: &[Actor],
+) {
+    let mut g = c.benchmark_group(group);
+    for (name, req) in list_cases(workers[0].id) {
+        let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
+        println!("{name}: total {}, {} items", page.total, page.items.len());
+        g.bench_function(name, |b| {
+            b.to_async(rt)
+                .iter(|| async { black_box(crm.list_tickets(admin, req.clone()).await.unwrap()) })
+        });
+    }
+    let w = workers[1];
+    g.bench_function("stats_worker", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(crm.stats(admin, Some(w.id)).await.unwrap()) })
+    });
+    g.bench_function("stats_overall", |b| {
+        b.to_async(rt)
+            .iter(|| async { black_box(crm.stats(admin, None).await.unwrap()) })
+    });
+    let next = AtomicU64::new(10_000_000);
+    g.bench_function("status_change", |b| {
+        b.iter_batched(
+            || {
+                rt.block_on(async {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let t = crm.submit(submission(i)).await.unwrap();
+                    crm.assign(admin, t.id, w.id).await.unwrap().id
+                })
+            },
+            |id| {
+                rt.block_on(async {
+                    black_box(
+                        crm.change_status(&w, id, TicketStatus::InProgress)
+                            .await
+                            .unwrap(),
+                    )
+                })
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("submit", |b| {
+        b.to_async(rt).iter_batched(
+            || submission(next.fetch_add(1, Ordering::Relaxed)),
+            |s| async { black_box(crm.submit(s).await.unwrap()) },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
 }

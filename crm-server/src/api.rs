@@ -43,10 +43,15 @@ impl<S: Store> AppState<S> {
     /// The signed-in actor: a valid token whose user still exists and is active. Its role is
     /// read from the store now, never taken from the token.
     async fn actor(&self, auth: &BearerAuth) -> Result<Actor, ApiError> {
+        Ok(self.signed_in(auth).await?.0)
+    }
+
+    /// [`AppState::actor`] together with the user's account.
+    async fn signed_in(&self, auth: &BearerAuth) -> Result<(Actor, User), ApiError> {
         let id = self.tokens.verify(&auth.0.token).ok_or_else(|| {
             ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
         })?;
-        Ok(self.crm.actor(id).await?.0)
+        Ok(self.crm.actor(id).await?)
     }
 }
 
@@ -542,10 +547,7 @@ impl<S: Store + Clone> AuthApi<S> {
     /// The signed-in user
     #[oai(path = "/auth/me", method = "get")]
     async fn me(&self, auth: BearerAuth) -> Result<Json<UserBody>, ApiError> {
-        let id = self.0.tokens.verify(&auth.0.token).ok_or_else(|| {
-            ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
-        })?;
-        Ok(Json(self.0.crm.actor(id).await?.1.into()))
+        Ok(Json(self.0.signed_in(&auth).await?.1.into()))
     }
 }
 

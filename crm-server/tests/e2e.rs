@@ -4,9 +4,8 @@
 //!
 //! Reads `TEST_DATABASE_URL` (see `crm_tests::pg`); each test creates and drops its database.
 
-use crm_tests::pg::{DropDatabase, server_url, with_database};
+use crm_tests::pg::create_database;
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
@@ -188,18 +187,6 @@ fn dechunk(mut s: &str) -> String {
     out
 }
 
-async fn create_db() -> (String, DropDatabase) {
-    let name = format!("crm_e2e_{:016x}", rand::random::<u64>());
-    let mut conn = PgConnection::connect(&server_url())
-        .await
-        .expect("PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
-        .await
-        .unwrap();
-    let url = with_database(&server_url(), &name);
-    (url, DropDatabase(name))
-}
-
 fn pg_env(url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", url.to_owned()),
@@ -209,7 +196,7 @@ fn pg_env(url: &str) -> Vec<(&'static str, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readme_walkthrough_survives_sigterm_and_restart() {
-    let (url, _db) = create_db().await;
+    let (url, _db) = create_database("crm_e2e").await;
     let env = pg_env(&url);
     let env2 = env.clone();
     let (admin_token, ticket) =
@@ -319,7 +306,7 @@ async fn readme_walkthrough_survives_sigterm_and_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_on_one_database_agree() {
-    let (url, _db) = create_db().await;
+    let (url, _db) = create_database("crm_e2e").await;
     let env = pg_env(&url);
     tokio::task::spawn_blocking(move || {
         let (a, b) = std::thread::scope(|sc| {

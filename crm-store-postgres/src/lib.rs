@@ -794,47 +794,31 @@ impl UserStore for PgStore {
 
     #[tracing::instrument(skip_all, err)]
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS}, count(*) OVER () AS total FROM users \
-             WHERE active AND ($1::text IS NULL OR role = $1) \
-               AND ($2::text IS NULL OR lower(username) LIKE $2) \
-             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        // Staff accounts are few: the page and its count are two small queries on one filter.
+        const FILTER: &str = "WHERE active AND ($1::text IS NULL OR role = $1) \
+                              AND ($2::text IS NULL OR lower(username) LIKE $2)";
+        let role = query.role.map(Role::as_str);
+        let search = query.search.as_ref().map(|s| s.like_pattern());
+        let page_sql = format!(
+            "SELECT {USER_COLUMNS} FROM users {FILTER} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
-        #[derive(FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            user: UserRow,
-            total: i64,
-        }
-        let rows: Vec<Row> = sqlx::query_as(&sql)
-            .bind(query.role.map(Role::as_str))
-            .bind(query.search.as_ref().map(|s| s.like_pattern()))
+        let count_sql = format!("SELECT count(*) FROM users {FILTER}");
+        let rows: Vec<UserRow> = sqlx::query_as(&page_sql)
+            .bind(role)
+            .bind(&search)
             .bind(i64::from(query.page.size()))
             .bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.err(e))?;
-        let total = match rows.first() {
-            Some(r) => r.total as u64,
-            // Past the end the window count is not there: count separately.
-            None => {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM users WHERE active AND ($1::text IS NULL OR role = $1) \
-                     AND ($2::text IS NULL OR lower(username) LIKE $2)",
-                )
-                .bind(query.role.map(Role::as_str))
-                .bind(query.search.as_ref().map(|s| s.like_pattern()))
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| self.err(e))?;
-                n as u64
-            }
-        };
-        let items = rows
-            .iter()
-            .map(|r| r.user.user())
-            .collect::<Result<_, _>>()?;
-        Ok(query.page.page_of(items, total))
+        let total: i64 = sqlx::query_scalar(&count_sql)
+            .bind(role)
+            .bind(&search)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.err(e))?;
+        let items = rows.iter().map(UserRow::user).collect::<Result<_, _>>()?;
+        Ok(query.page.page_of(items, total as u64))
     }
 
     #[tracing::instrument(skip_all, err, fields(user_id = %id))]

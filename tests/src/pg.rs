@@ -12,6 +12,25 @@ pub fn server_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+/// Creates a uniquely named database (`{prefix}_<random>`) on the test server. Returns its URL
+/// and the guard that drops it.
+pub async fn create_database(prefix: &str) -> (String, DropDatabase) {
+    use sqlx::Connection;
+    let name = format!("{prefix}_{:016x}", rand::random::<u64>());
+    let mut conn = sqlx::PgConnection::connect(&server_url())
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh ({e})"
+            )
+        });
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create the test database");
+    (with_database(&server_url(), &name), DropDatabase(name))
+}
+
 /// `url` with its database name replaced.
 pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -11,7 +11,7 @@ use crm_store_postgres::{PgSettings, PgStore, parse_url};
 use crm_tests::{
     Backend, conformance_tests,
     fixture::{Fixture, request},
-    pg::{DropDatabase, server_url, with_database},
+    pg::{DropDatabase, create_database, server_url},
 };
 use futures::future::join_all;
 use sqlx::{Connection, PgConnection};
@@ -37,24 +37,13 @@ impl Backend for Pg {
 }
 
 async fn admin_connection() -> PgConnection {
-    let url = server_url();
-    PgConnection::connect(&url).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh ({e})")
-    })
-}
-
-async fn create_database() -> String {
-    let name = format!("crm_test_{:016x}", rand::random::<u64>());
-    let mut conn = admin_connection().await;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
+    PgConnection::connect(&server_url())
         .await
-        .expect("create the test database");
-    name
+        .expect("connect to the test server")
 }
 
-async fn connect(name: &str) -> PgStore {
-    let options = parse_url(&with_database(&server_url(), name)).unwrap();
+async fn connect(url: &str) -> PgStore {
+    let options = parse_url(url).unwrap();
     let settings = PgSettings {
         max_connections: 24,
         ..PgSettings::default()
@@ -65,10 +54,9 @@ async fn connect(name: &str) -> PgStore {
 }
 
 async fn fresh() -> Pg {
-    let name = create_database().await;
-    let db = DropDatabase(name.clone());
+    let (url, db) = create_database("crm_test").await;
     Pg {
-        store: connect(&name).await,
+        store: connect(&url).await,
         db,
     }
 }
@@ -80,9 +68,8 @@ conformance_tests!(fresh);
 /// and the migrations ran once although both instances ran them at start.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_racing_on_one_database_keep_every_invariant() {
-    let name = create_database().await;
-    let _guard = DropDatabase(name.clone());
-    let (a, b) = tokio::join!(connect(&name), connect(&name));
+    let (url, _db) = create_database("crm_test").await;
+    let (a, b) = tokio::join!(connect(&url), connect(&url));
     let fa = Fixture::new(a.clone()).await;
     let crm_b = Crm::new(b.clone()).with_password_cost(PasswordCost::Fast);
 

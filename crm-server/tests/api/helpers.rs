@@ -5,10 +5,9 @@ use crm_core::{Crm, DefaultAccount, PasswordCost, Role};
 use crm_server::{Config, app, state};
 use crm_store_memory::MemoryStore;
 use crm_store_postgres::{PgSettings, PgStore, parse_url};
-use crm_tests::pg::{DropDatabase, server_url, with_database};
+use crm_tests::pg::{DropDatabase, create_database};
 use poem::{EndpointExt, endpoint::BoxEndpoint, http::StatusCode, test::TestClient};
 use serde_json::{Value, json};
-use sqlx::{Connection, Executor, PgConnection};
 
 pub const SECRET: &[u8] = b"test-secret-key-of-at-least-32-bytes!!";
 
@@ -74,19 +73,11 @@ pub async fn memory_app() -> TestApp {
 }
 
 pub async fn pg_app() -> TestApp {
-    let name = format!("crm_api_{:016x}", rand::random::<u64>());
-    let mut conn = PgConnection::connect(&server_url())
-        .await
-        .expect("PostgreSQL tests need a server: set TEST_DATABASE_URL or run scripts/test.sh");
-    conn.execute(format!("CREATE DATABASE {name}").as_str())
+    let (url, db) = create_database("crm_api").await;
+    let store = PgStore::connect_with(parse_url(&url).unwrap(), PgSettings::default())
         .await
         .unwrap();
-    let guard = DropDatabase(name.clone());
-    let opts = parse_url(&with_database(&server_url(), &name)).unwrap();
-    let store = PgStore::connect_with(opts, PgSettings::default())
-        .await
-        .unwrap();
-    build(Crm::new(store.clone()), Some((store, guard))).await
+    build(Crm::new(store.clone()), Some((store, db))).await
 }
 
 impl TestApp {
