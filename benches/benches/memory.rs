@@ -8,8 +8,8 @@
 #![allow(unsafe_code)]
 
 use criterion::Criterion;
-use crm_benches::{bench_service, load};
-use crm_core::{Crm, DefaultAccount, PasswordCost, Role};
+use crm_benches::{bench_service, load, runtime, staff, tickets_from_env};
+use crm_core::{Crm, PasswordCost};
 use crm_store_memory::MemoryStore;
 use std::{
     alloc::{GlobalAlloc, Layout},
@@ -42,36 +42,10 @@ unsafe impl GlobalAlloc for Counting {
 static ALLOC: Counting = Counting;
 
 fn main() {
-    let n: u64 = std::env::var("BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-
+    let n = tickets_from_env();
+    let rt = runtime();
     let crm = Crm::new(MemoryStore::new()).with_password_cost(PasswordCost::Fast);
-    let (admin, workers) = rt.block_on(async {
-        crm.ensure_default_accounts(&[DefaultAccount {
-            username: "admin".into(),
-            password: "admin-pass".into(),
-            role: Role::Admin,
-        }])
-        .await
-        .unwrap();
-        let admin = crm.actor(crm_core::UserId(1)).await.unwrap().0;
-        let mut workers = Vec::new();
-        for i in 0..50 {
-            let u = crm
-                .create_user(&admin, &format!("worker{i}"), "worker-pass", Role::Worker)
-                .await
-                .unwrap();
-            workers.push(crm.actor(u.id).await.unwrap().0);
-        }
-        (admin, workers)
-    });
+    let (admin, workers) = rt.block_on(staff(&crm));
     let before = LIVE.load(Ordering::Relaxed);
     let started = Instant::now();
     let text = rt.block_on(load(&crm, &admin, &workers, n));

@@ -9,23 +9,16 @@
 //! overrides the data-set size.
 
 use criterion::Criterion;
-use crm_benches::{DEVICES, bench_service};
-use crm_core::{Actor, Crm, PasswordCost, Role, UserId};
+use crm_benches::{DEVICES, bench_service, runtime, staff, tickets_from_env};
+use crm_core::{Actor, Crm, PasswordCost};
 use crm_store_postgres::{PgSettings, PgStore, parse_url};
 use crm_tests::pg::create_database;
 use sqlx::{Connection, Executor, PgConnection};
 use std::time::Instant;
 
 fn main() {
-    let n: i64 = std::env::var("BENCH_TICKETS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let n = tickets_from_env();
+    let rt = runtime();
     let (url, db) = rt.block_on(create_database("crm_bench"));
     let (crm, admin, workers) = rt.block_on(setup(&url, n));
     let mut c = Criterion::default().configure_from_args();
@@ -35,28 +28,13 @@ fn main() {
     drop(db);
 }
 
-async fn setup(url: &str, n: i64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
+async fn setup(url: &str, n: u64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
     let options = parse_url(url).unwrap();
     let store = PgStore::connect_with(options, PgSettings::default())
         .await
         .unwrap();
     let crm = Crm::new(store.clone()).with_password_cost(PasswordCost::Fast);
-    crm.ensure_default_accounts(&[crm_core::DefaultAccount {
-        username: "admin".into(),
-        password: "admin-pass".into(),
-        role: Role::Admin,
-    }])
-    .await
-    .unwrap();
-    let admin = crm.actor(UserId(1)).await.unwrap().0;
-    let mut workers = Vec::new();
-    for i in 0..50 {
-        let u = crm
-            .create_user(&admin, &format!("worker{i}"), "worker-pass", Role::Worker)
-            .await
-            .unwrap();
-        workers.push(crm.actor(u.id).await.unwrap().0);
-    }
+    let (admin, workers) = staff(&crm).await;
     let first_worker = workers[0].id.0;
 
     let started = Instant::now();

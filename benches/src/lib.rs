@@ -6,7 +6,9 @@
 //! million (the selective search, `"K0042"`).
 
 use criterion::{BatchSize, Criterion};
-use crm_core::{Actor, Crm, ListTickets, Store, SubmitTicket, TicketStatus, UserId};
+use crm_core::{
+    Actor, Crm, DefaultAccount, ListTickets, Role, Store, SubmitTicket, TicketStatus, UserId,
+};
 use std::{
     hint::black_box,
     sync::atomic::{AtomicU64, Ordering},
@@ -47,6 +49,48 @@ const PROBLEMS: [&str; 16] = [
     "firmware update failed",
     "hinge broken",
 ];
+
+/// The data-set size: `BENCH_TICKETS`, default a million.
+pub fn tickets_from_env() -> u64 {
+    std::env::var("BENCH_TICKETS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// The runtime the benches drive the service on: two workers, one per core.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a Tokio runtime")
+}
+
+/// Seeds an admin into the empty store behind `crm` and creates 50 workers.
+pub async fn staff<S: Store + Clone>(crm: &Crm<S>) -> (Actor, Vec<Actor>) {
+    crm.ensure_default_accounts(&[DefaultAccount {
+        username: "admin".into(),
+        password: "admin-pass".into(),
+        role: Role::Admin,
+    }])
+    .await
+    .expect("seed the admin");
+    let admin = crm
+        .authenticate("admin", "admin-pass")
+        .await
+        .expect("sign in the admin");
+    let admin = crm.actor(admin.id).await.expect("admin").0;
+    let mut workers = Vec::new();
+    for i in 0..50 {
+        let u = crm
+            .create_user(&admin, &format!("worker{i}"), "worker-pass", Role::Worker)
+            .await
+            .expect("create a worker");
+        workers.push(crm.actor(u.id).await.expect("worker").0);
+    }
+    (admin, workers)
+}
 
 /// The title of the `i`-th generated ticket.
 pub fn title(i: u64) -> String {

@@ -115,6 +115,7 @@ async function workers() {
 
 function workerName(id) {
   if (id === null || id === undefined) return "—";
+  if (state.me && id === state.me.id) return state.me.username;
   const w = (state.workers || []).find((x) => x.id === id);
   return w ? w.username : `#${id}`;
 }
@@ -371,7 +372,7 @@ async function viewTickets() {
     const page = await api("GET", `/tickets/${qs({ page: listState.page, size: listState.size, search: listState.search, status: listState.status, worker_id: admin ? listState.worker_id : "" })}`);
     const rows = page.items.map((t) => h("tr", { class: t.viewed ? null : "unviewed" },
       h("td", {}, h("a", { href: `#/tickets/${t.id}` }, `#${t.id}`)),
-      h("td", {}, h("a", { href: `#/tickets/${t.id}` }, t.title), t.viewed ? null : h("span", { class: "badge fresh" }, "New")),
+      h("td", {}, h("a", { href: `#/tickets/${t.id}` }, t.title), t.viewed ? null : h("span", { class: "badge fresh", title: "Nobody has opened this ticket yet" }, "Unopened")),
       h("td", {}, t.client.name),
       h("td", {}, statusBadge(t.status)),
       h("td", {}, workerName(t.worker_id)),
