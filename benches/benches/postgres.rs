@@ -6,7 +6,7 @@
 //!
 //! `cargo bench -p crm-benches --bench postgres`. Reads `TEST_DATABASE_URL` (else
 //! `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`); `BENCH_TICKETS`
-//! overrides the data-set size.
+//! overrides the data-set size; `BENCH_KEEP_DB=1` keeps the loaded database afterwards.
 
 use criterion::Criterion;
 use crm_benches::{DEVICES, bench_service, runtime, staff, tickets_from_env};
@@ -25,7 +25,11 @@ fn main() {
     bench_service(&mut c, "postgres_1m", &rt, &crm, &admin, &workers);
     c.final_summary();
     rt.block_on(crm.store().close());
-    drop(db);
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        // Keep the loaded database for looking at query plans.
+        println!("kept database {}", db.0);
+        std::mem::forget(db);
+    }
 }
 
 async fn setup(url: &str, n: u64) -> (Crm<PgStore>, Actor, Vec<Actor>) {
