@@ -78,14 +78,14 @@ pub struct DefaultAccount {
     pub role: Role,
 }
 
-/// The repair-request workflow over a store. Cheap to clone when the store is.
+/// The repair-request workflow over a store. Cheap to clone: clones share the store.
 pub struct Crm<S> {
-    store: S,
+    store: Arc<S>,
     clock: Arc<dyn Clock>,
     passwords: Arc<Passwords>,
 }
 
-impl<S: Clone> Clone for Crm<S> {
+impl<S> Clone for Crm<S> {
     fn clone(&self) -> Self {
         Self {
             store: self.store.clone(),
@@ -109,7 +109,7 @@ impl<S: Store> Crm<S> {
     /// The workflow over `store`, with the wall clock and production password cost.
     pub fn new(store: S) -> Self {
         Self {
-            store,
+            store: Arc::new(store),
             clock: Arc::new(SystemClock),
             passwords: Arc::new(Passwords::new(PasswordCost::Default)),
         }

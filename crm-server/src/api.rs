@@ -29,7 +29,7 @@ pub struct AppState<S> {
     pub trusted_proxies: Arc<Vec<IpAddr>>,
 }
 
-impl<S: Clone> Clone for AppState<S> {
+impl<S> Clone for AppState<S> {
     fn clone(&self) -> Self {
         Self {
             crm: self.crm.clone(),
@@ -524,7 +524,7 @@ pub enum ReadyResponse {
 pub struct AuthApi<S>(pub AppState<S>);
 
 #[OpenApi(tag = "Tag::Auth")]
-impl<S: Store + Clone> AuthApi<S> {
+impl<S: Store> AuthApi<S> {
     /// Sign in
     ///
     /// Exchanges a username and password for an access token. An unknown user and a wrong
@@ -555,7 +555,7 @@ impl<S: Store + Clone> AuthApi<S> {
 pub struct PublicApi<S>(pub AppState<S>);
 
 #[OpenApi(tag = "Tag::Public")]
-impl<S: Store + Clone> PublicApi<S> {
+impl<S: Store> PublicApi<S> {
     /// Submit a repair request
     ///
     /// No account needed. An identical request (same title, description and e-mail) while the
@@ -617,7 +617,7 @@ impl<S: Store + Clone> PublicApi<S> {
 pub struct TicketsApi<S>(pub AppState<S>);
 
 #[OpenApi(tag = "Tag::Tickets")]
-impl<S: Store + Clone> TicketsApi<S> {
+impl<S: Store> TicketsApi<S> {
     /// List tickets
     ///
     /// Newest first. Admins see every ticket; a worker sees only its own and may pass only its
@@ -769,7 +769,7 @@ impl<S: Store + Clone> TicketsApi<S> {
 pub struct UsersApi<S>(pub AppState<S>);
 
 #[OpenApi(tag = "Tag::Users")]
-impl<S: Store + Clone> UsersApi<S> {
+impl<S: Store> UsersApi<S> {
     /// List accounts
     ///
     /// Active accounts, newest first.
@@ -846,7 +846,7 @@ impl<S: Store + Clone> UsersApi<S> {
 pub struct HealthApi<S>(pub AppState<S>);
 
 #[OpenApi(tag = "Tag::Health")]
-impl<S: Store + Clone> HealthApi<S> {
+impl<S: Store> HealthApi<S> {
     /// Liveness: the process is up
     #[oai(path = "/healthz", method = "get")]
     async fn healthz(&self) -> Json<HealthBody> {

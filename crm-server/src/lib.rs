@@ -35,10 +35,7 @@ use std::{sync::Arc, time::Duration};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP service over `state`'s store.
-pub fn app<S: Store + Clone>(
-    state: AppState<S>,
-    cors_origins: &[String],
-) -> impl Endpoint + 'static {
+pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoint + 'static {
     let api = OpenApiService::new(
         (
             AuthApi(state.clone()),
@@ -84,7 +81,7 @@ pub fn app<S: Store + Clone>(
 }
 
 /// Builds the state for `crm` from the configuration's key and lifetime.
-pub fn state<S: Store + Clone>(crm: Crm<S>, config: &Config) -> AppState<S> {
+pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
     AppState {
         crm,
         tokens: Tokens::new(&config.secret_key, config.token_minutes),
@@ -160,7 +157,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
 /// Seeds the default accounts if the store is empty, then serves `crm` on `listener` until
 /// `shutdown` completes, giving in-flight requests up to 30 seconds to finish.
-pub async fn serve<S: Store + Clone>(
+pub async fn serve<S: Store>(
     crm: Crm<S>,
     config: &Config,
     listener: impl Acceptor + 'static,
@@ -170,7 +167,7 @@ pub async fn serve<S: Store + Clone>(
 }
 
 /// [`serve`] with a chosen password cost (tests start many servers).
-pub async fn serve_with_cost<S: Store + Clone>(
+pub async fn serve_with_cost<S: Store>(
     crm: Crm<S>,
     config: &Config,
     listener: impl Acceptor + 'static,
