@@ -439,6 +439,19 @@ impl<S: Store> Crm<S> {
         &self,
         accounts: &[DefaultAccount],
     ) -> Result<bool, CoreError> {
+        // Every restart after the first finds accounts: skip the argon2 work then. The seeding
+        // below stays atomic on its own; this read only saves time.
+        let existing = self
+            .store
+            .list_users(&UserQuery {
+                page: PageRequest::new(Some(1), Some(1))?,
+                ..UserQuery::default()
+            })
+            .await
+            .map_err(CoreError::from_store)?;
+        if existing.total > 0 {
+            return Ok(false);
+        }
         let mut users = Vec::with_capacity(accounts.len());
         for a in accounts {
             users.push(self.new_user(&a.username, &a.password, a.role).await?);
