@@ -13,5 +13,6 @@ COPY --from=build /src/target/release/crm-server /usr/local/bin/crm-server
 USER crm
 ENV HOST=0.0.0.0 PORT=8000
 EXPOSE 8000
-HEALTHCHECK --interval=10s --timeout=3s CMD ["/bin/sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/8000"]
+# bash (always in Debian) opens a TCP connection: the image carries no HTTP client.
+HEALTHCHECK --interval=10s --timeout=3s CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/8000"]
 ENTRYPOINT ["/usr/local/bin/crm-server"]

@@ -623,7 +623,6 @@ impl<S: Store> TicketsApi<S> {
     /// Newest first. Admins see every ticket; a worker sees only its own and may pass only its
     /// own `worker_id`. Filters combine with AND.
     #[oai(path = "/tickets", method = "get")]
-    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: BearerAuth,
