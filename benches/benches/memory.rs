@@ -2,6 +2,10 @@
 //! store's memory use per ticket beyond the text itself (counted by a wrapping allocator).
 //!
 //! `cargo bench -p crm-benches --bench memory`; `BENCH_TICKETS` overrides the data-set size.
+//!
+//! It allocates through mimalloc, as the server binary does. With glibc's allocator, submit
+//! measured about 6.6 µs instead of 4.2 µs on the reference machine: at a million tickets the
+//! allocator's own bookkeeping is a large part of a submission.
 
 // The counting allocator below is the only unsafe code in the workspace: a `GlobalAlloc` cannot
 // be written without it.
