@@ -124,7 +124,8 @@ pub trait UserStore: Send + Sync + 'static {
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError>;
 
     /// Deactivates an active account and, in the same step, puts its open tickets back to `new`
-    /// with no worker, each with a `released` event by `actor`. Refuses with
+    /// with no worker (clearing `assigned_at` and `in_progress_at`, setting `updated_at`), each
+    /// with a `released` event by `actor` that records the status it left. Refuses with
     /// [`StoreError::LastAdmin`] when it is the last active admin. Returns how many were released.
     async fn deactivate_user(
         &self,
