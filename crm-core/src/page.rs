@@ -98,19 +98,6 @@ pub struct Page<T> {
     pub pages: u64,
 }
 
-impl<T> Page<T> {
-    /// Converts the items, keeping the counts.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            total: self.total,
-            page: self.page,
-            size: self.size,
-            pages: self.pages,
-        }
-    }
-}
-
 /// A ticket list as a caller asks for it (before the facade applies visibility).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketFilter {

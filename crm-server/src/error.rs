@@ -83,13 +83,6 @@ impl ApiError {
     pub fn unauthorized(detail: &str, code: &str) -> Self {
         Self::Unauthorized(ErrorBody::new(detail, code), "Bearer".into())
     }
-
-    /// 422 for one field.
-    pub fn invalid(field: &str, message: &str) -> Self {
-        Self::from(CoreError::Validation(
-            crm_core::input::ValidationErrors::one(field, message),
-        ))
-    }
 }
 
 impl From<CoreError> for ApiError {

@@ -20,7 +20,7 @@ pub use config::{Config, ConfigError, StoreConfig};
 
 use api::{AuthApi, HealthApi, PublicApi, TicketsApi, UsersApi};
 use auth::Tokens;
-use crm_core::{Crm, PasswordCost, Store};
+use crm_core::{Crm, Store};
 use crm_store_memory::MemoryStore;
 use crm_store_postgres::PgStore;
 use poem::{
@@ -155,26 +155,15 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     }
 }
 
-/// Seeds the default accounts if the store is empty, then serves `crm` on `listener` until
-/// `shutdown` completes, giving in-flight requests up to 30 seconds to finish.
+/// Seeds the default accounts if the store is empty, then serves `crm` (with the password
+/// cost it was built with) on `listener` until `shutdown` completes, giving in-flight requests
+/// up to 30 seconds to finish.
 pub async fn serve<S: Store>(
     crm: Crm<S>,
     config: &Config,
     listener: impl Acceptor + 'static,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    serve_with_cost(crm, config, listener, shutdown, PasswordCost::Default).await
-}
-
-/// [`serve`] with a chosen password cost (tests start many servers).
-pub async fn serve_with_cost<S: Store>(
-    crm: Crm<S>,
-    config: &Config,
-    listener: impl Acceptor + 'static,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-    cost: PasswordCost,
-) -> Result<(), StartError> {
-    let crm = crm.with_password_cost(cost);
     let seeded = crm
         .ensure_default_accounts(&[config.admin.clone(), config.worker.clone()])
         .await

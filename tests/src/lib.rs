@@ -8,7 +8,7 @@
 //! This crate reads no environment variables itself; the PostgreSQL test binary documents the
 //! ones it reads.
 
-use crm_core::{Store, Visibility};
+use crm_core::Store;
 
 pub mod conformance;
 pub mod fixture;
@@ -26,9 +26,6 @@ pub trait Backend: Send + Sized + 'static {
 
 /// Re-exported so the macro works from any crate.
 pub use crm_core;
-
-/// The visibility every admin query uses; short name for the checks.
-pub const ALL: Visibility = Visibility::All;
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh backend from
 /// `$factory` (an `async fn() -> impl Backend`). The runtime is multi-threaded so the race
