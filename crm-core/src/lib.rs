@@ -32,9 +32,9 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, NewEvent};
 pub use ids::{ClientId, EventId, TicketId, UserId};
-pub use page::{Page, PageRequest, TicketFilter, TicketQuery, UserQuery};
+pub use page::{Page, PageRequest, TicketFilter, TicketQuery, UserQuery, parse_list};
 pub use password::PasswordCost;
-pub use role::{Actor, Role, Visibility};
+pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{

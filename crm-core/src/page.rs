@@ -2,8 +2,8 @@
 
 use crate::{
     ids::UserId,
-    input::SearchTerm,
-    role::{Role, Visibility},
+    input::{SearchTerm, ValidationErrors},
+    role::{Role, Scope, Visibility},
     status::TicketStatus,
 };
 use serde::Serialize;
@@ -22,11 +22,8 @@ impl PageRequest {
     pub const MAX_SIZE: u32 = 100;
 
     /// Checks a request; `None` means the default.
-    pub fn new(
-        page: Option<i64>,
-        size: Option<i64>,
-    ) -> Result<Self, crate::input::ValidationErrors> {
-        let mut errs = crate::input::ValidationErrors::default();
+    pub fn new(page: Option<i64>, size: Option<i64>) -> Result<Self, ValidationErrors> {
+        let mut errs = ValidationErrors::default();
         let page = errs.check(
             "page",
             match page.unwrap_or(1) {
@@ -83,6 +80,24 @@ impl Default for PageRequest {
     }
 }
 
+/// The paging and search every list takes, parsed once for all of them: every bad parameter
+/// is reported together, and a blank search means no search.
+pub fn parse_list(
+    page: Option<i64>,
+    size: Option<i64>,
+    search: Option<&str>,
+) -> Result<(PageRequest, Option<SearchTerm>), ValidationErrors> {
+    let mut errs = ValidationErrors::default();
+    let page = PageRequest::new(page, size)
+        .map_err(|e| errs.0.extend(e.0))
+        .ok();
+    let search = errs.check("search", SearchTerm::parse(search.unwrap_or("")));
+    match (page, search) {
+        (Some(page), Some(search)) => Ok((page, search)),
+        _ => Err(errs),
+    }
+}
+
 /// One page of a list; past the end `items` is empty while `total` and `pages` stay true.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Page<T> {
@@ -121,6 +136,13 @@ pub struct TicketQuery {
     pub page: PageRequest,
 }
 
+impl TicketQuery {
+    /// The tickets this query may return at all: visibility ANDed with the worker filter.
+    pub fn scope(&self) -> Scope {
+        self.visibility.scope(self.filter.worker_id)
+    }
+}
+
 /// A user list: active accounts only, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserQuery {
@@ -150,6 +172,15 @@ mod tests {
         }
         let e = PageRequest::new(Some(0), Some(0)).unwrap_err();
         assert_eq!(e.0.len(), 2);
+    }
+
+    #[test]
+    fn list_parameters_report_every_problem_at_once() {
+        let e = parse_list(Some(0), Some(500), Some(&"s".repeat(201))).unwrap_err();
+        let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["page", "size", "search"]);
+        let (p, s) = parse_list(None, None, Some("  ")).unwrap();
+        assert_eq!((p, s), (PageRequest::default(), None));
     }
 
     #[test]

@@ -60,9 +60,55 @@ impl Actor {
         }
     }
 
-    /// Admin-only operations: assigning, statistics, account management.
+    /// Admins see and manage everything.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+
+    /// Whether this actor's role may perform `op` (see [`Permission`]).
+    pub fn may(&self, op: Permission) -> bool {
+        op.roles().contains(&self.role)
+    }
+}
+
+/// The operations not every signed-in role may perform: who may do what is this one table,
+/// so the facade never decides it case by case. Everything not listed here is open to every
+/// signed-in user, inside that user's [`Visibility`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Assigning a ticket to a worker.
+    AssignTickets,
+    /// Reading per-worker and overall statistics.
+    ReadStats,
+    /// Listing staff accounts.
+    ListUsers,
+    /// Creating staff accounts.
+    CreateUsers,
+    /// Deleting (deactivating) staff accounts.
+    DeleteUsers,
+}
+
+impl Permission {
+    /// The roles allowed to perform the operation.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            Self::AssignTickets
+            | Self::ReadStats
+            | Self::ListUsers
+            | Self::CreateUsers
+            | Self::DeleteUsers => &[Role::Admin],
+        }
+    }
+
+    /// The sentence a refused caller reads.
+    pub fn refusal(self) -> &'static str {
+        match self {
+            Self::AssignTickets => "Only admins can assign tickets.",
+            Self::ReadStats => "Only admins can read statistics.",
+            Self::ListUsers => "Only admins can list accounts.",
+            Self::CreateUsers => "Only admins can create accounts.",
+            Self::DeleteUsers => "Only admins can delete accounts.",
+        }
     }
 }
 
@@ -81,6 +127,39 @@ impl Visibility {
         match self {
             Self::All => true,
             Self::AssignedTo(me) => worker == Some(me),
+        }
+    }
+
+    /// The worker rule of every list, written once: this visibility ANDed with a caller's
+    /// `worker_id` filter. Both stores call it, so a worker's scope can never be widened by a
+    /// filter in one backend and not in the other.
+    pub fn scope(self, worker_filter: Option<UserId>) -> Scope {
+        match (self, worker_filter) {
+            (Self::All, None) => Scope::Everything,
+            (Self::All, Some(w)) => Scope::Worker(w),
+            (Self::AssignedTo(me), Some(w)) if w != me => Scope::Nothing,
+            (Self::AssignedTo(me), _) => Scope::Worker(me),
+        }
+    }
+}
+
+/// Which tickets a list may contain, after visibility and the worker filter are combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    /// Every ticket.
+    Everything,
+    /// Only tickets whose current worker is this user.
+    Worker(UserId),
+    /// No ticket at all (a worker filtering on someone else).
+    Nothing,
+}
+
+impl Scope {
+    /// The worker to filter on, when there is one.
+    pub fn worker(self) -> Option<UserId> {
+        match self {
+            Self::Worker(w) => Some(w),
+            Self::Everything | Self::Nothing => None,
         }
     }
 }
@@ -105,6 +184,19 @@ mod tests {
         assert!(!worker.visibility().allows(Some(UserId(3))));
         assert!(!worker.visibility().allows(None));
         assert!(admin.is_admin() && !worker.is_admin());
+        assert!(admin.may(Permission::DeleteUsers) && !worker.may(Permission::DeleteUsers));
+        let (me, other) = (UserId(2), UserId(3));
+        assert_eq!(Visibility::All.scope(None), Scope::Everything);
+        assert_eq!(Visibility::All.scope(Some(other)), Scope::Worker(other));
+        assert_eq!(Visibility::AssignedTo(me).scope(None), Scope::Worker(me));
+        assert_eq!(
+            Visibility::AssignedTo(me).scope(Some(me)),
+            Scope::Worker(me)
+        );
+        assert_eq!(
+            Visibility::AssignedTo(me).scope(Some(other)),
+            Scope::Nothing
+        );
         assert_eq!("worker".parse::<Role>().unwrap(), Role::Worker);
         assert!("root".parse::<Role>().is_err());
     }

@@ -19,6 +19,19 @@ impl TicketStatus {
     /// Every status, in workflow order.
     pub const ALL: [TicketStatus; 3] = [Self::New, Self::InProgress, Self::Done];
 
+    /// How many statuses there are: the length of any per-status table.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Position in [`TicketStatus::ALL`], so per-status tables (indexes, counters, the
+    /// PostgreSQL search copy's status code) are arrays indexed by status, not maps.
+    pub fn index(self) -> usize {
+        match self {
+            Self::New => 0,
+            Self::InProgress => 1,
+            Self::Done => 2,
+        }
+    }
+
     /// The wire and database name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -85,7 +98,8 @@ mod tests {
         ] {
             assert!(!from.can_become(to), "{from} -> {to}");
         }
-        for s in TicketStatus::ALL {
+        for (i, s) in TicketStatus::ALL.into_iter().enumerate() {
+            assert_eq!(s.index(), i);
             assert!(!s.can_become(s), "same status is a no-op, not a step");
             assert_eq!(s.as_str().parse::<TicketStatus>().unwrap(), s);
         }

@@ -19,6 +19,15 @@ struct Claims {
     exp: i64,
 }
 
+/// A freshly signed token and its lifetime.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// The JWT.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
 /// Issues and verifies tokens with one key.
 #[derive(Clone)]
 pub struct Tokens {
@@ -43,8 +52,8 @@ impl Tokens {
         }
     }
 
-    /// A token for `user`, and its lifetime in seconds.
-    pub fn issue(&self, user: &User) -> (String, i64) {
+    /// A token for `user`.
+    pub fn issue(&self, user: &User) -> IssuedToken {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user.id.to_string(),
@@ -53,7 +62,10 @@ impl Tokens {
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail");
-        (token, self.ttl_seconds)
+        IssuedToken {
+            token,
+            expires_in: self.ttl_seconds,
+        }
     }
 
     /// The user a valid token names; `None` for anything malformed, forged, of another
@@ -82,8 +94,11 @@ mod tests {
     #[test]
     fn round_trip_and_rejections() {
         let t = Tokens::new(b"k1", 60);
-        let (tok, ttl) = t.issue(&user());
-        assert_eq!(ttl, 3600);
+        let IssuedToken {
+            token: tok,
+            expires_in,
+        } = t.issue(&user());
+        assert_eq!(expires_in, 3600);
         assert_eq!(t.verify(&tok), Some(UserId(7)));
         assert_eq!(Tokens::new(b"k2", 60).verify(&tok), None, "another key");
         assert_eq!(t.verify("garbage"), None);
@@ -92,7 +107,7 @@ mod tests {
             ..t.clone()
         }
         .issue(&user())
-        .0;
+        .token;
         assert_eq!(t.verify(&expired), None, "expired");
         // alg=none with the same claims
         let parts: Vec<&str> = tok.split('.').collect();

@@ -33,13 +33,37 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
-    fn new(detail: impl Into<String>, code: &str) -> Json<Self> {
+    /// A body with just a sentence and a code.
+    pub fn json(detail: impl Into<String>, code: &str) -> Json<Self> {
         Json(Self {
             detail: detail.into(),
             code: code.to_owned(),
             fields: None,
             allowed_next: None,
         })
+    }
+}
+
+impl From<&CoreError> for ErrorBody {
+    fn from(e: &CoreError) -> Self {
+        Self {
+            detail: e.to_string(),
+            code: e.code().to_owned(),
+            fields: match e {
+                CoreError::Validation(v) => Some(
+                    v.0.iter()
+                        .map(|f| FieldErrorBody {
+                            field: f.field.clone(),
+                            message: f.message.clone(),
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            allowed_next: e
+                .allowed_next()
+                .map(|n| n.iter().map(|s| s.as_str().to_owned()).collect()),
+        }
     }
 }
 
@@ -81,11 +105,13 @@ pub enum ApiError {
 impl ApiError {
     /// 401 with the challenge header every 401 carries.
     pub fn unauthorized(detail: &str, code: &str) -> Self {
-        Self::Unauthorized(ErrorBody::new(detail, code), "Bearer".into())
+        Self::Unauthorized(ErrorBody::json(detail, code), "Bearer".into())
     }
 }
 
 impl From<CoreError> for ApiError {
+    /// The one mapping from core refusals to HTTP. Exhaustive on purpose: a new core error
+    /// does not compile until it is given its status here.
     fn from(e: CoreError) -> Self {
         if let CoreError::Internal(cause) | CoreError::Unavailable(cause) = &e {
             // The whole chain goes to the log; the client gets a generic sentence.
@@ -98,28 +124,22 @@ impl From<CoreError> for ApiError {
             }
             tracing::error!(code = e.code(), cause = %chain, "request failed");
         }
-        let mut body = ErrorBody::new(e.to_string(), e.code());
-        if let CoreError::Validation(v) = &e {
-            body.fields = Some(
-                v.0.iter()
-                    .map(|f| FieldErrorBody {
-                        field: f.field.clone(),
-                        message: f.message.clone(),
-                    })
-                    .collect(),
-            );
-        }
-        body.allowed_next = e
-            .allowed_next()
-            .map(|n| n.iter().map(|s| s.as_str().to_owned()).collect());
-        match e.http_status() {
-            401 => Self::Unauthorized(body, "Bearer".into()),
-            403 => Self::Forbidden(body),
-            404 => Self::NotFound(body),
-            409 => Self::Conflict(body),
-            422 => Self::Unprocessable(body),
-            503 => Self::Unavailable(body),
-            _ => Self::Internal(body),
+        let body = Json(ErrorBody::from(&e));
+        match e {
+            CoreError::InvalidCredentials | CoreError::Unauthenticated => {
+                Self::Unauthorized(body, "Bearer".into())
+            }
+            CoreError::Forbidden(_) => Self::Forbidden(body),
+            CoreError::NotFound(_) => Self::NotFound(body),
+            CoreError::InvalidTransition { .. }
+            | CoreError::DuplicateTicket
+            | CoreError::UsernameTaken
+            | CoreError::TicketClosed
+            | CoreError::CannotDeleteSelf
+            | CoreError::LastAdmin => Self::Conflict(body),
+            CoreError::Validation(_) | CoreError::InvalidWorker => Self::Unprocessable(body),
+            CoreError::Unavailable(_) => Self::Unavailable(body),
+            CoreError::Internal(_) => Self::Internal(body),
         }
     }
 }
@@ -131,7 +151,7 @@ pub fn bad_request(err: poem::Error) -> ApiError {
         return ApiError::unauthorized("Not authenticated.", "not_authenticated");
     }
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::PayloadTooLarge(ErrorBody::new(
+        return ApiError::PayloadTooLarge(ErrorBody::json(
             "The request body is over 64 KiB.",
             "payload_too_large",
         ));
@@ -141,7 +161,7 @@ pub fn bad_request(err: poem::Error) -> ApiError {
     } else {
         format!("The request is not valid: {err}")
     };
-    ApiError::Unprocessable(ErrorBody::new(detail, "validation_error"))
+    ApiError::Unprocessable(ErrorBody::json(detail, "validation_error"))
 }
 
 /// Renders any error that escaped the operations (unknown path or method, oversized body,
@@ -154,29 +174,29 @@ pub fn render_any(err: poem::Error) -> Response {
     let status = err.status();
     let api = match status {
         StatusCode::NOT_FOUND => {
-            ApiError::NotFound(ErrorBody::new("No such resource.", "not_found"))
+            ApiError::NotFound(ErrorBody::json("No such resource.", "not_found"))
         }
         StatusCode::METHOD_NOT_ALLOWED => {
             return (
                 StatusCode::METHOD_NOT_ALLOWED,
-                ErrorBody::new("This method is not allowed here.", "method_not_allowed"),
+                ErrorBody::json("This method is not allowed here.", "method_not_allowed"),
             )
                 .into_response();
         }
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(ErrorBody::new(
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(ErrorBody::json(
             "The request body is over 64 KiB.",
             "payload_too_large",
         )),
         StatusCode::UNAUTHORIZED => {
             ApiError::unauthorized("Not authenticated.", "not_authenticated")
         }
-        s if s.is_client_error() => ApiError::Unprocessable(ErrorBody::new(
+        s if s.is_client_error() => ApiError::Unprocessable(ErrorBody::json(
             format!("The request is not valid: {err}"),
             "validation_error",
         )),
         _ => {
             tracing::error!(error = %err, "unhandled error");
-            ApiError::Internal(ErrorBody::new("Internal error.", "internal_error"))
+            ApiError::Internal(ErrorBody::json("Internal error.", "internal_error"))
         }
     };
     api.into_response()

@@ -13,12 +13,15 @@ pub mod auth;
 pub mod config;
 pub mod error;
 mod middleware;
+pub mod request_meta;
 pub mod ui;
 
 pub use api::AppState;
 pub use config::{Config, ConfigError, StoreConfig};
 
-use api::{AuthApi, HealthApi, PublicApi, TicketsApi, UsersApi};
+use api::{
+    auth::AuthApi, health::HealthApi, public::PublicApi, tickets::TicketsApi, users::UsersApi,
+};
 use auth::Tokens;
 use crm_core::{Crm, Store};
 use crm_store_memory::MemoryStore;

@@ -168,7 +168,7 @@ pub async fn duplicates_are_rejected_until_the_ticket_is_done<S: Store + Clone>(
         again.client_name = "Someone else".into();
         let e = f.crm.submit(again).await.unwrap_err();
         assert!(matches!(e, CoreError::DuplicateTicket), "{email}: {e:?}");
-        assert_eq!((e.code(), e.http_status()), ("duplicate_ticket", 409));
+        assert_eq!(e.code(), "duplicate_ticket");
     }
     // Any difference is a new request: title case, description, e-mail.
     f.crm
@@ -429,14 +429,14 @@ pub async fn assignment_rules<S: Store + Clone>(store: S) {
         .assign(&f.worker, t.id, f.worker.id)
         .await
         .unwrap_err();
-    assert_eq!((e.code(), e.http_status()), ("forbidden", 403));
+    assert_eq!(e.code(), "forbidden");
     assert!(matches!(
         f.crm.assign(&f.admin, TicketId(424_242), f.worker.id).await,
         Err(CoreError::NotFound(_))
     ));
     for bad in [f.admin.id, UserId(424_242)] {
         let e = f.crm.assign(&f.admin, t.id, bad).await.unwrap_err();
-        assert_eq!((e.code(), e.http_status()), ("invalid_worker", 422));
+        assert_eq!(e.code(), "invalid_worker");
     }
     let a = f.crm.assign(&f.admin, t.id, f.worker.id).await.unwrap();
     f.tick();
@@ -455,7 +455,7 @@ pub async fn assignment_rules<S: Store + Clone>(store: S) {
     );
     f.set(&f.worker, t.id, Done).await.unwrap();
     let e = f.crm.assign(&f.admin, t.id, f.other.id).await.unwrap_err();
-    assert_eq!((e.code(), e.http_status()), ("ticket_closed", 409));
+    assert_eq!(e.code(), "ticket_closed");
     // A deleted worker cannot be assigned.
     let u = f.submit("Printer").await;
     f.crm.delete_user(&f.admin, f.other.id).await.unwrap();
@@ -503,7 +503,7 @@ pub async fn worker_visibility_is_a_filter<S: Store + Clone>(store: S) {
         .list_tickets(&f.worker, list(None, Some(f.other.id), None))
         .await
         .unwrap_err();
-    assert_eq!((e.code(), e.http_status()), ("forbidden", 403));
+    assert_eq!(e.code(), "forbidden");
     let page = f
         .crm
         .list_tickets(&f.worker, list(Some(New), None, Some("i")))
@@ -809,7 +809,7 @@ pub async fn tracking_code_shows_progress_only<S: Store + Clone>(store: S) {
         "../../etc/passwd/xxxxx",
     ] {
         let e = f.crm.track(bad).await.unwrap_err();
-        assert_eq!((e.code(), e.http_status()), ("not_found", 404), "{bad:?}");
+        assert_eq!(e.code(), "not_found", "{bad:?}");
     }
 }
 
@@ -909,7 +909,7 @@ pub async fn stats_per_worker_and_overall<S: Store + Clone>(store: S) {
 
     for bad in [UserId(9_999), f.admin.id] {
         let e = f.crm.stats(&f.admin, Some(bad)).await.unwrap_err();
-        assert_eq!((e.code(), e.http_status()), ("not_found", 404));
+        assert_eq!(e.code(), "not_found");
     }
     // A deleted worker keeps its done tickets and their statistics.
     f.crm.delete_user(&f.admin, f.worker.id).await.unwrap();
@@ -959,7 +959,7 @@ pub async fn user_accounts<S: Store + Clone>(store: S) {
         .create_user(&f.admin, "WORKER", PASSWORD, Role::Worker)
         .await
         .unwrap_err();
-    assert_eq!((e.code(), e.http_status()), ("username_taken", 409));
+    assert_eq!(e.code(), "username_taken");
 
     f.tick();
     let w1 = f
@@ -1300,7 +1300,7 @@ pub async fn authentication<S: Store + Clone>(store: S) {
         ("worker", ""),
     ] {
         let e = f.crm.authenticate(name, pw).await.unwrap_err();
-        assert_eq!((e.code(), e.http_status()), ("invalid_credentials", 401));
+        assert_eq!(e.code(), "invalid_credentials");
     }
     let (actor, user) = f.crm.actor(f.admin.id).await.unwrap();
     assert_eq!((actor.role, user.username.as_str()), (Role::Admin, "admin"));

@@ -1,0 +1,155 @@
+//! The facade embedders call. It takes the authenticated [`Actor`], enforces every rule of the
+//! product contract, and leaves each atomic step to the store.
+//!
+//! One file per area: [`tickets`](self) for the request workflow, accounts and sign-in beside
+//! it. Every operation refused to a role is refused through the one permission table
+//! ([`Permission`]) before the store is asked anything.
+
+mod auth;
+mod tickets;
+mod users;
+
+#[cfg(test)]
+mod tests;
+
+use crate::{
+    clock::{Clock, SystemClock},
+    error::{CoreError, StoreError},
+    ids::UserId,
+    password::{PasswordCost, Passwords},
+    role::{Actor, Permission, Role},
+    status::TicketStatus,
+    store::Store,
+};
+use std::sync::Arc;
+
+/// A customer's request as received, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct SubmitTicket {
+    /// What is broken.
+    pub title: String,
+    /// The fault.
+    pub description: String,
+    /// Customer name.
+    pub client_name: String,
+    /// Customer e-mail.
+    pub client_email: String,
+    /// Customer phone, optional.
+    pub client_phone: Option<String>,
+    /// The address the request came from, as the transport established it.
+    pub requester_ip: Option<String>,
+    /// The User-Agent header, any length.
+    pub requester_ua: Option<String>,
+}
+
+/// A ticket list request as received, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct ListTickets {
+    /// 1-based page; default 1.
+    pub page: Option<i64>,
+    /// Page size 1-100; default 10.
+    pub size: Option<i64>,
+    /// Only this status.
+    pub status: Option<TicketStatus>,
+    /// Only this worker's tickets (workers may name only themselves).
+    pub worker_id: Option<UserId>,
+    /// Title substring.
+    pub search: Option<String>,
+}
+
+/// A user list request as received, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct ListUsers {
+    /// 1-based page; default 1.
+    pub page: Option<i64>,
+    /// Page size 1-100; default 10.
+    pub size: Option<i64>,
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Username substring.
+    pub search: Option<String>,
+}
+
+/// An account to create at first start, when the store has no users at all.
+#[derive(Debug, Clone)]
+pub struct DefaultAccount {
+    /// Login name.
+    pub username: String,
+    /// Initial password.
+    pub password: String,
+    /// Powers.
+    pub role: Role,
+}
+
+/// The repair-request workflow over a store. Cheap to clone: clones share the store.
+pub struct Crm<S> {
+    store: Arc<S>,
+    clock: Arc<dyn Clock>,
+    passwords: Arc<Passwords>,
+}
+
+impl<S> Clone for Crm<S> {
+    fn clone(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            passwords: self.passwords.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for Crm<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crm").finish_non_exhaustive()
+    }
+}
+
+impl<S: Store> Crm<S> {
+    /// The workflow over `store`, with the wall clock and production password cost.
+    pub fn new(store: S) -> Self {
+        Self {
+            store: Arc::new(store),
+            clock: Arc::new(SystemClock),
+            passwords: Arc::new(Passwords::new(PasswordCost::Default)),
+        }
+    }
+
+    /// Replaces the clock (tests pin time with [`crate::clock::ManualClock`]).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Replaces the password cost (tests use [`PasswordCost::Fast`]).
+    pub fn with_password_cost(mut self, cost: PasswordCost) -> Self {
+        self.passwords = Arc::new(Passwords::new(cost));
+        self
+    }
+
+    /// The backend, for embedders that need backend-specific operations.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Whether the store answers.
+    pub async fn ready(&self) -> Result<(), CoreError> {
+        self.store.ping().await.map_err(CoreError::from_store)
+    }
+}
+
+/// Refuses `op` unless the actor's role may perform it, before anything else happens.
+fn require(actor: &Actor, op: Permission) -> Result<(), CoreError> {
+    if actor.may(op) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(op.refusal()))
+    }
+}
+
+/// Maps a store's `NotFound` to the facade's, naming `what`; other failures keep their class.
+fn not_found(what: &'static str) -> impl Fn(StoreError) -> CoreError {
+    move |e| match e {
+        StoreError::NotFound => CoreError::NotFound(what),
+        other => CoreError::from_store(other),
+    }
+}

@@ -1,0 +1,201 @@
+//! The request workflow: submission, tracking, reading, listing, assigning, moving, history
+//! and statistics.
+
+use super::{Crm, ListTickets, SubmitTicket, not_found, require};
+use crate::{
+    error::{CoreError, StoreError},
+    history::Event,
+    ids::{TicketId, UserId},
+    input::{ClientName, Description, Email, Phone, Title, ValidationErrors, truncate_user_agent},
+    page::{Page, TicketFilter, TicketQuery, parse_list},
+    role::{Actor, Permission, Role},
+    status::TicketStatus,
+    store::{ExpectedState, Store, Transition},
+    ticket::{NewTicket, Submission, Ticket, TicketProgress, TrackingCode},
+    user::Stats,
+};
+
+/// How often a status change re-reads and retries after losing a compare-and-set. One retry is
+/// enough for a single competing change; a few more absorb bursts without looping forever.
+pub(super) const TRANSITION_ATTEMPTS: usize = 4;
+
+impl<S: Store> Crm<S> {
+    /// Validates and stores a customer's request. Every invalid field is reported at once;
+    /// an identical open request is [`CoreError::DuplicateTicket`] and nothing is stored.
+    pub async fn submit(&self, req: SubmitTicket) -> Result<Ticket, CoreError> {
+        let mut errs = ValidationErrors::default();
+        let title = errs.check("title", Title::parse_owned(req.title));
+        let description = errs.check("description", Description::parse_owned(req.description));
+        let client_name = errs.check("client.name", ClientName::parse_owned(req.client_name));
+        let client_email = errs.check("client.email", Email::parse(&req.client_email));
+        let client_phone = errs.check(
+            "client.phone",
+            Phone::parse_optional(req.client_phone.as_deref()),
+        );
+        let (
+            Some(title),
+            Some(description),
+            Some(client_name),
+            Some(client_email),
+            Some(client_phone),
+        ) = (title, description, client_name, client_email, client_phone)
+        else {
+            return Err(errs.into());
+        };
+        let new = NewTicket {
+            submission: Submission {
+                title,
+                description,
+                client_name,
+                client_email,
+                client_phone,
+                requester_ip: req.requester_ip,
+                requester_ua: req.requester_ua.as_deref().map(truncate_user_agent),
+            },
+            created_at: self.clock.now(),
+            tracking_code: TrackingCode::generate(),
+        };
+        self.store.create_ticket(new).await.map_err(|e| match e {
+            StoreError::DuplicateTicket => CoreError::DuplicateTicket,
+            other => CoreError::from_store(other),
+        })
+    }
+
+    /// The progress view for a tracking code; any malformed or unknown code is `not_found`.
+    pub async fn track(&self, code: &str) -> Result<TicketProgress, CoreError> {
+        let code = TrackingCode::parse(code).ok_or(CoreError::NotFound("Request"))?;
+        self.store.track(&code).await.map_err(not_found("Request"))
+    }
+
+    /// Opens a ticket the actor may see, marking it viewed on first opening.
+    pub async fn get_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket, CoreError> {
+        self.store
+            .open_ticket(id, actor.visibility(), actor.id, self.clock.now())
+            .await
+            .map_err(not_found("Ticket"))
+    }
+
+    /// Lists tickets the actor may see. A worker's scope is ANDed into the query; a worker
+    /// asking for another worker's tickets is [`CoreError::Forbidden`].
+    pub async fn list_tickets(
+        &self,
+        actor: &Actor,
+        req: ListTickets,
+    ) -> Result<Page<Ticket>, CoreError> {
+        let (page, search) = parse_list(req.page, req.size, req.search.as_deref())?;
+        let visibility = actor.visibility();
+        if visibility.scope(req.worker_id) == crate::role::Scope::Nothing {
+            return Err(CoreError::Forbidden(
+                "Workers can only list their own tickets.",
+            ));
+        }
+        let query = TicketQuery {
+            visibility,
+            filter: TicketFilter {
+                status: req.status,
+                worker_id: req.worker_id,
+                search,
+            },
+            page,
+        };
+        self.store
+            .list_tickets(&query)
+            .await
+            .map_err(CoreError::from_store)
+    }
+
+    /// Assigns a ticket to an active worker (admins only). Does not change the status.
+    pub async fn assign(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        worker: UserId,
+    ) -> Result<Ticket, CoreError> {
+        require(actor, Permission::AssignTickets)?;
+        self.store
+            .assign(id, worker, actor.id, self.clock.now())
+            .await
+            .map_err(|e| match e {
+                StoreError::NotFound => CoreError::NotFound("Ticket"),
+                StoreError::TicketClosed => CoreError::TicketClosed,
+                StoreError::WorkerUnavailable => CoreError::InvalidWorker,
+                other => CoreError::from_store(other),
+            })
+    }
+
+    /// Moves a ticket along the state machine. Asking for the status it already has returns it
+    /// unchanged (a safe retry). Racing changes apply once: the store compares and sets the
+    /// state the rules were checked against, and a loser re-reads and decides again.
+    pub async fn change_status(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        next: TicketStatus,
+    ) -> Result<Ticket, CoreError> {
+        let mut last_err = None;
+        for _ in 0..TRANSITION_ATTEMPTS {
+            let ticket = self
+                .store
+                .get_ticket(id, actor.visibility())
+                .await
+                .map_err(not_found("Ticket"))?;
+            if ticket.status == next {
+                return Ok(ticket);
+            }
+            if !ticket.status.can_become(next) {
+                return Err(CoreError::InvalidTransition {
+                    from: ticket.status,
+                    to: next,
+                });
+            }
+            if next == TicketStatus::InProgress && ticket.worker_id.is_none() {
+                return Err(CoreError::Validation(ValidationErrors::one(
+                    "new_status",
+                    "Assign the ticket to a worker before starting it.",
+                )));
+            }
+            let change = Transition {
+                ticket_id: id,
+                expected: ExpectedState {
+                    status: ticket.status,
+                    worker_id: ticket.worker_id,
+                },
+                next,
+                actor: actor.id,
+                at: self.clock.now(),
+            };
+            match self.store.transition(change).await {
+                Ok(t) => return Ok(t),
+                Err(StoreError::Stale) => last_err = Some(StoreError::Stale),
+                Err(e) => return Err(not_found("Ticket")(e)),
+            }
+        }
+        Err(CoreError::Internal(last_err.unwrap_or(StoreError::Stale)))
+    }
+
+    /// A ticket's history, oldest first, for staff who may see the ticket.
+    pub async fn history(&self, actor: &Actor, id: TicketId) -> Result<Vec<Event>, CoreError> {
+        self.store
+            .history(id, actor.visibility())
+            .await
+            .map_err(not_found("Ticket"))
+    }
+
+    /// Status counts and mean resolution time, for one worker or overall (admins only).
+    /// An id that is not a worker's (active or deleted) is `not_found`.
+    pub async fn stats(&self, actor: &Actor, worker: Option<UserId>) -> Result<Stats, CoreError> {
+        require(actor, Permission::ReadStats)?;
+        if let Some(w) = worker {
+            let rec = self.store.find_user(w).await.map_err(not_found("Worker"))?;
+            if rec.user.role != Role::Worker {
+                return Err(CoreError::NotFound("Worker"));
+            }
+        }
+        let counts = self
+            .store
+            .ticket_stats(worker)
+            .await
+            .map_err(CoreError::from_store)?;
+        Ok(counts.into_stats(worker))
+    }
+}

@@ -1,0 +1,309 @@
+//! Ticket bodies: submissions, the staff and public views, history and statistics.
+
+use super::Status;
+use chrono::{DateTime, Utc};
+use crm_core::{Client, Event, Stats, Ticket, TicketProgress, UserId};
+use poem_openapi::{Object, types::Example};
+
+/// The customer of a request.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct ClientRequest {
+    /// Name, 1-100 characters.
+    pub name: String,
+    /// E-mail: identifies the customer (case-insensitive).
+    pub email: String,
+    /// Optional phone: 5-32 characters of digits, spaces and `+ - ( ) .`.
+    pub phone: Option<String>,
+}
+
+impl Example for ClientRequest {
+    fn example() -> Self {
+        Self {
+            name: "John Doe".into(),
+            email: "john@example.com".into(),
+            phone: Some("+1234567890".into()),
+        }
+    }
+}
+
+/// A customer's repair request.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct SubmitRequest {
+    /// What is broken, 1-200 characters.
+    pub title: String,
+    /// The fault, 1-5000 characters.
+    pub description: String,
+    /// Who asks.
+    pub client: ClientRequest,
+}
+
+impl Example for SubmitRequest {
+    fn example() -> Self {
+        Self {
+            title: "Broken laptop screen".into(),
+            description: "Screen flickers and has dead pixels".into(),
+            client: ClientRequest::example(),
+        }
+    }
+}
+
+/// Assign a ticket.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct AssignRequest {
+    /// An active worker's id.
+    pub worker_id: i64,
+}
+
+impl Example for AssignRequest {
+    fn example() -> Self {
+        Self { worker_id: 2 }
+    }
+}
+
+/// Move a ticket.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct StatusRequest {
+    /// The status to move to.
+    pub new_status: Status,
+}
+
+impl Example for StatusRequest {
+    fn example() -> Self {
+        Self {
+            new_status: Status::InProgress,
+        }
+    }
+}
+
+/// What a customer gets back: their request, its number and the secret tracking code. Stored
+/// client data and requester data are never echoed to an anonymous caller.
+#[derive(Object, Debug)]
+pub struct SubmittedTicket {
+    /// The request number.
+    pub id: i64,
+    /// What is broken.
+    pub title: String,
+    /// The fault.
+    pub description: String,
+    /// Always `new`.
+    pub status: Status,
+    /// Submission time.
+    pub created_at: DateTime<Utc>,
+    /// Keep it: `GET /public/tickets/{tracking_code}` shows the progress. Shown only once.
+    pub tracking_code: String,
+}
+
+impl From<Ticket> for SubmittedTicket {
+    fn from(t: Ticket) -> Self {
+        Self {
+            id: t.id.0,
+            title: t.title,
+            description: t.description,
+            status: t.status.into(),
+            created_at: t.created_at,
+            tracking_code: t.tracking_code.as_str().to_owned(),
+        }
+    }
+}
+
+/// A request's progress, for whoever holds its tracking code.
+#[derive(Object, Debug)]
+pub struct ProgressBody {
+    /// The request number.
+    pub id: i64,
+    /// Where it stands.
+    pub status: Status,
+    /// Whether a worker has been assigned.
+    pub assigned: bool,
+    /// Submission time.
+    pub created_at: DateTime<Utc>,
+    /// When work started.
+    pub in_progress_at: Option<DateTime<Utc>>,
+    /// When work finished.
+    pub done_at: Option<DateTime<Utc>>,
+}
+
+impl From<TicketProgress> for ProgressBody {
+    fn from(p: TicketProgress) -> Self {
+        Self {
+            id: p.id.0,
+            status: p.status.into(),
+            assigned: p.assigned,
+            created_at: p.created_at,
+            in_progress_at: p.in_progress_at,
+            done_at: p.done_at,
+        }
+    }
+}
+
+/// A customer as staff see them.
+#[derive(Object, Debug)]
+pub struct ClientBody {
+    /// Identity.
+    pub id: i64,
+    /// Name from the first request.
+    pub name: String,
+    /// E-mail from the first request.
+    pub email: String,
+    /// Phone from the first request.
+    pub phone: Option<String>,
+    /// First request time.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Client> for ClientBody {
+    fn from(c: Client) -> Self {
+        Self {
+            id: c.id.0,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A repair request as staff see it.
+#[derive(Object, Debug)]
+pub struct TicketBody {
+    /// Identity.
+    pub id: i64,
+    /// What is broken.
+    pub title: String,
+    /// The fault.
+    pub description: String,
+    /// Where it stands.
+    pub status: Status,
+    /// Whether staff have opened it.
+    pub viewed: bool,
+    /// Who asked.
+    pub client: ClientBody,
+    /// The client's id (also inside `client`).
+    pub client_id: i64,
+    /// Who is on it.
+    pub worker_id: Option<i64>,
+    /// Submission time.
+    pub created_at: DateTime<Utc>,
+    /// Latest change.
+    pub updated_at: DateTime<Utc>,
+    /// Latest assignment.
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// Work started.
+    pub in_progress_at: Option<DateTime<Utc>>,
+    /// Work finished.
+    pub done_at: Option<DateTime<Utc>>,
+    /// Address the request came from.
+    pub requester_ip: Option<String>,
+    /// User-Agent it came with.
+    pub requester_ua: Option<String>,
+    /// The customer's tracking code.
+    pub tracking_code: String,
+}
+
+impl From<Ticket> for TicketBody {
+    fn from(t: Ticket) -> Self {
+        Self {
+            id: t.id.0,
+            title: t.title,
+            description: t.description,
+            status: t.status.into(),
+            viewed: t.viewed,
+            client_id: t.client.id.0,
+            client: t.client.into(),
+            worker_id: t.worker_id.map(UserId::get),
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            assigned_at: t.assigned_at,
+            in_progress_at: t.in_progress_at,
+            done_at: t.done_at,
+            requester_ip: t.requester_ip,
+            requester_ua: t.requester_ua,
+            tracking_code: t.tracking_code.as_str().to_owned(),
+        }
+    }
+}
+
+/// One history event.
+#[derive(Object, Debug)]
+pub struct EventBody {
+    /// Identity; increases with time.
+    pub id: i64,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// `submitted`, `assigned`, `released`, `status_changed` or `viewed`.
+    pub kind: String,
+    /// Who did it (null for a customer's submission).
+    pub actor_id: Option<i64>,
+    /// The worker assigned or released.
+    pub worker_id: Option<i64>,
+    /// Status before.
+    pub from_status: Option<Status>,
+    /// Status after.
+    pub to_status: Option<Status>,
+}
+
+impl From<Event> for EventBody {
+    fn from(e: Event) -> Self {
+        Self {
+            id: e.id.0,
+            ticket_id: e.ticket_id.0,
+            at: e.at,
+            kind: e.kind.as_str().to_owned(),
+            actor_id: e.actor_id.map(UserId::get),
+            worker_id: e.worker_id.map(UserId::get),
+            from_status: e.from_status.map(Into::into),
+            to_status: e.to_status.map(Into::into),
+        }
+    }
+}
+
+/// A ticket's history, oldest first.
+#[derive(Object, Debug)]
+pub struct HistoryBody {
+    /// The events.
+    pub items: Vec<EventBody>,
+}
+
+impl From<Vec<Event>> for HistoryBody {
+    fn from(events: Vec<Event>) -> Self {
+        Self {
+            items: events.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// Ticket counts and resolution time.
+#[derive(Object, Debug)]
+pub struct StatsBody {
+    /// The worker, or null for all tickets.
+    pub worker_id: Option<i64>,
+    /// All tickets in scope.
+    pub total: u64,
+    /// In `new`.
+    pub new: u64,
+    /// In `in_progress`.
+    pub in_progress: u64,
+    /// In `done`.
+    pub done: u64,
+    /// Mean of `done_at - created_at` over done tickets, in seconds; null when none is done.
+    pub avg_resolution_seconds: Option<f64>,
+}
+
+impl From<Stats> for StatsBody {
+    fn from(s: Stats) -> Self {
+        Self {
+            worker_id: s.worker_id.map(UserId::get),
+            total: s.total,
+            new: s.new,
+            in_progress: s.in_progress,
+            done: s.done,
+            avg_resolution_seconds: s.avg_resolution_seconds,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Repair requests, for staff.
+
+use super::{
+    AppState, Tag,
+    dto::{AssignRequest, HistoryBody, PageBody, StatsBody, Status, StatusRequest, TicketBody},
+};
+use crate::{auth::BearerAuth, error::ApiError};
+use crm_core::{ListTickets, Store, TicketId, UserId};
+use poem_openapi::{
+    OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
+
+/// Repair requests, for staff.
+pub struct TicketsApi<S>(pub AppState<S>);
+
+#[OpenApi(tag = "Tag::Tickets")]
+impl<S: Store> TicketsApi<S> {
+    /// List tickets
+    ///
+    /// Newest first. Admins see every ticket; a worker sees only its own and may pass only its
+    /// own `worker_id`. Filters combine with AND.
+    #[oai(path = "/tickets", method = "get")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        /// Page number, 1 or more (default 1).
+        page: Query<Option<i64>>,
+        /// Page size, 1-100 (default 10).
+        size: Query<Option<i64>>,
+        /// Only this status.
+        status: Query<Option<Status>>,
+        /// Only this worker's tickets.
+        worker_id: Query<Option<i64>>,
+        /// Case-insensitive substring of the title (at most 200 characters).
+        search: Query<Option<String>>,
+    ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
+        let actor = self.0.actor(&auth).await?;
+        let req = ListTickets {
+            page: page.0,
+            size: size.0,
+            status: status.0.map(Into::into),
+            worker_id: worker_id.0.map(UserId),
+            search: search.0,
+        };
+        Ok(Json(self.0.crm.list_tickets(&actor, req).await?.into()))
+    }
+
+    /// Statistics
+    ///
+    /// Counts by status and mean resolution time, for one worker (`worker_id`) or for all
+    /// tickets. Admins only.
+    #[oai(path = "/tickets/stats", method = "get")]
+    async fn stats(
+        &self,
+        auth: BearerAuth,
+        /// A worker's id (active or deleted); omit for all tickets.
+        worker_id: Query<Option<i64>>,
+    ) -> Result<Json<StatsBody>, ApiError> {
+        let actor = self.0.actor(&auth).await?;
+        let s = self.0.crm.stats(&actor, worker_id.0.map(UserId)).await?;
+        Ok(Json(s.into()))
+    }
+
+    /// Open a ticket
+    ///
+    /// Marks it viewed on its first opening.
+    #[oai(path = "/tickets/:id", method = "get")]
+    async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<TicketBody>, ApiError> {
+        let actor = self.0.actor(&auth).await?;
+        let t = self.0.crm.get_ticket(&actor, TicketId(id.0)).await?;
+        Ok(Json(t.into()))
+    }
+
+    /// A ticket's history
+    ///
+    /// Every change, oldest first.
+    #[oai(path = "/tickets/:id/history", method = "get")]
+    async fn history(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+    ) -> Result<Json<HistoryBody>, ApiError> {
+        let actor = self.0.actor(&auth).await?;
+        let events = self.0.crm.history(&actor, TicketId(id.0)).await?;
+        Ok(Json(events.into()))
+    }
+
+    /// Assign a ticket
+    ///
+    /// Admins only. Sets the worker and `assigned_at`; the status does not change. A done
+    /// ticket cannot be assigned; the worker must be an active worker.
+    #[oai(path = "/tickets/:id/assign", method = "post")]
+    async fn assign(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<AssignRequest>,
+    ) -> Result<Json<TicketBody>, ApiError> {
+        let actor = self.0.actor(&auth).await?;
+        let t = self
+            .0
+            .crm
+            .assign(&actor, TicketId(id.0), UserId(body.worker_id))
+            .await?;
+        Ok(Json(t.into()))
+    }
+
+    /// Change a ticket's status
+    ///
+    /// `new -> in_progress` (the ticket needs a worker) `-> done`, by its worker or an admin.
+    /// Asking for the current status returns the ticket unchanged.
+    #[oai(path = "/tickets/:id/status", method = "post")]
+    async fn status(
+        &self,
+        auth: BearerAuth,
+        id: Path<i64>,
+        body: Json<StatusRequest>,
+    ) -> Result<Json<TicketBody>, ApiError> {
+        let actor = self.0.actor(&auth).await?;
+        let t = self
+            .0
+            .crm
+            .change_status(&actor, TicketId(id.0), body.new_status.into())
+            .await?;
+        Ok(Json(t.into()))
+    }
+}

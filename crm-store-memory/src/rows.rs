@@ -1,0 +1,123 @@
+//! What the store keeps per ticket, client and account, and the chunked table of tickets.
+
+use chrono::{DateTime, Utc};
+use crm_core::{Client, Event, TicketStatus, User, UserId};
+
+/// Rows in fixed-size chunks: growing never moves existing rows, so a submission never pays
+/// for copying the whole table (a plain `Vec` would, at each doubling).
+#[derive(Default)]
+pub(crate) struct Rows {
+    chunks: Vec<Vec<Row>>,
+    len: usize,
+}
+
+const CHUNK: usize = 4096;
+
+impl Rows {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&Row> {
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    pub(crate) fn push(&mut self, row: Row) {
+        if self.len % CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        self.chunks
+            .last_mut()
+            .expect("a chunk was just ensured")
+            .push(row);
+        self.len += 1;
+    }
+}
+
+impl std::ops::Index<usize> for Rows {
+    type Output = Row;
+    fn index(&self, i: usize) -> &Row {
+        &self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+impl std::ops::IndexMut<usize> for Rows {
+    fn index_mut(&mut self, i: usize) -> &mut Row {
+        &mut self.chunks[i / CHUNK][i % CHUNK]
+    }
+}
+
+/// One ticket. Texts are boxed (no spare capacity); the folded title is kept only when it
+/// differs from the title.
+pub(crate) struct Row {
+    pub(crate) title: Box<str>,
+    /// The case-folded title when it differs from `title`.
+    pub(crate) folded: Option<Box<str>>,
+    pub(crate) description: Box<str>,
+    pub(crate) status: TicketStatus,
+    pub(crate) viewed: bool,
+    pub(crate) client: u32,
+    pub(crate) worker: Option<UserId>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) assigned_at: Option<DateTime<Utc>>,
+    pub(crate) in_progress_at: Option<DateTime<Utc>>,
+    pub(crate) done_at: Option<DateTime<Utc>>,
+    pub(crate) requester_ip: Option<Box<str>>,
+    pub(crate) requester_ua: Option<Box<str>>,
+    pub(crate) tracking_code: Box<str>,
+    pub(crate) events: Vec<Event>,
+}
+
+impl Row {
+    pub(crate) fn folded_title(&self) -> &str {
+        self.folded.as_deref().unwrap_or(&self.title)
+    }
+
+    /// Position in the newest-first order (see [`crate::index::OrderKey`]).
+    pub(crate) fn order_key(&self, row: u32) -> crate::index::OrderKey {
+        (self.created_at.timestamp_micros(), row)
+    }
+
+    /// `done_at - created_at` in microseconds for a done ticket, else 0: what the statistics
+    /// counters sum.
+    pub(crate) fn resolution_micros(&self) -> i128 {
+        match (self.status, self.done_at) {
+            (TicketStatus::Done, Some(done)) => {
+                i128::from((done - self.created_at).num_microseconds().unwrap_or(0))
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// A customer, with the lower-cased e-mail that identifies it.
+pub(crate) struct ClientRow {
+    pub(crate) client: Client,
+    pub(crate) email_key: Box<str>,
+}
+
+/// A staff account and its password hash.
+pub(crate) struct UserRow {
+    pub(crate) user: User,
+    pub(crate) password_hash: String,
+    pub(crate) active: bool,
+}
+
+/// The row number of an id: ids are row numbers plus one, so no lookup table is needed.
+pub(crate) fn row_of(id: i64) -> Option<u32> {
+    u32::try_from(id.checked_sub(1)?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::row_of;
+
+    #[test]
+    fn ids_map_to_rows_and_garbage_to_none() {
+        assert_eq!(row_of(1), Some(0));
+        assert_eq!(row_of(0), None);
+        assert_eq!(row_of(-5), None);
+        assert_eq!(row_of(i64::MAX), None);
+    }
+}

@@ -1,0 +1,404 @@
+//! Tickets, their clients and their history.
+
+use crate::{
+    Inner, MemoryStore,
+    index::{Filing, OrderKey},
+    rows::{ClientRow, Row, row_of},
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    Client, ClientId, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role, StatCounts,
+    StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus, TicketStore,
+    TrackingCode, Transition, UserId, Visibility, input::fold_case, store::transition_event,
+};
+use std::hash::BuildHasher;
+
+impl Inner {
+    fn dedup_key(&self, row: u32) -> DedupKey<'_> {
+        let r = &self.tickets[row as usize];
+        DedupKey {
+            title: &r.title,
+            description: &r.description,
+            email: &self.clients[r.client as usize].email_key,
+        }
+    }
+
+    fn ticket(&self, row: u32) -> Ticket {
+        let r = &self.tickets[row as usize];
+        Ticket {
+            id: TicketId(i64::from(row) + 1),
+            title: r.title.to_string(),
+            description: r.description.to_string(),
+            status: r.status,
+            viewed: r.viewed,
+            client: self.clients[r.client as usize].client.clone(),
+            worker_id: r.worker,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            assigned_at: r.assigned_at,
+            in_progress_at: r.in_progress_at,
+            done_at: r.done_at,
+            requester_ip: r.requester_ip.as_deref().map(str::to_owned),
+            requester_ua: r.requester_ua.as_deref().map(str::to_owned),
+            tracking_code: TrackingCode::from_stored(r.tracking_code.to_string()),
+        }
+    }
+
+    /// The row of a ticket inside `visibility`.
+    fn visible_row(&self, id: TicketId, visibility: Visibility) -> Result<u32, StoreError> {
+        row_of(id.0)
+            .filter(|&row| {
+                self.tickets
+                    .get(row as usize)
+                    .is_some_and(|r| visibility.allows(r.worker))
+            })
+            .ok_or(StoreError::NotFound)
+    }
+
+    pub(crate) fn push_event(&mut self, row: u32, event: NewEvent) {
+        self.next_event += 1;
+        let ev = event.into_event(EventId(self.next_event), TicketId(i64::from(row) + 1));
+        self.tickets[row as usize].events.push(ev);
+    }
+
+    fn filing(&self, row: u32) -> Filing {
+        let r = &self.tickets[row as usize];
+        Filing {
+            key: r.order_key(row),
+            status: r.status,
+            worker: r.worker,
+            resolution_micros: r.resolution_micros(),
+        }
+    }
+
+    /// Applies `change` to a ticket's row, re-filing it in the indexes around the change, and
+    /// drops its duplicate key once it is no longer open.
+    pub(crate) fn update_row(&mut self, row: u32, change: impl FnOnce(&mut Row)) {
+        let before = self.filing(row);
+        self.indexes.unfile(before);
+        change(&mut self.tickets[row as usize]);
+        let after = self.filing(row);
+        self.indexes.file(after);
+        if before.status.is_open() && !after.status.is_open() {
+            let hash = self.hasher.hash_one(self.dedup_key(row));
+            if let Ok(entry) = self.open_by_key.find_entry(hash, |&r| r == row) {
+                entry.remove();
+            }
+        }
+    }
+
+    /// The client with this e-mail key, created from the submission on first contact.
+    fn client_for(&mut self, new: &NewTicket) -> u32 {
+        let sub = &new.submission;
+        let email_key = sub.client_email.key();
+        let email_hash = self.hasher.hash_one(email_key);
+        if let Some(&c) = self.clients_by_email.find(email_hash, |&c| {
+            &*self.clients[c as usize].email_key == email_key
+        }) {
+            return c;
+        }
+        let c = self.clients.len() as u32;
+        self.clients.push(ClientRow {
+            client: Client {
+                id: ClientId(i64::from(c) + 1),
+                name: sub.client_name.as_str().to_owned(),
+                email: sub.client_email.as_str().to_owned(),
+                phone: sub.client_phone.as_ref().map(|p| p.as_str().to_owned()),
+                created_at: new.created_at,
+            },
+            email_key: email_key.into(),
+        });
+        let (hasher, clients) = (&self.hasher, &self.clients);
+        self.clients_by_email.insert_unique(email_hash, c, |&c| {
+            hasher.hash_one(&*clients[c as usize].email_key)
+        });
+        c
+    }
+
+    /// The newest-first page of `query`, filtered by a title search.
+    fn search_page(&self, query: &TicketQuery, needle: &str) -> Page<Ticket> {
+        let f = &query.filter;
+        let scope = query.scope();
+        let set = self.indexes.set(scope, f.status);
+        let worker = scope.worker();
+        let matches = |row: u32| {
+            let r = &self.tickets[row as usize];
+            worker.is_none_or(|w| r.worker == Some(w))
+                && f.status.is_none_or(|s| r.status == s)
+                && r.folded_title().contains(needle)
+        };
+        // Candidates from the trigram index when it is smaller than the filtered set;
+        // otherwise the filtered set itself.
+        let mut hits: Vec<OrderKey> = match self.trigrams.candidates(needle, set.len()) {
+            Some(rows) => rows
+                .filter(|&row| matches(row))
+                .map(|row| self.tickets[row as usize].order_key(row))
+                .collect(),
+            None => set
+                .iter()
+                .copied()
+                .filter(|&(_, row)| matches(row))
+                .collect(),
+        };
+        let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
+        let size = query.page.size() as usize;
+        let total = hits.len() as u64;
+        let end = offset.saturating_add(size).min(hits.len());
+        let items = if offset >= hits.len() {
+            Vec::new()
+        } else {
+            // Only the first `end` keys in newest-first order need sorting.
+            if end < hits.len() {
+                hits.select_nth_unstable_by(end, |a, b| b.cmp(a));
+                hits.truncate(end);
+            }
+            hits.sort_unstable_by(|a, b| b.cmp(a));
+            hits[offset..end]
+                .iter()
+                .map(|&(_, row)| self.ticket(row))
+                .collect()
+        };
+        query.page.page_of(items, total)
+    }
+}
+
+#[async_trait]
+impl TicketStore for MemoryStore {
+    async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError> {
+        let mut g = self.write();
+        let inner = &mut *g;
+        let key = new.dedup_key();
+        let hash = inner.hasher.hash_one(key);
+        if inner
+            .open_by_key
+            .find(hash, |&row| inner.dedup_key(row) == key)
+            .is_some()
+        {
+            return Err(StoreError::DuplicateTicket);
+        }
+        let code = new.tracking_code.as_str();
+        let code_hash = inner.hasher.hash_one(code);
+        if inner
+            .by_code
+            .find(code_hash, |&row| {
+                &*inner.tickets[row as usize].tracking_code == code
+            })
+            .is_some()
+        {
+            return Err(StoreError::Backend("tracking code collision".into()));
+        }
+
+        let client = inner.client_for(&new);
+        let sub = &new.submission;
+        let row = inner.tickets.len() as u32;
+        let title = sub.title.as_str();
+        let folded = fold_case(title);
+        let folded = (folded != title).then(|| folded.into_boxed_str());
+        inner.tickets.push(Row {
+            title: title.into(),
+            folded,
+            description: sub.description.as_str().into(),
+            status: TicketStatus::New,
+            viewed: false,
+            client,
+            worker: None,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+            assigned_at: None,
+            in_progress_at: None,
+            done_at: None,
+            requester_ip: sub.requester_ip.as_deref().map(Into::into),
+            requester_ua: sub.requester_ua.as_deref().map(Into::into),
+            tracking_code: code.into(),
+            events: Vec::with_capacity(1),
+        });
+
+        {
+            let Inner {
+                hasher,
+                tickets,
+                clients,
+                open_by_key,
+                by_code,
+                trigrams,
+                ..
+            } = &mut *inner;
+            open_by_key.insert_unique(hash, row, |&r| {
+                let t = &tickets[r as usize];
+                hasher.hash_one(DedupKey {
+                    title: &t.title,
+                    description: &t.description,
+                    email: &clients[t.client as usize].email_key,
+                })
+            });
+            by_code.insert_unique(code_hash, row, |&r| {
+                hasher.hash_one(&*tickets[r as usize].tracking_code)
+            });
+            trigrams.insert(row, tickets[row as usize].folded_title());
+        }
+        let filing = inner.filing(row);
+        inner.indexes.insert_new(filing);
+        inner.push_event(row, NewEvent::submitted(new.created_at));
+        let client = inner.clients[client as usize].client.clone();
+        drop(g);
+        // The answer is built from the submission's own strings, moved rather than copied.
+        let NewTicket {
+            submission: s,
+            created_at,
+            tracking_code,
+        } = new;
+        Ok(Ticket {
+            id: TicketId(i64::from(row) + 1),
+            title: s.title.into_inner(),
+            description: s.description.into_inner(),
+            status: TicketStatus::New,
+            viewed: false,
+            client,
+            worker_id: None,
+            created_at,
+            updated_at: created_at,
+            assigned_at: None,
+            in_progress_at: None,
+            done_at: None,
+            requester_ip: s.requester_ip,
+            requester_ua: s.requester_ua,
+            tracking_code,
+        })
+    }
+
+    async fn get_ticket(&self, id: TicketId, visibility: Visibility) -> Result<Ticket, StoreError> {
+        let g = self.read();
+        let row = g.visible_row(id, visibility)?;
+        Ok(g.ticket(row))
+    }
+
+    async fn open_ticket(
+        &self,
+        id: TicketId,
+        visibility: Visibility,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Ticket, StoreError> {
+        {
+            // Most openings are repeat views: answer them under the shared lock.
+            let g = self.read();
+            let row = g.visible_row(id, visibility)?;
+            if g.tickets[row as usize].viewed {
+                return Ok(g.ticket(row));
+            }
+        }
+        let mut g = self.write();
+        let row = g.visible_row(id, visibility)?;
+        if !g.tickets[row as usize].viewed {
+            let r = &mut g.tickets[row as usize];
+            r.viewed = true;
+            r.updated_at = at;
+            g.push_event(row, NewEvent::viewed(at, actor));
+        }
+        Ok(g.ticket(row))
+    }
+
+    async fn transition(&self, change: Transition) -> Result<Ticket, StoreError> {
+        let mut g = self.write();
+        let row = row_of(change.ticket_id.0)
+            .filter(|&r| (r as usize) < g.tickets.len())
+            .ok_or(StoreError::NotFound)?;
+        let r = &g.tickets[row as usize];
+        if r.status != change.expected.status || r.worker != change.expected.worker_id {
+            return Err(StoreError::Stale);
+        }
+        g.update_row(row, |r| {
+            r.status = change.next;
+            r.updated_at = change.at;
+            match change.next {
+                TicketStatus::InProgress => r.in_progress_at = Some(change.at),
+                TicketStatus::Done => r.done_at = Some(change.at),
+                TicketStatus::New => {}
+            }
+        });
+        g.push_event(row, transition_event(&change));
+        Ok(g.ticket(row))
+    }
+
+    async fn assign(
+        &self,
+        id: TicketId,
+        worker: UserId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Ticket, StoreError> {
+        let mut g = self.write();
+        let row = g.visible_row(id, Visibility::All)?;
+        if !g
+            .user_row(worker)
+            .is_some_and(|u| u.active && u.user.role == Role::Worker)
+        {
+            return Err(StoreError::WorkerUnavailable);
+        }
+        let r = &g.tickets[row as usize];
+        if !r.status.is_open() {
+            return Err(StoreError::TicketClosed);
+        }
+        if r.worker == Some(worker) {
+            return Ok(g.ticket(row));
+        }
+        g.update_row(row, |r| {
+            r.worker = Some(worker);
+            r.assigned_at = Some(at);
+            r.updated_at = at;
+        });
+        g.push_event(row, NewEvent::assigned(at, actor, worker));
+        Ok(g.ticket(row))
+    }
+
+    async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError> {
+        let g = self.read();
+        if let Some(search) = &query.filter.search {
+            return Ok(g.search_page(query, search.folded()));
+        }
+        let set = g.indexes.set(query.scope(), query.filter.status);
+        let items = set
+            .iter()
+            .rev()
+            .skip(usize::try_from(query.page.offset()).unwrap_or(usize::MAX))
+            .take(query.page.size() as usize)
+            .map(|&(_, row)| g.ticket(row))
+            .collect();
+        Ok(query.page.page_of(items, set.len() as u64))
+    }
+
+    async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError> {
+        Ok(self.read().indexes.stats(worker))
+    }
+
+    async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError> {
+        let g = self.read();
+        let code = code.as_str();
+        let row = *g
+            .by_code
+            .find(g.hasher.hash_one(code), |&row| {
+                &*g.tickets[row as usize].tracking_code == code
+            })
+            .ok_or(StoreError::NotFound)?;
+        let r = &g.tickets[row as usize];
+        Ok(TicketProgress {
+            id: TicketId(i64::from(row) + 1),
+            status: r.status,
+            assigned: r.worker.is_some(),
+            created_at: r.created_at,
+            in_progress_at: r.in_progress_at,
+            done_at: r.done_at,
+        })
+    }
+
+    async fn history(
+        &self,
+        id: TicketId,
+        visibility: Visibility,
+    ) -> Result<Vec<Event>, StoreError> {
+        let g = self.read();
+        let row = g.visible_row(id, visibility)?;
+        Ok(g.tickets[row as usize].events.clone())
+    }
+}

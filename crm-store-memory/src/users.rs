@@ -1,0 +1,150 @@
+//! Staff accounts.
+
+use crate::{
+    Inner, MemoryStore,
+    rows::{UserRow, row_of},
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use crm_core::{
+    NewEvent, NewUser, Page, Role, StoreError, TicketStatus, User, UserCredentials, UserId,
+    UserQuery, UserRecord, UserStore,
+    input::{Username, fold_case},
+};
+
+impl Inner {
+    pub(crate) fn user_row(&self, id: UserId) -> Option<&UserRow> {
+        row_of(id.0).and_then(|r| self.users.get(r as usize))
+    }
+
+    fn insert_user(&mut self, new: NewUser) -> User {
+        let id = UserId(self.users.len() as i64 + 1);
+        let user = User {
+            id,
+            username: new.username.as_str().to_owned(),
+            role: new.role,
+            created_at: new.created_at,
+        };
+        self.active_names
+            .insert(new.username.key(), self.users.len() as u32);
+        if new.role == Role::Admin {
+            self.active_admins += 1;
+        }
+        self.users.push(UserRow {
+            user: user.clone(),
+            password_hash: new.password_hash,
+            active: true,
+        });
+        user
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        let mut g = self.write();
+        if g.active_names.contains_key(&new.username.key()) {
+            return Err(StoreError::UsernameTaken);
+        }
+        Ok(g.insert_user(new))
+    }
+
+    async fn seed_users(&self, users: Vec<NewUser>) -> Result<bool, StoreError> {
+        let mut g = self.write();
+        if !g.users.is_empty() {
+            return Ok(false);
+        }
+        let mut keys = std::collections::HashSet::new();
+        if !users.iter().all(|u| keys.insert(u.username.key())) {
+            return Err(StoreError::UsernameTaken);
+        }
+        for u in users {
+            g.insert_user(u);
+        }
+        Ok(true)
+    }
+
+    async fn find_user(&self, id: UserId) -> Result<UserRecord, StoreError> {
+        let g = self.read();
+        g.user_row(id)
+            .map(|u| UserRecord {
+                user: u.user.clone(),
+                active: u.active,
+            })
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn credentials(
+        &self,
+        username: &Username,
+    ) -> Result<Option<UserCredentials>, StoreError> {
+        let g = self.read();
+        Ok(g.active_names.get(&username.key()).map(|&row| {
+            let u = &g.users[row as usize];
+            UserCredentials {
+                user: u.user.clone(),
+                password_hash: u.password_hash.clone(),
+            }
+        }))
+    }
+
+    async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError> {
+        // Staff accounts number in the tens or hundreds: a scan is simpler than an index.
+        let g = self.read();
+        let needle = query.search.as_ref().map(|s| s.folded());
+        let mut hits: Vec<&User> = g
+            .users
+            .iter()
+            .filter(|u| u.active)
+            .map(|u| &u.user)
+            .filter(|u| query.role.is_none_or(|r| u.role == r))
+            .filter(|u| needle.is_none_or(|n| fold_case(&u.username).contains(n)))
+            .collect();
+        hits.sort_unstable_by_key(|u| std::cmp::Reverse((u.created_at, u.id)));
+        let total = hits.len() as u64;
+        let items = hits
+            .into_iter()
+            .skip(usize::try_from(query.page.offset()).unwrap_or(usize::MAX))
+            .take(query.page.size() as usize)
+            .cloned()
+            .collect();
+        Ok(query.page.page_of(items, total))
+    }
+
+    async fn deactivate_user(
+        &self,
+        id: UserId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut g = self.write();
+        let Some(row) = row_of(id.0).filter(|&r| g.users.get(r as usize).is_some_and(|u| u.active))
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let role = g.users[row as usize].user.role;
+        if role == Role::Admin && g.active_admins <= 1 {
+            return Err(StoreError::LastAdmin);
+        }
+        let u = &mut g.users[row as usize];
+        u.active = false;
+        let key = u.user.username.to_ascii_lowercase();
+        g.active_names.remove(&key);
+        if role == Role::Admin {
+            g.active_admins -= 1;
+        }
+        let open = g.indexes.open_rows(id);
+        for &t in &open {
+            let from = g.tickets[t as usize].status;
+            g.update_row(t, |r| {
+                r.status = TicketStatus::New;
+                r.worker = None;
+                r.assigned_at = None;
+                r.in_progress_at = None;
+                r.updated_at = at;
+            });
+            g.push_event(t, NewEvent::released(at, actor, id, from));
+        }
+        Ok(open.len() as u64)
+    }
+}

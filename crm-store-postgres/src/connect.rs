@@ -1,0 +1,102 @@
+//! Connecting, the pool's settings, and the embedded migrations.
+
+use crate::{
+    PgStore,
+    error::{DbResult, unavailable},
+};
+use crm_core::StoreError;
+use sqlx::{
+    ConnectOptions, PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use std::{str::FromStr, time::Duration};
+
+/// Settings of the connection pool.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    /// Most connections the pool opens (the races of many requests need several).
+    pub max_connections: u32,
+    /// How long a query waits for a free connection, or for the database to answer a connect,
+    /// before it fails with [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Parses a database URL. The seed system's `postgresql+asyncpg://` form is accepted too.
+pub fn parse_url(url: &str) -> Result<PgConnectOptions, StoreError> {
+    let url = url
+        .strip_prefix("postgresql+asyncpg://")
+        .map(|rest| format!("postgres://{rest}"))
+        .unwrap_or_else(|| url.to_owned());
+    PgConnectOptions::from_str(&url)
+        .map(|o| o.log_statements(tracing::log::LevelFilter::Trace))
+        // The parser's message may quote the URL, password included: say only what it is.
+        .map_err(|_| {
+            StoreError::Unavailable("the database URL is not a valid postgres:// URL".into())
+        })
+}
+
+fn target_of(options: &PgConnectOptions) -> String {
+    format!("{}:{}", options.get_host(), options.get_port())
+}
+
+impl PgStore {
+    /// Connects with default settings and runs the embedded migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(parse_url(url)?, PgSettings::default()).await
+    }
+
+    /// Connects and runs the embedded migrations. A database that cannot be reached is one
+    /// [`StoreError::Unavailable`] naming host and port, never the password.
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        settings: PgSettings,
+    ) -> Result<Self, StoreError> {
+        let target = target_of(&options);
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .acquire_timeout(settings.acquire_timeout)
+            // Checked out connections are pinged, so a pool that lost the database drops dead
+            // connections and reconnects by itself once it is back.
+            .test_before_acquire(true)
+            .connect_with(options)
+            .await
+            .map_err(|e| unavailable(&target, &e))?;
+        let store = Self { pool, target };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Wraps an existing pool (migrations are not run; call [`PgStore::migrate`]).
+    pub fn from_pool(pool: PgPool) -> Self {
+        let target = target_of(&pool.connect_options());
+        Self { pool, target }
+    }
+
+    /// Applies the embedded migrations that the database does not have yet.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match sqlx::migrate!("./migrations").run(&self.pool).await {
+            Ok(()) => Ok(()),
+            Err(sqlx::migrate::MigrateError::Execute(e)) => Err(e).db(&self.target),
+            Err(other) => Err(StoreError::Backend(Box::new(other))),
+        }
+    }
+
+    /// The pool, for embedders' own queries and for closing it at shutdown.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Closes every connection, waiting for checked-out ones to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,185 @@
+//! Named row structs for every query's result, and their conversions into core types. A
+//! stored value the core cannot read (an unknown status, say) is a [`StoreError::Backend`].
+
+use chrono::{DateTime, Utc};
+use crm_core::{
+    Client, ClientId, Event, EventId, EventKind, Role, StoreError, Ticket, TicketId,
+    TicketProgress, TicketStatus, TrackingCode, User, UserId,
+};
+use sqlx::FromRow;
+
+/// The staff view of a ticket joined with its client (`tickets t JOIN clients c`): every
+/// ticket query selects exactly these columns into a [`TicketRow`].
+pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.viewed, \
+    t.worker_id, t.created_at, t.updated_at, t.assigned_at, t.in_progress_at, t.done_at, \
+    t.requester_ip, t.requester_ua, t.tracking_code, c.id AS client_id, c.name AS client_name, \
+    c.email AS client_email, c.phone AS client_phone, c.created_at AS client_created_at";
+
+/// The columns of a [`UserRow`].
+pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at, active, password_hash";
+
+pub(crate) fn status(s: &str) -> Result<TicketStatus, StoreError> {
+    s.parse().map_err(|e: String| StoreError::Backend(e.into()))
+}
+
+fn role(s: &str) -> Result<Role, StoreError> {
+    s.parse().map_err(|e: String| StoreError::Backend(e.into()))
+}
+
+#[derive(FromRow)]
+pub(crate) struct TicketRow {
+    id: i64,
+    title: String,
+    description: String,
+    status: String,
+    viewed: bool,
+    worker_id: Option<i64>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    assigned_at: Option<DateTime<Utc>>,
+    in_progress_at: Option<DateTime<Utc>>,
+    done_at: Option<DateTime<Utc>>,
+    requester_ip: Option<String>,
+    requester_ua: Option<String>,
+    tracking_code: String,
+    client_id: i64,
+    client_name: String,
+    client_email: String,
+    client_phone: Option<String>,
+    client_created_at: DateTime<Utc>,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = StoreError;
+    fn try_from(r: TicketRow) -> Result<Self, StoreError> {
+        Ok(Ticket {
+            id: TicketId(r.id),
+            title: r.title,
+            description: r.description,
+            status: status(&r.status)?,
+            viewed: r.viewed,
+            client: Client {
+                id: ClientId(r.client_id),
+                name: r.client_name,
+                email: r.client_email,
+                phone: r.client_phone,
+                created_at: r.client_created_at,
+            },
+            worker_id: r.worker_id.map(UserId),
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            assigned_at: r.assigned_at,
+            in_progress_at: r.in_progress_at,
+            done_at: r.done_at,
+            requester_ip: r.requester_ip,
+            requester_ua: r.requester_ua,
+            tracking_code: TrackingCode::from_stored(r.tracking_code),
+        })
+    }
+}
+
+/// A client as stored.
+#[derive(FromRow)]
+pub(crate) struct ClientRow {
+    pub(crate) id: i64,
+    name: String,
+    email: String,
+    phone: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<ClientRow> for Client {
+    fn from(r: ClientRow) -> Self {
+        Client {
+            id: ClientId(r.id),
+            name: r.name,
+            email: r.email,
+            phone: r.phone,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(FromRow)]
+pub(crate) struct EventRow {
+    id: i64,
+    ticket_id: i64,
+    at: DateTime<Utc>,
+    kind: String,
+    actor_id: Option<i64>,
+    worker_id: Option<i64>,
+    from_status: Option<String>,
+    to_status: Option<String>,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(r: EventRow) -> Result<Self, StoreError> {
+        Ok(Event {
+            id: EventId(r.id),
+            ticket_id: TicketId(r.ticket_id),
+            at: r.at,
+            kind: EventKind::parse(&r.kind).ok_or_else(|| {
+                StoreError::Backend(format!("unknown event kind {}", r.kind).into())
+            })?,
+            actor_id: r.actor_id.map(UserId),
+            worker_id: r.worker_id.map(UserId),
+            from_status: r.from_status.as_deref().map(status).transpose()?,
+            to_status: r.to_status.as_deref().map(status).transpose()?,
+        })
+    }
+}
+
+/// The progress view's columns.
+#[derive(FromRow)]
+pub(crate) struct ProgressRow {
+    id: i64,
+    status: String,
+    assigned: bool,
+    created_at: DateTime<Utc>,
+    in_progress_at: Option<DateTime<Utc>>,
+    done_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ProgressRow> for TicketProgress {
+    type Error = StoreError;
+    fn try_from(r: ProgressRow) -> Result<Self, StoreError> {
+        Ok(TicketProgress {
+            id: TicketId(r.id),
+            status: status(&r.status)?,
+            assigned: r.assigned,
+            created_at: r.created_at,
+            in_progress_at: r.in_progress_at,
+            done_at: r.done_at,
+        })
+    }
+}
+
+/// Counter sums of one status.
+#[derive(FromRow)]
+pub(crate) struct StatRow {
+    pub(crate) status: String,
+    pub(crate) n: i64,
+    pub(crate) resolution_micros: f64,
+}
+
+#[derive(FromRow)]
+pub(crate) struct UserRow {
+    id: i64,
+    username: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    pub(crate) active: bool,
+    pub(crate) password_hash: String,
+}
+
+impl UserRow {
+    pub(crate) fn user(&self) -> Result<User, StoreError> {
+        Ok(User {
+            id: UserId(self.id),
+            username: self.username.clone(),
+            role: role(&self.role)?,
+            created_at: self.created_at,
+        })
+    }
+}
