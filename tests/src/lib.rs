@@ -75,3 +75,36 @@ macro_rules! conformance_tests {
         )*
     };
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every `pub async fn` check in `src/conformance/` is listed in [`conformance_tests!`],
+    /// so no backend can silently skip a check that was written.
+    #[test]
+    fn every_conformance_check_is_registered() {
+        let lib = include_str!("lib.rs");
+        let start = lib.find("(@each $factory;").expect("the macro's list");
+        let end = start + lib[start..].find(");").expect("the end of the list");
+        let registered: Vec<&str> = lib[start..end]
+            .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .collect();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/conformance");
+        let mut checks = 0;
+        for entry in std::fs::read_dir(&dir).expect("read src/conformance") {
+            let path = entry.expect("a directory entry").path();
+            let text = std::fs::read_to_string(&path).expect("read a check file");
+            for line in text.lines() {
+                if let Some(rest) = line.strip_prefix("pub async fn ") {
+                    let name = rest.split(['<', '(']).next().unwrap_or_default();
+                    checks += 1;
+                    assert!(
+                        registered.contains(&name),
+                        "{name} in {} is not listed in conformance_tests!",
+                        path.display()
+                    );
+                }
+            }
+        }
+        assert!(checks >= 27, "found only {checks} checks");
+    }
+}

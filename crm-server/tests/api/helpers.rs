@@ -151,6 +151,49 @@ impl TestApp {
         .await
     }
 
+    /// Submits and returns the new ticket's id.
+    pub async fn submit_id(&self, title: &str) -> i64 {
+        let r = self.submit(title).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        r.body["id"].as_i64().unwrap()
+    }
+
+    /// `POST /tickets/{id}/assign` as the admin.
+    pub async fn assign(&self, id: i64, worker: i64) -> Reply {
+        self.post(
+            &format!("/tickets/{id}/assign"),
+            &self.admin,
+            json!({ "worker_id": worker }),
+        )
+        .await
+    }
+
+    /// `POST /tickets/{id}/status` as the holder of `token`.
+    pub async fn set_status(&self, token: &str, id: i64, status: &str) -> Reply {
+        self.post(
+            &format!("/tickets/{id}/status"),
+            token,
+            json!({ "new_status": status }),
+        )
+        .await
+    }
+
+    /// `POST /users/` as the admin.
+    pub async fn create_user(&self, username: &str, password: &str, role: &str) -> Reply {
+        self.post(
+            "/users/",
+            &self.admin,
+            json!({"username": username, "password": password, "role": role}),
+        )
+        .await
+    }
+
+    /// `DELETE /users/{id}` as the admin.
+    pub async fn delete_user(&self, id: i64) -> Reply {
+        self.call("DELETE", &format!("/users/{id}"), Some(&self.admin), None)
+            .await
+    }
+
     pub async fn worker_id(&self) -> i64 {
         self.get("/auth/me", &self.worker).await.body["id"]
             .as_i64()
@@ -173,4 +216,21 @@ async fn reply(resp: poem::test::TestResponse) -> Reply {
         headers,
         body,
     }
+}
+
+/// A 401 with the challenge header and the error body.
+pub fn assert_401(r: &Reply) {
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{:?}", r.body);
+    assert_eq!(r.headers.get("www-authenticate").unwrap(), "Bearer");
+    assert!(r.body["detail"].is_string());
+}
+
+/// A token with these claims, signed with `alg` and `key`.
+pub fn forge(claims: Value, alg: jsonwebtoken::Algorithm, key: &[u8]) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(alg),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(key),
+    )
+    .unwrap()
 }

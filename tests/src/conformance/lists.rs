@@ -1,0 +1,397 @@
+//! Lists: visibility, order, paging, filters and search.
+
+use super::*;
+
+/// A worker sees only its own tickets; anything else answers exactly like a missing id.
+pub async fn worker_visibility_is_a_filter<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let mine = f.assigned("Mine", &f.worker).await;
+    let theirs = f.assigned("Theirs", &f.other).await;
+    let unassigned = f.submit("Nobody's").await;
+
+    let page = f
+        .crm
+        .list_tickets(&f.worker, list(None, None, None))
+        .await
+        .unwrap();
+    assert_eq!((ids(&page.items), page.total), (vec![mine.id.0], 1));
+    let page = f
+        .crm
+        .list_tickets(&f.worker, list(None, Some(f.worker.id), None))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 1);
+    let e = f
+        .crm
+        .list_tickets(&f.worker, list(None, Some(f.other.id), None))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "forbidden");
+    let page = f
+        .crm
+        .list_tickets(&f.worker, list(Some(New), None, Some("i")))
+        .await
+        .unwrap();
+    assert_eq!(
+        ids(&page.items),
+        vec![mine.id.0],
+        "search stays inside the scope"
+    );
+
+    for id in [theirs.id, unassigned.id, TicketId(9_999)] {
+        let not_found = |r: Result<_, CoreError>| matches!(r, Err(CoreError::NotFound("Ticket")));
+        assert!(not_found(f.crm.get_ticket(&f.worker, id).await.map(|_| ())));
+        assert!(not_found(f.crm.history(&f.worker, id).await.map(|_| ())));
+        assert!(not_found(
+            f.crm
+                .change_status(&f.worker, id, InProgress)
+                .await
+                .map(|_| ())
+        ));
+    }
+    let page = f
+        .crm
+        .list_tickets(&f.admin, list(None, None, None))
+        .await
+        .unwrap();
+    assert_eq!(page.total, 3);
+    let e = f.crm.stats(&f.worker, None).await.unwrap_err();
+    assert_eq!(e.code(), "forbidden");
+}
+
+/// Newest first (`created_at` desc, then `id` desc), stable pages, honest totals past the end.
+pub async fn lists_are_newest_first_and_paged<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut made = Vec::new();
+    for i in 0..7 {
+        // Three pairs share a creation time; ties go to the higher id.
+        if i % 2 == 0 {
+            f.tick();
+        }
+        made.push(
+            f.crm
+                .submit(request(&format!("Ticket {i}"), "p@example.com"))
+                .await
+                .unwrap(),
+        );
+    }
+    // A ticket stamped earlier than all others (a clock set back) sorts last despite its id.
+    f.clock.advance(TimeDelta::days(-1));
+    let old = f.crm.submit(request("Old", "p@example.com")).await.unwrap();
+    let mut expected: Vec<i64> = made.iter().rev().map(|t| t.id.0).collect();
+    expected.push(old.id.0);
+    let mut expected_sorted = made.clone();
+    expected_sorted.push(old);
+    expected_sorted.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+    assert_eq!(ids(&expected_sorted), expected);
+
+    let mut seen = Vec::new();
+    for page in 1..=3 {
+        let p = f
+            .crm
+            .list_tickets(
+                &f.admin,
+                ListTickets {
+                    page: Some(page),
+                    size: Some(3),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!((p.total, p.pages, p.page, p.size), (8, 3, page as u32, 3));
+        seen.extend(ids(&p.items));
+    }
+    assert_eq!(seen, expected);
+    let past = f
+        .crm
+        .list_tickets(
+            &f.admin,
+            ListTickets {
+                page: Some(9),
+                size: Some(3),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(past.items.is_empty());
+    assert_eq!((past.total, past.pages), (8, 3));
+    let default = f
+        .crm
+        .list_tickets(&f.admin, ListTickets::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (default.page, default.size, default.items.len()),
+        (1, 10, 8)
+    );
+}
+
+/// Status, worker and search filters combine with AND.
+pub async fn list_filters_combine<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let a = f.assigned("Laptop fan noise", &f.worker).await;
+    let b = f.assigned("Laptop hinge", &f.worker).await;
+    let c = f.assigned("Laptop battery", &f.other).await;
+    let d = f.submit("Phone battery").await;
+    f.set(&f.worker, b.id, InProgress).await.unwrap();
+    f.set(&f.other, c.id, InProgress).await.unwrap();
+    f.set(&f.other, c.id, Done).await.unwrap();
+
+    type Case<'a> = (
+        Option<TicketStatus>,
+        Option<UserId>,
+        Option<&'a str>,
+        Vec<i64>,
+    );
+    let cases: Vec<Case> = vec![
+        (None, None, None, vec![d.id.0, c.id.0, b.id.0, a.id.0]),
+        (Some(New), None, None, vec![d.id.0, a.id.0]),
+        (Some(InProgress), None, None, vec![b.id.0]),
+        (Some(Done), None, None, vec![c.id.0]),
+        (None, Some(f.worker.id), None, vec![b.id.0, a.id.0]),
+        (Some(New), Some(f.worker.id), None, vec![a.id.0]),
+        (Some(Done), Some(f.worker.id), None, vec![]),
+        (None, None, Some("battery"), vec![d.id.0, c.id.0]),
+        (Some(New), None, Some("battery"), vec![d.id.0]),
+        (None, Some(f.other.id), Some("laptop"), vec![c.id.0]),
+        (
+            Some(InProgress),
+            Some(f.worker.id),
+            Some("hinge"),
+            vec![b.id.0],
+        ),
+        (Some(InProgress), Some(f.worker.id), Some("fan"), vec![]),
+        (None, Some(UserId(777)), None, vec![]),
+    ];
+    for (status, worker, search, want) in cases {
+        let p = f
+            .crm
+            .list_tickets(&f.admin, list(status, worker, search))
+            .await
+            .unwrap();
+        assert_eq!(ids(&p.items), want, "{status:?} {worker:?} {search:?}");
+        assert_eq!(p.total, want.len() as u64);
+    }
+}
+
+/// Search is a case-insensitive substring of the title; `%`, `_` and `\` match themselves.
+pub async fn title_search_is_case_insensitive_and_literal<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let titles = [
+        "SCREEN cracked",
+        "Cracked screen",
+        "Noisy fan",
+        "50% battery drain",
+        "500 battery",
+        "snake_case label",
+        "snakeXcase label",
+        r"back\slash",
+        "Écran cassé",
+        "x",
+    ];
+    let mut by_title = std::collections::HashMap::new();
+    for t in titles {
+        by_title.insert(t, f.submit(t).await.id.0);
+    }
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("screen", vec!["Cracked screen", "SCREEN cracked"]),
+        ("  ScReEn ", vec!["Cracked screen", "SCREEN cracked"]),
+        ("n c", vec!["SCREEN cracked", "Écran cassé"]),
+        ("50%", vec!["50% battery drain"]),
+        ("%", vec!["50% battery drain"]),
+        ("_", vec!["snake_case label"]),
+        ("e_c", vec!["snake_case label"]),
+        ("\\", vec![r"back\slash"]),
+        ("écran", vec!["Écran cassé"]),
+        ("ÉCRAN", vec!["Écran cassé"]),
+        ("x", vec!["x", "snakeXcase label"]),
+        ("zzz", vec![]),
+        ("a", vec![]), // filled below: every title containing "a"
+    ];
+    for (term, want) in cases {
+        let mut want: Vec<i64> = want.iter().map(|t| by_title[t]).collect();
+        if term == "a" {
+            want = titles
+                .iter()
+                .filter(|t| t.to_lowercase().contains('a'))
+                .map(|t| by_title[t])
+                .collect();
+        }
+        want.sort_unstable_by(|a, b| b.cmp(a));
+        let p = f
+            .crm
+            .list_tickets(&f.admin, list(None, None, Some(term)))
+            .await
+            .unwrap();
+        assert_eq!(ids(&p.items), want, "search {term:?}");
+        assert_eq!(p.total, want.len() as u64);
+    }
+    // A blank search is no search.
+    let p = f
+        .crm
+        .list_tickets(&f.admin, list(None, None, Some("   ")))
+        .await
+        .unwrap();
+    assert_eq!(p.total, titles.len() as u64);
+}
+
+/// `page` >= 1, `size` 1-100, search at most 200 characters.
+pub async fn list_rejects_bad_paging_and_search<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    for (page, size, field) in [
+        (0, 10, "page"),
+        (-3, 10, "page"),
+        (1, 0, "size"),
+        (1, 101, "size"),
+    ] {
+        let e = f
+            .crm
+            .list_tickets(
+                &f.admin,
+                ListTickets {
+                    page: Some(page),
+                    size: Some(size),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&e), [field]);
+        let e = f
+            .crm
+            .list_users(
+                &f.admin,
+                ListUsers {
+                    page: Some(page),
+                    size: Some(size),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(fields(&e), [field]);
+    }
+    let e = f
+        .crm
+        .list_tickets(&f.admin, list(None, None, Some(&"s".repeat(201))))
+        .await
+        .unwrap_err();
+    assert_eq!(fields(&e), ["search"]);
+    f.crm
+        .list_tickets(&f.admin, list(None, None, Some(&"s".repeat(200))))
+        .await
+        .unwrap();
+}
+
+/// A few thousand tickets with every filter and search: each answer equals a naive filter of
+/// the whole set, so the backend's indexes can never drift from the rules.
+pub async fn large_lists_and_search_agree_with_a_naive_filter<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let words = [
+        "screen", "battery", "Hinge", "fan", "KEYBOARD", "port", "speaker",
+    ];
+    let mut all = Vec::new();
+    for i in 0..600usize {
+        if i % 3 == 0 {
+            f.tick();
+        }
+        let title = format!("{} {} #{i}", words[i % 7], words[(i / 7) % 7]);
+        let t = f
+            .crm
+            .submit(request(&title, &format!("c{}@example.com", i % 50)))
+            .await
+            .unwrap();
+        let t = match i % 5 {
+            0 => t,
+            1 | 2 => f.crm.assign(&f.admin, t.id, f.worker.id).await.unwrap(),
+            _ => f.crm.assign(&f.admin, t.id, f.other.id).await.unwrap(),
+        };
+        let t = if i % 4 == 1 && t.worker_id.is_some() {
+            let w = if t.worker_id == Some(f.worker.id) {
+                f.worker
+            } else {
+                f.other
+            };
+            let t = f.crm.change_status(&w, t.id, InProgress).await.unwrap();
+            if i % 8 == 1 {
+                f.crm.change_status(&w, t.id, Done).await.unwrap()
+            } else {
+                t
+            }
+        } else {
+            t
+        };
+        all.push(t);
+    }
+    all.sort_by_key(|t| std::cmp::Reverse((t.created_at, t.id)));
+    let searches = [
+        None,
+        Some("screen"),
+        Some("KEY"),
+        Some("e"),
+        Some("ry h"),
+        Some("#1"),
+        Some("nothing"),
+    ];
+    let statuses = [None, Some(New), Some(InProgress), Some(Done)];
+    let workers = [None, Some(f.worker.id), Some(f.other.id)];
+    for search in searches {
+        for status in statuses {
+            for worker in workers {
+                let want: Vec<i64> = all
+                    .iter()
+                    .filter(|t| status.is_none_or(|s| t.status == s))
+                    .filter(|t| worker.is_none_or(|w| t.worker_id == Some(w)))
+                    .filter(|t| {
+                        search.is_none_or(|s| t.title.to_lowercase().contains(&s.to_lowercase()))
+                    })
+                    .map(|t| t.id.0)
+                    .collect();
+                for (page, size) in [(1, 7), (3, 7), (2, 100)] {
+                    let req = ListTickets {
+                        page: Some(page),
+                        size: Some(size),
+                        status,
+                        worker_id: worker,
+                        search: search.map(str::to_owned),
+                    };
+                    let p = f.crm.list_tickets(&f.admin, req).await.unwrap();
+                    let from = ((page - 1) * size) as usize;
+                    let expect: Vec<i64> = want
+                        .iter()
+                        .skip(from)
+                        .take(size as usize)
+                        .copied()
+                        .collect();
+                    assert_eq!(
+                        ids(&p.items),
+                        expect,
+                        "{search:?} {status:?} {worker:?} page {page}"
+                    );
+                    assert_eq!(p.total, want.len() as u64);
+                }
+            }
+        }
+    }
+    // The worker's own view equals the admin's view filtered by that worker.
+    let mine = f
+        .crm
+        .list_tickets(
+            &f.worker,
+            ListTickets {
+                size: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let want: Vec<i64> = all
+        .iter()
+        .filter(|t| t.worker_id == Some(f.worker.id))
+        .map(|t| t.id.0)
+        .take(100)
+        .collect();
+    assert_eq!(ids(&mine.items), want);
+}
