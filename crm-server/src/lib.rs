@@ -67,8 +67,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
         .nest("/docs", docs)
         .at("/openapi.json", spec)
         .nest("/", api)
-        .at("/ui/app.js", poem::get(ui::app_js))
-        .at("/ui/app.css", poem::get(ui::app_css))
+        .at("/ui/*path", poem::get(ui::asset))
         // The API is nested at "/", which also takes the root path: answer it first.
         .around(|ep, req| async move {
             if req.uri().path() == "/" && req.method() == poem::http::Method::GET {

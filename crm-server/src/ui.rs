@@ -1,14 +1,41 @@
-//! The web UI: three files embedded in the binary, served with a Content-Security-Policy that
-//! allows only same-origin scripts, styles and API calls (no inline script, no framing).
+//! The web UI: ES modules and a stylesheet embedded in the binary and served as they are (no
+//! build step), with a Content-Security-Policy that allows only same-origin scripts, styles
+//! and API calls (no inline script, no framing).
 
 use poem::{
     IntoResponse, Response, handler,
     http::{StatusCode, header},
+    web::Path,
 };
 
 const INDEX: &str = include_str!("../ui/index.html");
-const APP_JS: &str = include_str!("../ui/app.js");
-const APP_CSS: &str = include_str!("../ui/app.css");
+
+macro_rules! assets {
+    ($($path:literal),* $(,)?) => {
+        &[$(($path, include_str!(concat!("../ui/", $path)))),*]
+    };
+}
+
+/// Every file under `ui/` besides the page itself, by its path below `/ui/`. A unit test
+/// fails when a file in the directory is missing here.
+const ASSETS: &[(&str, &str)] = assets!(
+    "app.css",
+    "main.js",
+    "router.js",
+    "api.js",
+    "dom.js",
+    "session.js",
+    "components/field.js",
+    "components/notice.js",
+    "components/pager.js",
+    "views/login.js",
+    "views/stats.js",
+    "views/submit.js",
+    "views/ticket.js",
+    "views/tickets.js",
+    "views/track.js",
+    "views/workers.js",
+);
 
 /// The policy on every UI response.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -31,14 +58,48 @@ pub fn page() -> Response {
     file(INDEX, "text/html; charset=utf-8")
 }
 
-/// `GET /ui/app.js`.
+/// `GET /ui/{path}`: one embedded file, or 404.
 #[handler]
-pub fn app_js() -> impl IntoResponse {
-    file(APP_JS, "text/javascript; charset=utf-8")
+pub fn asset(Path(path): Path<String>) -> poem::Result<Response> {
+    let (name, body) = ASSETS
+        .iter()
+        .find(|(name, _)| *name == path)
+        .ok_or_else(|| poem::Error::from_status(StatusCode::NOT_FOUND))?;
+    let content_type = if name.ends_with(".css") {
+        "text/css; charset=utf-8"
+    } else {
+        "text/javascript; charset=utf-8"
+    };
+    Ok(file(body, content_type).into_response())
 }
 
-/// `GET /ui/app.css`.
-#[handler]
-pub fn app_css() -> impl IntoResponse {
-    file(APP_CSS, "text/css; charset=utf-8")
+#[cfg(test)]
+mod tests {
+    use super::ASSETS;
+
+    #[test]
+    fn every_file_of_the_ui_directory_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("ui");
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let rel = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if rel != "index.html" {
+                    assert!(
+                        ASSETS.iter().any(|(name, _)| *name == rel),
+                        "ui/{rel} is not embedded"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -10,26 +10,12 @@ use serde_json::json;
 on_both_stores!(login_me_and_every_kind_of_bad_token,);
 
 async fn login_me_and_every_kind_of_bad_token(app: &TestApp) {
-    let r = app
-        .call(
-            "POST",
-            "/auth/login",
-            None,
-            Some(json!({"username": "admin", "password": "admin123"})),
-        )
-        .await;
+    let r = app.try_login("admin", "admin123").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["token_type"], "bearer");
     assert_eq!(r.body["expires_in"], 3600);
     for (u, p) in [("admin", "wrong-password"), ("nobody", "admin123")] {
-        let r = app
-            .call(
-                "POST",
-                "/auth/login",
-                None,
-                Some(json!({"username": u, "password": p})),
-            )
-            .await;
+        let r = app.try_login(u, p).await;
         assert_401(&r);
         assert_eq!(r.code(), "invalid_credentials");
     }

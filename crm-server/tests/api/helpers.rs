@@ -45,6 +45,14 @@ impl Reply {
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
+
+    /// The body's field names, in order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.body
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default()
+    }
 }
 
 async fn build<S: crm_core::Store + Clone>(
@@ -124,15 +132,19 @@ impl TestApp {
         self.call("POST", path, Some(token), Some(body)).await
     }
 
+    /// `POST /auth/login`, whatever it answers.
+    pub async fn try_login(&self, username: &str, password: &str) -> Reply {
+        self.call(
+            "POST",
+            "/auth/login",
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let r = self
-            .call(
-                "POST",
-                "/auth/login",
-                None,
-                Some(json!({"username": username, "password": password})),
-            )
-            .await;
+        let r = self.try_login(username, password).await;
         assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         r.body["access_token"].as_str().unwrap().to_owned()
     }

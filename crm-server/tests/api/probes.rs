@@ -43,7 +43,7 @@ async fn probes_docs_and_unknown_routes(app: &TestApp) {
     let docs = app.cli.get("/docs").send().await;
     docs.assert_status_is_ok();
     // The UI: same origin, no inline script allowed.
-    for path in ["/", "/ui/app.js", "/ui/app.css"] {
+    for path in ["/", "/ui/main.js", "/ui/views/ticket.js", "/ui/app.css"] {
         let r = app.cli.get(path).send().await;
         r.assert_status_is_ok();
         let csp =
@@ -62,6 +62,6 @@ async fn probes_docs_and_unknown_routes(app: &TestApp) {
     let page = app.cli.get("/").send().await;
     page.assert_content_type("text/html; charset=utf-8");
     let html = page.0.into_body().into_string().await.unwrap();
-    assert!(html.contains(r#"<script src="/ui/app.js" defer></script>"#));
+    assert!(html.contains(r#"<script type="module" src="/ui/main.js"></script>"#));
     assert!(!html.contains("<script>"), "no inline script");
 }

@@ -9,13 +9,7 @@ on_both_stores!(public_submission_tracking_and_input_errors,);
 async fn public_submission_tracking_and_input_errors(app: &TestApp) {
     let r = app.submit("Broken laptop screen").await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let keys: Vec<&str> = r
-        .body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = r.keys();
     assert_eq!(
         keys,
         [

@@ -9,13 +9,7 @@ on_both_stores!(user_accounts_and_deletion,);
 async fn user_accounts_and_deletion(app: &TestApp) {
     let r = app.create_user("worker1", "worker123", "worker").await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
-    let keys: Vec<&str> = r
-        .body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = r.keys();
     assert_eq!(keys, ["created_at", "id", "role", "username"]);
     let w1 = r.body["id"].as_i64().unwrap();
     let r = app.create_user("WORKER1", "worker123", "worker").await;

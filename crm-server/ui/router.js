@@ -1,0 +1,87 @@
+// Hash routes to views. A view module exports `render(root, params)`; it may return a
+// function that the router calls when the user leaves the view (to close what it opened).
+
+import { ApiError, token } from "./api.js";
+import { h, show } from "./dom.js";
+import { flash } from "./components/notice.js";
+import { forget, loadMe, session } from "./session.js";
+import * as submit from "./views/submit.js";
+import * as track from "./views/track.js";
+import * as login from "./views/login.js";
+import * as tickets from "./views/tickets.js";
+import * as ticket from "./views/ticket.js";
+import * as workersView from "./views/workers.js";
+import * as stats from "./views/stats.js";
+
+// [pattern, view, who may see it (null: anyone), params from the match]
+const routes = [
+  [/^#\/?$/, submit, null, () => ({})],
+  [/^#\/track\/?$/, track, null, () => ({ code: null })],
+  [/^#\/track\/([^/]+)$/, track, null, (m) => ({ code: decodeURIComponent(m[1]) })],
+  [/^#\/login$/, login, null, () => ({})],
+  [/^#\/tickets\/(\d+)$/, ticket, "staff", (m) => ({ id: Number(m[1]) })],
+  [/^#\/tickets$/, tickets, "staff", () => ({})],
+  [/^#\/workers$/, workersView, "admin", () => ({})],
+  [/^#\/stats$/, stats, "admin", () => ({})],
+];
+
+let leave = null;
+
+export function signOut(message) {
+  forget();
+  renderNav();
+  if (message) flash(message, "info");
+  location.hash = "#/login";
+}
+
+export function renderNav() {
+  const nav = document.getElementById("nav");
+  const here = location.hash || "#/";
+  const link = (href, text) =>
+    h("a", { href, "aria-current": here === href || (href !== "#/" && here.startsWith(href)) ? "page" : null }, text);
+  const me = session.me;
+  if (!me) {
+    nav.replaceChildren(link("#/", "Submit a request"), link("#/track", "Track a request"), link("#/login", "Staff sign-in"));
+    return;
+  }
+  const items = me.role === "admin"
+    ? [link("#/tickets", "Tickets"), link("#/workers", "Workers"), link("#/stats", "Statistics")]
+    : [link("#/tickets", "My tickets")];
+  nav.replaceChildren(
+    ...items,
+    h("span", { class: "who" }, `Signed in as ${me.username} (${me.role})`),
+    h("button", { type: "button", onclick: () => signOut("You have signed out.") }, "Sign out"),
+  );
+}
+
+export async function route() {
+  if (leave) {
+    leave();
+    leave = null;
+  }
+  if (session.me === null && token.get()) await loadMe();
+  renderNav();
+  const root = document.getElementById("main");
+  const hash = location.hash || "#/";
+  for (const [re, view, who, params] of routes) {
+    const m = hash.match(re);
+    if (!m) continue;
+    if (who && !session.me) {
+      location.hash = "#/login";
+      return;
+    }
+    if (who === "admin" && session.me.role !== "admin") {
+      show(root, h("h1", {}, "Not available"), h("p", {}, "This page is for admins."));
+      return;
+    }
+    try {
+      const cleanup = await view.render(root, params(m));
+      if (typeof cleanup === "function") leave = cleanup;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) return;
+      show(root, h("h1", {}, "Something went wrong"), h("div", { class: "notice error" }, e.message));
+    }
+    return;
+  }
+  show(root, h("h1", {}, "Page not found"), h("p", {}, h("a", { href: "#/" }, "Back to the start")));
+}

@@ -1,0 +1,37 @@
+// Statistics (admins): overall figures, a table per worker and a stacked bar chart.
+
+import { api } from "../api.js";
+import { h, qs, show } from "../dom.js";
+import { forgetWorkers, workers } from "../session.js";
+
+const hours = (s) => (s === null ? "—" : s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+
+function bar(s, max) {
+  const b = h("div", { class: "bar", role: "img", "aria-label": `${s.new} new, ${s.in_progress} in progress, ${s.done} done` });
+  for (const k of ["new", "in_progress", "done"]) {
+    const seg = h("div", { class: `seg ${k}` });
+    seg.style.width = `${(100 * s[k]) / max}%`;
+    b.append(seg);
+  }
+  return b;
+}
+
+export async function render(root) {
+  forgetWorkers();
+  const list = await workers();
+  const overall = await api("GET", "/tickets/stats");
+  const rows = await Promise.all(list.map(async (w) => ({ w, s: await api("GET", `/tickets/stats${qs({ worker_id: w.id })}`) })));
+  const max = Math.max(1, ...rows.map((r) => r.s.total));
+  show(root,
+    h("h1", {}, "Statistics"),
+    h("section", { class: "panel" }, h("h2", {}, "All tickets"),
+      h("p", {}, `${overall.total} total: ${overall.new} new, ${overall.in_progress} in progress, ${overall.done} done. Average resolution: ${hours(overall.avg_resolution_seconds)}.`)),
+    h("section", { class: "panel" }, h("h2", {}, "Per worker"),
+      h("div", { class: "table-wrap" }, h("table", {},
+        h("thead", {}, h("tr", {}, ...["Worker", "Total", "New", "In progress", "Done", "Avg. resolution"].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows.map(({ w, s }) => h("tr", {}, h("td", {}, w.username), h("td", {}, s.total), h("td", {}, s.new), h("td", {}, s.in_progress), h("td", {}, s.done), h("td", {}, hours(s.avg_resolution_seconds))))))),
+      h("h2", {}, "Tickets per worker"),
+      h("div", { class: "chart", "data-testid": "chart" }, rows.map(({ w, s }) => h("div", { class: "row" }, h("span", {}, w.username), bar(s, max), h("span", {}, s.total)))),
+      h("div", { class: "legend" }, h("span", { class: "new" }, "New"), h("span", { class: "in_progress" }, "In progress"), h("span", { class: "done" }, "Done"))),
+  );
+}
