@@ -63,6 +63,10 @@ pub enum CoreError {
         /// The status asked for.
         to: TicketStatus,
     },
+    /// Starting a ticket that has no worker (409 `invalid_transition`, nothing allowed next
+    /// until it is assigned).
+    #[error("Assign the ticket to a worker before starting it.")]
+    NotAssigned,
     /// An open ticket with the same title, description and e-mail exists (409 `duplicate_ticket`).
     #[error("An identical request from this e-mail is already open.")]
     DuplicateTicket,
@@ -81,6 +85,17 @@ pub enum CoreError {
     /// Deleting the last active admin would lock everyone out (409 `last_admin`).
     #[error("The last active admin cannot be deleted.")]
     LastAdmin,
+    /// Too many failed sign-ins for this username lately (429 `too_many_attempts`); attempts
+    /// are refused, right password or not, until the delay passes.
+    #[error("Too many failed sign-ins for this account. Try again in {retry_after_secs} s.")]
+    TooManyAttempts {
+        /// Seconds until the next attempt is considered.
+        retry_after_secs: u64,
+    },
+    /// The service cannot take this on right now (all password hashers busy, or a change that
+    /// kept losing races); retrying shortly works (503 `unavailable`).
+    #[error("The service is busy. Try again in a moment.")]
+    Busy,
     /// The store is unreachable (503 `unavailable`).
     #[error("The service is temporarily unavailable.")]
     Unavailable(#[source] StoreError),
@@ -111,14 +126,15 @@ impl CoreError {
             Self::Unauthenticated => "not_authenticated",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
-            Self::InvalidTransition { .. } => "invalid_transition",
+            Self::InvalidTransition { .. } | Self::NotAssigned => "invalid_transition",
             Self::DuplicateTicket => "duplicate_ticket",
             Self::UsernameTaken => "username_taken",
             Self::TicketClosed => "ticket_closed",
             Self::InvalidWorker => "invalid_worker",
             Self::CannotDeleteSelf => "cannot_delete_self",
             Self::LastAdmin => "last_admin",
-            Self::Unavailable(_) => "unavailable",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -127,6 +143,7 @@ impl CoreError {
     pub fn allowed_next(&self) -> Option<&'static [TicketStatus]> {
         match self {
             Self::InvalidTransition { from, .. } => Some(from.next()),
+            Self::NotAssigned => Some(&[]),
             _ => None,
         }
     }

@@ -74,7 +74,24 @@ fn trimmed_len_owned(raw: String, what: &str, min: usize, max: usize) -> Result<
     })
 }
 
+/// Whether `c` is a control character no text field may hold: U+0000-U+001F except tab, line
+/// feed and carriage return, and U+007F. (They break terminals, logs and PostgreSQL, which
+/// cannot store U+0000 at all.)
+pub fn is_forbidden_control(c: char) -> bool {
+    (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{7f}'
+}
+
+/// Refuses text holding a [forbidden control character](is_forbidden_control).
+pub fn reject_controls(raw: &str, what: &str) -> Result<(), String> {
+    if raw.chars().any(is_forbidden_control) {
+        Err(format!("{what} must not contain control characters."))
+    } else {
+        Ok(())
+    }
+}
+
 fn check_len<'a>(raw: &'a str, what: &str, min: usize, max: usize) -> Result<&'a str, String> {
+    reject_controls(raw, what)?;
     let t = raw.trim();
     let n = t.chars().count();
     if n == 0 {
@@ -160,6 +177,7 @@ impl Email {
 
     /// Trims and checks the address.
     pub fn parse(raw: &str) -> Result<Self, String> {
+        reject_controls(raw, "E-mail")?;
         let t = raw.trim();
         if t.is_empty() {
             return Err("E-mail must not be empty.".into());
@@ -277,6 +295,7 @@ impl Password {
         if !(8..=128).contains(&n) {
             return Err("Password must be 8-128 characters.".into());
         }
+        reject_controls(raw, "Password")?;
         Ok(Self(raw.to_owned()))
     }
 
@@ -304,8 +323,16 @@ impl SearchTerm {
     /// Longest accepted search, in characters.
     pub const MAX_CHARS: usize = 200;
 
-    /// Trims the term; a blank term means "no search" and gives `None`.
+    /// Trims the term; a blank term means "no search" and gives `None`. The length limit
+    /// counts the term as given, spaces included (it is a query parameter, not stored text).
     pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        reject_controls(raw, "Search")?;
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(format!(
+                "Search must be at most {} characters.",
+                Self::MAX_CHARS
+            ));
+        }
         let t = raw.trim();
         if t.is_empty() {
             return Ok(None);
@@ -353,14 +380,41 @@ pub fn like_contains(s: &str) -> String {
     out
 }
 
-/// The case folding every backend uses for search, so "Screen" finds "SCREEN" everywhere.
+/// The case folding every backend uses for search, so "Screen" finds "SCREEN" everywhere:
+/// Unicode simple case folding (CaseFolding.txt statuses C and S), character by character and
+/// free of context, so `Σ`, `σ` and `ς` all fold to `σ` wherever they stand. The one
+/// uppercase letter the simple table leaves unmapped, `İ` (U+0130), takes its full folding
+/// `i̇` (i and U+0307), so `i̇stanbul` finds `İstanbul` and so does `İSTANBUL`.
 pub fn fold_case(s: &str) -> String {
-    s.to_lowercase()
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match unicode_case_mapping::case_folded(c).and_then(|f| char::from_u32(f.get())) {
+            Some(f) => out.push(f),
+            None if c == '\u{130}' => out.push_str("i\u{307}"),
+            None => out.push(c),
+        }
+    }
+    out
 }
 
-/// The requester's User-Agent, cut to 512 characters and never rejected: it is evidence, not input.
+/// A `worker_id` given by a caller must name a possible account: 1 or more.
+pub fn check_worker_id(id: Option<crate::ids::UserId>) -> Result<(), ValidationErrors> {
+    match id {
+        Some(w) if w.0 < 1 => Err(ValidationErrors::one(
+            "worker_id",
+            "A worker id is 1 or more.",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The requester's User-Agent, cut to 512 characters and never rejected: it is evidence, not
+/// input. Control characters are dropped, since no stored text may hold them.
 pub fn truncate_user_agent(ua: &str) -> String {
-    ua.chars().take(512).collect()
+    ua.chars()
+        .filter(|&c| !is_forbidden_control(c))
+        .take(512)
+        .collect()
 }
 
 #[cfg(test)]
@@ -445,6 +499,35 @@ mod tests {
         let upper = SearchTerm::parse("ÉCRAN").unwrap().unwrap();
         assert_eq!(upper.like_pattern(), "%écran%");
         assert!(SearchTerm::parse(&"s".repeat(201)).is_err());
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_text_field() {
+        assert!(Title::parse("a\u{0}b").is_err());
+        assert!(Title::parse("a\u{7f}").is_err());
+        assert!(Title::parse("a\u{1b}[31m").is_err());
+        assert!(Description::parse("line one\r\n\tline two").is_ok());
+        assert!(ClientName::parse("Ann\u{8}").is_err());
+        assert!(Email::parse("a\u{0}@example.com").is_err());
+        assert!(Password::parse("password\u{0}").is_err());
+        assert!(SearchTerm::parse("\u{0}").is_err());
+        assert!(Phone::parse("12345\u{0}").is_err());
+        assert_eq!(truncate_user_agent("curl\u{0}/8"), "curl/8");
+    }
+
+    #[test]
+    fn search_folds_by_simple_case_folding() {
+        assert_eq!(fold_case("ΑΣ"), "ασ");
+        for s in ["Σ", "σ", "ς"] {
+            assert_eq!(fold_case(s), "σ");
+        }
+        assert_eq!(fold_case("İstanbul"), "i\u{307}stanbul");
+        assert_eq!(fold_case("i\u{307}stanbul"), "i\u{307}stanbul");
+        assert_eq!(fold_case("ẞ"), "ß", "simple folding keeps one character");
+        assert_eq!(fold_case("ſ"), "s");
+        assert_eq!(fold_case("KELVIN \u{212a}"), "kelvin k");
+        let term = SearchTerm::parse("Σ").unwrap().unwrap();
+        assert!(fold_case("ΑΣ").contains(term.folded()));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod role;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod throttle;
 pub mod ticket;
 pub mod user;
 
@@ -38,7 +39,9 @@ pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{
-    ExpectedState, Store, StoreHealth, TicketStore, Transition, UserRecord, UserStore,
+    ExpectedState, LoginThrottle, Store, StoreHealth, TicketStore, Transition, UserRecord,
+    UserStore,
 };
+pub use throttle::ThrottleState;
 pub use ticket::{Client, DedupKey, NewTicket, Submission, Ticket, TicketProgress, TrackingCode};
-pub use user::{NewUser, StatCounts, Stats, User, UserCredentials};
+pub use user::{NewUser, SessionKey, StatCounts, Stats, User, UserCredentials};

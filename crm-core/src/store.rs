@@ -11,6 +11,7 @@ use crate::{
     page::{Page, TicketQuery, UserQuery},
     role::Visibility,
     status::TicketStatus,
+    throttle::ThrottleState,
     ticket::{NewTicket, Ticket, TicketProgress, TrackingCode},
     user::{NewUser, StatCounts, User, UserCredentials},
 };
@@ -135,6 +136,24 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 }
 
+/// Failed sign-ins per username (see [`crate::throttle`]), shared by every replica.
+#[async_trait]
+pub trait LoginThrottle: Send + Sync + 'static {
+    /// The throttle state of this username key, if it has one.
+    async fn login_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError>;
+
+    /// Records a failed sign-in at `now`, atomically applying
+    /// [`ThrottleState::after_failure`] to the stored state, and returns the new state.
+    async fn login_failed(
+        &self,
+        key: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ThrottleState, StoreError>;
+
+    /// Forgets the username's failures after a successful sign-in.
+    async fn login_succeeded(&self, key: &str) -> Result<(), StoreError>;
+}
+
 /// Whether the backend answers, for readiness probes.
 #[async_trait]
 pub trait StoreHealth: Send + Sync + 'static {
@@ -143,9 +162,9 @@ pub trait StoreHealth: Send + Sync + 'static {
 }
 
 /// A complete backend: the sum of the storage traits. Implemented for every type that has them.
-pub trait Store: TicketStore + UserStore + StoreHealth {}
+pub trait Store: TicketStore + UserStore + LoginThrottle + StoreHealth {}
 
-impl<T: TicketStore + UserStore + StoreHealth> Store for T {}
+impl<T: TicketStore + UserStore + LoginThrottle + StoreHealth> Store for T {}
 
 #[cfg(any(test, feature = "mock"))]
 mockall::mock! {
@@ -173,6 +192,13 @@ mockall::mock! {
         async fn credentials(&self, username: &Username) -> Result<Option<UserCredentials>, StoreError>;
         async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError>;
         async fn deactivate_user(&self, id: UserId, actor: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    }
+
+    #[async_trait]
+    impl LoginThrottle for Store {
+        async fn login_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError>;
+        async fn login_failed(&self, key: &str, now: DateTime<Utc>) -> Result<ThrottleState, StoreError>;
+        async fn login_succeeded(&self, key: &str) -> Result<(), StoreError>;
     }
 
     #[async_trait]

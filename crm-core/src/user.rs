@@ -2,7 +2,29 @@
 
 use crate::{ids::UserId, input::Username, role::Role};
 use chrono::{DateTime, Utc};
+use rand::RngCore;
 use serde::Serialize;
+
+/// A random number every token of an account carries. Drawing a new one ends every token
+/// issued before, at once and on every replica, because tokens are checked against the
+/// stored key on each request. A fresh key per account also refuses tokens issued before the
+/// account existed (an in-memory store restarts its ids).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SessionKey(pub i64);
+
+impl SessionKey {
+    /// Draws a key from the OS-seeded CSPRNG.
+    pub fn generate() -> Self {
+        Self(rand::rng().next_u64() as i64)
+    }
+}
+
+impl std::fmt::Debug for SessionKey {
+    // A key is half of what makes a token valid: keep it out of logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionKey(***)")
+    }
+}
 
 /// A staff account as the API shows it. The password hash is deliberately not a field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,6 +37,9 @@ pub struct User {
     pub role: Role,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// What its tokens must carry (never shown).
+    #[serde(skip)]
+    pub session_key: SessionKey,
 }
 
 /// A user together with its stored password hash, for sign-in only.
@@ -45,6 +70,8 @@ pub struct NewUser {
     pub role: Role,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// The first session key.
+    pub session_key: SessionKey,
 }
 
 impl std::fmt::Debug for NewUser {

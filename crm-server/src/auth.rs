@@ -1,22 +1,44 @@
-//! HS256 access tokens. The algorithm is pinned, `exp` is required and checked, and a token
-//! only names its user: the role and the user's existence are read from the store on every
-//! request, so a deleted user's token stops working at once.
+//! HS256 access tokens and the security schemes that check them. The algorithm is pinned,
+//! `exp` is required and checked, and a token only names its user and the session key it was
+//! issued under: on every request the account is read from the store, must be active, and
+//! must still hold that key, so a deleted account's tokens, and every token older than a
+//! password change, stop working at once on every replica.
+//!
+//! The check runs inside the security scheme, the first thing an operation extracts, so a
+//! missing or bad token is 401 and a role that may not use the operation is 403 before the
+//! query or the body is even parsed.
 
-use crm_core::{User, UserId};
+use crate::error::ApiError;
+use crm_core::{Actor, SessionKey, User, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+use poem::Request;
 use poem_openapi::{SecurityScheme, auth::Bearer};
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
-
-/// A bearer token from `Authorization: Bearer <jwt>`, as issued by `POST /auth/login`.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT")]
-pub struct BearerAuth(pub Bearer);
+use std::sync::Arc;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
     iat: i64,
     exp: i64,
+    /// The account's session key when the token was issued.
+    sk: i64,
+    /// This token's own id, for revoking just this one.
+    jti: String,
+}
+
+/// What a verified token says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    /// The account.
+    pub user: UserId,
+    /// The account's session key at issue time.
+    pub session_key: SessionKey,
+    /// The token's id.
+    pub token_id: String,
+    /// Expiry, seconds since the epoch.
+    pub expires_at: i64,
 }
 
 /// A freshly signed token and its lifetime.
@@ -52,13 +74,17 @@ impl Tokens {
         }
     }
 
-    /// A token for `user`.
+    /// A token for `user`, bound to its current session key.
     pub fn issue(&self, user: &User) -> IssuedToken {
         let now = chrono::Utc::now().timestamp();
+        let mut id = [0u8; 16];
+        rand::rng().fill_bytes(&mut id);
         let claims = Claims {
             sub: user.id.to_string(),
             iat: now,
             exp: now + self.ttl_seconds,
+            sk: user.session_key.0,
+            jti: id.iter().map(|b| format!("{b:02x}")).collect(),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .expect("HS256 signing with an in-memory key cannot fail");
@@ -68,13 +94,95 @@ impl Tokens {
         }
     }
 
-    /// The user a valid token names; `None` for anything malformed, forged, of another
-    /// algorithm or expired.
-    pub fn verify(&self, token: &str) -> Option<UserId> {
+    /// What a valid token says; `None` for anything malformed, forged, of another algorithm,
+    /// expired, or missing a claim.
+    pub fn verify(&self, token: &str) -> Option<TokenClaims> {
         let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        data.claims.sub.parse::<i64>().ok().map(UserId)
+        let c = data.claims;
+        Some(TokenClaims {
+            user: UserId(c.sub.parse().ok()?),
+            session_key: SessionKey(c.sk),
+            token_id: c.jti,
+            expires_at: c.exp,
+        })
     }
 }
+
+/// A signed-in request: who, with which account, and the token it came with.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Identity and role, as just read from the store.
+    pub actor: Actor,
+    /// The account.
+    pub user: User,
+    /// The verified token.
+    pub token: TokenClaims,
+}
+
+/// Checks a bearer token against the store. The server installs one as request data; the
+/// security schemes below find it there, whatever store the server runs on.
+pub trait SessionCheck: Send + Sync + 'static {
+    /// The session of a token, or the refusal to answer (401, or 503 when the store is away).
+    fn check<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>>;
+}
+
+/// The [`SessionCheck`] as request data.
+#[derive(Clone)]
+pub struct SessionGate(pub Arc<dyn SessionCheck>);
+
+/// A refusal from a security scheme, carried through poem's error to the operation's bad
+/// request handler, which answers it as it is.
+#[derive(Debug, thiserror::Error)]
+#[error("authentication refused")]
+pub struct Refusal(pub ApiError);
+
+async fn session(req: &Request, bearer: &Bearer) -> Result<Session, ApiError> {
+    let gate = req
+        .data::<SessionGate>()
+        .expect("the server installs the session gate");
+    gate.0.check(&bearer.token).await
+}
+
+fn refuse(e: ApiError) -> poem::Error {
+    let status = e.status();
+    poem::Error::new(Refusal(e), status)
+}
+
+async fn check_staff(req: &Request, bearer: Bearer) -> poem::Result<Session> {
+    session(req, &bearer).await.map_err(refuse)
+}
+
+async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Session> {
+    let s = session(req, &bearer).await.map_err(refuse)?;
+    if s.actor.is_admin() {
+        Ok(s)
+    } else {
+        Err(refuse(ApiError::forbidden("This operation is for admins.")))
+    }
+}
+
+/// Any signed-in staff member: `Authorization: Bearer <token>` from `POST /auth/login`.
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "BearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_staff"
+)]
+pub struct StaffAuth(pub Session);
+
+/// A signed-in admin (the same bearer token; other roles get 403).
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "BearerAuth",
+    ty = "bearer",
+    bearer_format = "JWT",
+    checker = "check_admin"
+)]
+pub struct AdminAuth(pub Session);
 
 #[cfg(test)]
 mod tests {
@@ -88,6 +196,7 @@ mod tests {
             username: "u".into(),
             role: Role::Admin,
             created_at: chrono::Utc::now(),
+            session_key: SessionKey(42),
         }
     }
 
@@ -99,7 +208,15 @@ mod tests {
             expires_in,
         } = t.issue(&user());
         assert_eq!(expires_in, 3600);
-        assert_eq!(t.verify(&tok), Some(UserId(7)));
+        let claims = t.verify(&tok).unwrap();
+        assert_eq!(
+            (claims.user, claims.session_key),
+            (UserId(7), SessionKey(42))
+        );
+        assert_ne!(
+            t.verify(&t.issue(&user()).token).unwrap().token_id,
+            claims.token_id
+        );
         assert_eq!(Tokens::new(b"k2", 60).verify(&tok), None, "another key");
         assert_eq!(t.verify("garbage"), None);
         let expired = Tokens {
@@ -122,6 +239,8 @@ mod tests {
             sub: "7".into(),
             iat: 0,
             exp: chrono::Utc::now().timestamp() + 60,
+            sk: 42,
+            jti: "x".into(),
         };
         let hs512 = encode(
             &Header::new(Algorithm::HS512),

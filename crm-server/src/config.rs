@@ -1,7 +1,7 @@
 //! Configuration from the environment, read once at start and passed on as values.
 
+use crate::request_meta::TrustedProxies;
 use crm_core::{DefaultAccount, Role};
-use std::net::IpAddr;
 
 /// Which backend the server runs on.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,8 +40,16 @@ pub struct Config {
     pub host: String,
     /// `PORT`.
     pub port: u16,
-    /// `TRUSTED_PROXIES`: peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<IpAddr>,
+    /// `TRUSTED_PROXIES`: peers (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// `LOGIN_RATE_PER_MINUTE`: sign-in attempts one address may make per minute on this
+    /// replica (0: no limit).
+    pub login_rate_per_minute: u32,
+    /// `SUBMIT_RATE_PER_MINUTE`: public submissions one address may make per minute on this
+    /// replica, in bursts of at most [`SUBMIT_BURST`] (0: no limit).
+    pub submit_rate_per_minute: u32,
+    /// `STATEMENT_TIMEOUT_MS`: the longest a database statement may run.
+    pub statement_timeout_ms: u64,
     /// `CORS_ORIGINS`: origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
     /// `RUST_LOG`.
@@ -63,6 +71,23 @@ impl std::fmt::Debug for Config {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(pub String);
+
+/// How many public submissions one address may make at once before the per-minute rate
+/// applies.
+pub const SUBMIT_BURST: u32 = 5;
+
+/// Signing keys printed as examples (in this repository's compose file and benchmark, and in
+/// the README of the system this one replaces): a real deployment using one of them would
+/// accept tokens anyone can forge, so a PostgreSQL server refuses to start with them.
+pub const EXAMPLE_SECRET_KEYS: &[&str] = &[
+    "change-me-to-a-long-random-string-of-32-bytes-or-more",
+    "load-benchmark-secret-key-0123456789abcdef",
+    "your-secret-key",
+    "your-production-secret-key",
+];
+
+/// The shortest signing key a PostgreSQL server accepts, in bytes.
+pub const MIN_SECRET_KEY_BYTES: usize = 32;
 
 /// The documented default passwords, which start the server with a warning.
 pub const DEFAULT_ADMIN_PASSWORD: &str = "admin123";
@@ -94,6 +119,19 @@ impl Config {
             }
         };
         let (secret_key, secret_generated) = match get("SECRET_KEY") {
+            Some(k)
+                if store != StoreConfig::Memory && EXAMPLE_SECRET_KEYS.contains(&k.as_str()) =>
+            {
+                return Err(ConfigError(
+                    "SECRET_KEY is an example value printed in the documentation: use a long random key".into(),
+                ));
+            }
+            Some(k) if store != StoreConfig::Memory && k.len() < MIN_SECRET_KEY_BYTES => {
+                return Err(ConfigError(format!(
+                    "SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes with DATABASE_URL (it has {})",
+                    k.len()
+                )));
+            }
             Some(k) => (k.into_bytes(), false),
             None if store == StoreConfig::Memory => {
                 let mut key = vec![0u8; 32];
@@ -150,16 +188,40 @@ impl Config {
                     .map(str::trim)
                     .filter(|s| !s.is_empty())
                     .map(|s| {
-                        s.parse::<IpAddr>().map_err(|_| {
+                        TrustedProxies::parse_entry(s).ok_or_else(|| {
                             ConfigError(format!(
-                                "TRUSTED_PROXIES must list IP addresses; {s:?} is not one"
+                                "TRUSTED_PROXIES must list IP addresses or CIDR ranges; {s:?} is neither"
                             ))
                         })
                     })
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?
+            .map(TrustedProxies)
             .unwrap_or_default();
+        let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "{name} must be a whole number from 0 to {max}, not {v:?}"
+                        ))
+                    }),
+            }
+        };
+        let login_rate_per_minute = number("LOGIN_RATE_PER_MINUTE", 30, 1_000_000)? as u32;
+        let submit_rate_per_minute = number("SUBMIT_RATE_PER_MINUTE", 10, 1_000_000)? as u32;
+        let statement_timeout_ms = number("STATEMENT_TIMEOUT_MS", 5000, 3_600_000)?;
+        if statement_timeout_ms == 0 {
+            return Err(ConfigError(
+                "STATEMENT_TIMEOUT_MS must be at least 1".into(),
+            ));
+        }
         let cors_origins: Vec<String> = get("CORS_ORIGINS")
             .map(|v| {
                 v.split(',')
@@ -184,6 +246,9 @@ impl Config {
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             trusted_proxies,
+            login_rate_per_minute,
+            submit_rate_per_minute,
+            statement_timeout_ms,
             cors_origins,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
         })
@@ -231,9 +296,10 @@ mod tests {
     fn postgres_requires_a_secret_key() {
         let e = cfg(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap_err();
         assert!(e.0.contains("SECRET_KEY"));
+        let strong = "a-long-random-key-0123456789abcdef";
         let c = cfg(&[
             ("DATABASE_URL", "postgresql+asyncpg://u:p@h/db"),
-            ("SECRET_KEY", "k"),
+            ("SECRET_KEY", strong),
         ])
         .unwrap();
         assert!(matches!(c.store, StoreConfig::Postgres(_)));
@@ -244,6 +310,44 @@ mod tests {
     }
 
     #[test]
+    fn postgres_refuses_short_and_example_keys() {
+        let pg = ("DATABASE_URL", "postgres://u:p@h/db");
+        let e = cfg(&[pg, ("SECRET_KEY", "a")]).unwrap_err();
+        assert!(e.0.contains("at least 32 bytes"), "{e}");
+        for k in EXAMPLE_SECRET_KEYS {
+            let e = cfg(&[pg, ("SECRET_KEY", k)]).unwrap_err();
+            assert!(e.0.contains("example"), "{e}");
+        }
+        // The memory store starts with any key (tokens die with the process anyway).
+        assert!(cfg(&[("SECRET_KEY", "a")]).is_ok());
+    }
+
+    #[test]
+    fn every_secret_key_printed_in_the_repository_is_an_example_refused() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        for file in ["docker-compose.yml", "README.md", "benches/load/run.sh"] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            for line in text.lines() {
+                let Some(rest) = line.split("SECRET_KEY").nth(1) else {
+                    continue;
+                };
+                let value = rest
+                    .trim_start_matches([':', '=', ' ', '"'])
+                    .split([' ', '"', '\\'])
+                    .next()
+                    .unwrap_or_default();
+                if value.len() < 8 || value.starts_with('$') || value.starts_with('`') {
+                    continue;
+                }
+                assert!(
+                    EXAMPLE_SECRET_KEYS.contains(&value),
+                    "{file}: {value:?} is printed but not refused"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn bad_settings_are_one_clear_line() {
         for (k, v) in [
             ("PORT", "eighty"),
@@ -251,17 +355,20 @@ mod tests {
             ("TRUSTED_PROXIES", "10.0.0.1, nonsense"),
             ("CORS_ORIGINS", "*"),
             ("DATABASE_URL", "mysql://x"),
+            ("SUBMIT_RATE_PER_MINUTE", "-1"),
+            ("LOGIN_RATE_PER_MINUTE", "lots"),
+            ("STATEMENT_TIMEOUT_MS", "0"),
         ] {
             let e = cfg(&[(k, v)]).unwrap_err();
             assert!(e.0.contains(k) || e.0.contains("DATABASE_URL"), "{e}");
             assert!(!e.0.contains('\n'));
         }
         let c = cfg(&[
-            ("TRUSTED_PROXIES", "10.0.0.1, ::1"),
+            ("TRUSTED_PROXIES", "10.0.0.1, 10.1.0.0/16"),
             ("CORS_ORIGINS", "https://a.example, https://b.example"),
         ])
         .unwrap();
-        assert_eq!(c.trusted_proxies.len(), 2);
+        assert_eq!(c.trusted_proxies.0.len(), 2);
         assert_eq!(c.cors_origins.len(), 2);
     }
 }

@@ -1,9 +1,14 @@
 //! The one place where failures become HTTP responses: `{"detail", "code"}` for every error,
-//! whether the facade refused, a request did not parse, or poem itself answered.
+//! whether the facade refused, a request did not parse, a limit was hit, or poem itself
+//! answered. Every 401 carries `WWW-Authenticate`, every 429 and 503 `Retry-After`.
 
+use crate::auth::Refusal;
 use crm_core::CoreError;
 use poem::{IntoResponse, Response, http::StatusCode};
 use poem_openapi::{ApiResponse, Object, payload::Json};
+
+/// How long a client should wait before retrying when the store is away or the service busy.
+pub const RETRY_AFTER_UNAVAILABLE_SECS: u64 = 2;
 
 /// One field the request got wrong.
 #[derive(Object, Debug, Clone)]
@@ -22,7 +27,8 @@ pub struct ErrorBody {
     /// A stable machine code: `validation_error`, `not_authenticated`, `invalid_credentials`,
     /// `forbidden`, `not_found`, `invalid_transition`, `duplicate_ticket`, `username_taken`,
     /// `ticket_closed`, `invalid_worker`, `cannot_delete_self`, `last_admin`,
-    /// `payload_too_large`, `method_not_allowed`, `unavailable`, `internal_error`.
+    /// `payload_too_large`, `method_not_allowed`, `too_many_attempts`, `rate_limited`,
+    /// `unavailable`, `internal_error`.
     pub code: String,
     /// For `validation_error`: every rejected field.
     #[oai(skip_serializing_if_is_none)]
@@ -67,11 +73,13 @@ impl From<&CoreError> for ErrorBody {
     }
 }
 
-/// Every error an operation can answer.
+/// Every error an operation can answer. (Which of them each operation really answers is
+/// declared per operation in the OpenAPI document, see [`crate::openapi`].)
 #[derive(ApiResponse, Debug)]
 #[oai(bad_request_handler = "bad_request")]
 pub enum ApiError {
-    /// Missing, malformed, expired or forged token, a deleted user's token, or wrong credentials.
+    /// Missing, malformed, expired, revoked or forged token, a deleted user's token, or wrong
+    /// credentials.
     #[oai(status = 401)]
     Unauthorized(
         Json<ErrorBody>,
@@ -94,18 +102,71 @@ pub enum ApiError {
     /// The request is malformed or breaks a validation rule; nothing was stored.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
+    /// Too many attempts: sign-ins for this username (`too_many_attempts`) or requests from
+    /// this address (`rate_limited`). Nothing was done.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        String,
+    ),
     /// An unexpected failure; the cause is logged, never shown.
     #[oai(status = 500)]
     Internal(Json<ErrorBody>),
-    /// The store cannot be reached right now.
+    /// The store cannot be reached right now, or the service is saturated; nothing was done.
     #[oai(status = 503)]
-    Unavailable(Json<ErrorBody>),
+    Unavailable(
+        Json<ErrorBody>,
+        /// Seconds to wait before trying again.
+        #[oai(header = "Retry-After")]
+        String,
+    ),
 }
 
 impl ApiError {
     /// 401 with the challenge header every 401 carries.
     pub fn unauthorized(detail: &str, code: &str) -> Self {
         Self::Unauthorized(ErrorBody::json(detail, code), "Bearer".into())
+    }
+
+    /// 403 `forbidden`.
+    pub fn forbidden(detail: &str) -> Self {
+        Self::Forbidden(ErrorBody::json(detail, "forbidden"))
+    }
+
+    /// 429 `rate_limited`: this address sent too many requests of this kind.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(
+            ErrorBody::json(
+                format!("Too many requests from your address. Try again in {retry_after_secs} s."),
+                "rate_limited",
+            ),
+            retry_after_secs.max(1).to_string(),
+        )
+    }
+
+    /// 503 `unavailable` with its `Retry-After`.
+    pub fn unavailable(detail: &str) -> Self {
+        Self::Unavailable(
+            ErrorBody::json(detail, "unavailable"),
+            RETRY_AFTER_UNAVAILABLE_SECS.to_string(),
+        )
+    }
+
+    /// The HTTP status of this answer.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized(..) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+        }
     }
 }
 
@@ -125,6 +186,7 @@ impl From<CoreError> for ApiError {
             tracing::error!(code = e.code(), cause = %chain, "request failed");
         }
         let body = Json(ErrorBody::from(&e));
+        let retry = RETRY_AFTER_UNAVAILABLE_SECS.to_string();
         match e {
             CoreError::InvalidCredentials | CoreError::Unauthenticated => {
                 Self::Unauthorized(body, "Bearer".into())
@@ -132,29 +194,48 @@ impl From<CoreError> for ApiError {
             CoreError::Forbidden(_) => Self::Forbidden(body),
             CoreError::NotFound(_) => Self::NotFound(body),
             CoreError::InvalidTransition { .. }
+            | CoreError::NotAssigned
             | CoreError::DuplicateTicket
             | CoreError::UsernameTaken
             | CoreError::TicketClosed
             | CoreError::CannotDeleteSelf
             | CoreError::LastAdmin => Self::Conflict(body),
             CoreError::Validation(_) | CoreError::InvalidWorker => Self::Unprocessable(body),
-            CoreError::Unavailable(_) => Self::Unavailable(body),
+            CoreError::TooManyAttempts { retry_after_secs } => {
+                Self::TooManyRequests(body, retry_after_secs.to_string())
+            }
+            CoreError::Busy | CoreError::Unavailable(_) => Self::Unavailable(body, retry),
             CoreError::Internal(_) => Self::Internal(body),
         }
     }
 }
 
-/// Turns what poem-openapi could not parse (body, query, path, header, token) into our body.
+/// Turns what poem-openapi could not extract (token, path, query, body) into our body: the
+/// security scheme's own refusal as it is, a path that names nothing as 404, anything else
+/// malformed as 422.
 pub fn bad_request(err: poem::Error) -> ApiError {
-    use poem_openapi::error::{AuthorizationError, ContentTypeError, ParseRequestPayloadError};
-    if err.is::<AuthorizationError>() {
+    use poem_openapi::error::{
+        AuthorizationError, ContentTypeError, ParsePathError, ParseRequestPayloadError,
+    };
+    let err = match err.downcast::<Refusal>() {
+        Ok(Refusal(api)) => return api,
+        Err(err) => err,
+    };
+    if err.is::<AuthorizationError>() || err.status() == StatusCode::UNAUTHORIZED {
         return ApiError::unauthorized("Not authenticated.", "not_authenticated");
+    }
+    if err.is::<ParsePathError>() || err.status() == StatusCode::NOT_FOUND {
+        return ApiError::NotFound(ErrorBody::json("No such resource.", "not_found"));
     }
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return ApiError::PayloadTooLarge(ErrorBody::json(
             "The request body is over 64 KiB.",
             "payload_too_large",
         ));
+    }
+    if !err.status().is_client_error() {
+        tracing::error!(error = %err, "unhandled error");
+        return ApiError::Internal(ErrorBody::json("Internal error.", "internal_error"));
     }
     let detail = if err.is::<ParseRequestPayloadError>() || err.is::<ContentTypeError>() {
         format!("The request body is not valid: {err}")
@@ -164,40 +245,13 @@ pub fn bad_request(err: poem::Error) -> ApiError {
     ApiError::Unprocessable(ErrorBody::json(detail, "validation_error"))
 }
 
-/// Renders any error that escaped the operations (unknown path or method, oversized body,
-/// anything poem raised) in the same body.
+/// Renders any error that escaped the operations (what an operation could not extract, an
+/// unknown path, an oversized body, anything poem raised) in the same body. A 405 is answered
+/// by the method check before this.
 pub fn render_any(err: poem::Error) -> Response {
     if err.is_from_response() {
         // Already one of ours (an operation's `ApiError`).
         return err.into_response();
     }
-    let status = err.status();
-    let api = match status {
-        StatusCode::NOT_FOUND => {
-            ApiError::NotFound(ErrorBody::json("No such resource.", "not_found"))
-        }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            return (
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorBody::json("This method is not allowed here.", "method_not_allowed"),
-            )
-                .into_response();
-        }
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(ErrorBody::json(
-            "The request body is over 64 KiB.",
-            "payload_too_large",
-        )),
-        StatusCode::UNAUTHORIZED => {
-            ApiError::unauthorized("Not authenticated.", "not_authenticated")
-        }
-        s if s.is_client_error() => ApiError::Unprocessable(ErrorBody::json(
-            format!("The request is not valid: {err}"),
-            "validation_error",
-        )),
-        _ => {
-            tracing::error!(error = %err, "unhandled error");
-            ApiError::Internal(ErrorBody::json("Internal error.", "internal_error"))
-        }
-    };
-    api.into_response()
+    bad_request(err).into_response()
 }

@@ -12,7 +12,10 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod http;
+pub mod limits;
 mod middleware;
+pub mod openapi;
 pub mod request_meta;
 pub mod ui;
 
@@ -22,15 +25,12 @@ pub use config::{Config, ConfigError, StoreConfig};
 use api::{
     auth::AuthApi, health::HealthApi, public::PublicApi, tickets::TicketsApi, users::UsersApi,
 };
-use auth::Tokens;
+use auth::{SessionGate, Tokens};
 use crm_core::{Crm, Store};
 use crm_store_memory::MemoryStore;
-use crm_store_postgres::PgStore;
-use poem::{
-    Endpoint, EndpointExt, Route, Server,
-    listener::{Acceptor, Listener, TcpListener},
-    middleware::Cors,
-};
+use crm_store_postgres::{PgSettings, PgStore};
+use limits::{AddressLimit, Limits};
+use poem::{Endpoint, EndpointExt, Route, web::Html};
 use poem_openapi::OpenApiService;
 use std::{sync::Arc, time::Duration};
 
@@ -39,13 +39,13 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// The whole HTTP service over `state`'s store.
 pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoint + 'static {
-    let api = OpenApiService::new(
+    let service = OpenApiService::new(
         (
             AuthApi(state.clone()),
             PublicApi(state.clone()),
             TicketsApi(state.clone()),
             UsersApi(state.clone()),
-            HealthApi(state),
+            HealthApi(state.clone()),
         ),
         "repair-crm",
         env!("CARGO_PKG_VERSION"),
@@ -55,18 +55,24 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
          move them new -> in_progress -> done. Sign in with POST /auth/login, then press \
          Authorize and paste the access_token.",
     );
-    let docs = api.swagger_ui();
-    let spec = api.spec_endpoint();
-    let cors = (!cors_origins.is_empty()).then(|| {
-        cors_origins
-            .iter()
-            .fold(Cors::new(), |c, o| c.allow_origin(o.as_str()))
-            .allow_credentials(false)
-    });
+    let doc = Arc::new(openapi::document(&service));
+    let (spec, docs) = (doc.json.clone(), doc.html.clone());
+    let cors = Arc::new(middleware::CorsPolicy::new(cors_origins));
+    let gate = SessionGate(Arc::new(state));
     Route::new()
-        .nest("/docs", docs)
-        .at("/openapi.json", spec)
-        .nest("/", api)
+        .at(
+            "/docs",
+            poem::get(poem::endpoint::make_sync(move |_| Html(docs.clone()))),
+        )
+        .at(
+            "/openapi.json",
+            poem::get(poem::endpoint::make_sync(move |_| {
+                poem::Response::builder()
+                    .content_type("application/json; charset=utf-8")
+                    .body(spec.clone())
+            })),
+        )
+        .nest("/", service)
         .at("/ui/*path", poem::get(ui::asset))
         // The API is nested at "/", which also takes the root path: answer it first.
         .around(|ep, req| async move {
@@ -76,18 +82,27 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             ep.call(req).await.map(poem::IntoResponse::into_response)
         })
         .with(middleware::TrimTrailingSlash)
-        .with_if(cors.is_some(), cors.unwrap_or_default())
         .with(middleware::BodyLimit(MAX_BODY_BYTES))
+        .data(gate)
+        .around(move |ep, req| middleware::method_check(doc.clone(), ep, req))
         .catch_all_error(|e| async move { error::render_any(e) })
+        .around(move |ep, req| middleware::cors(cors.clone(), ep, req))
         .with(middleware::AccessLog)
 }
 
-/// Builds the state for `crm` from the configuration's key and lifetime.
+/// Builds the state for `crm` from the configuration.
 pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
     AppState {
         crm,
         tokens: Tokens::new(&config.secret_key, config.token_minutes),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        limits: Arc::new(Limits {
+            login: AddressLimit::per_minute(config.login_rate_per_minute, None),
+            submit: AddressLimit::per_minute(
+                config.submit_rate_per_minute,
+                Some(config::SUBMIT_BURST),
+            ),
+        }),
     }
 }
 
@@ -121,8 +136,7 @@ pub async fn run(config: Config) -> Result<(), StartError> {
         tracing::warn!("SECRET_KEY is shorter than 32 bytes; use a long random key in production");
     }
     let addr = format!("{}:{}", config.host, config.port);
-    let listener = TcpListener::bind(addr.clone())
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(addr.clone())
         .await
         .map_err(|source| StartError::Listen {
             addr: addr.clone(),
@@ -140,7 +154,13 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             .await
         }
         config::StoreConfig::Postgres(url) => {
-            let store = PgStore::connect(url)
+            let options =
+                crm_store_postgres::parse_url(url).map_err(|e| StartError::Store(e.to_string()))?;
+            let settings = PgSettings {
+                statement_timeout: Some(Duration::from_millis(config.statement_timeout_ms)),
+                ..PgSettings::default()
+            };
+            let store = PgStore::connect_with(options, settings)
                 .await
                 .map_err(|e| StartError::Store(e.to_string()))?;
             tracing::info!(target_db = ?store, "store: PostgreSQL, migrations applied");
@@ -159,11 +179,12 @@ pub async fn run(config: Config) -> Result<(), StartError> {
 
 /// Seeds the default accounts if the store is empty, then serves `crm` (with the password
 /// cost it was built with) on `listener` until `shutdown` completes, giving in-flight requests
-/// up to 30 seconds to finish.
+/// up to 30 seconds to finish. Starts the background work (sweeping the rate limiters) and
+/// stops it on the way out.
 pub async fn serve<S: Store>(
     crm: Crm<S>,
     config: &Config,
-    listener: impl Acceptor + 'static,
+    listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
     let seeded = crm
@@ -180,18 +201,25 @@ pub async fn serve<S: Store>(
     }
     let local = listener
         .local_addr()
-        .first()
-        .map(|a| a.to_string())
+        .map(|a| format!("socket://{a}"))
         .unwrap_or_default();
     tracing::info!(address = %local, "listening (UI at /, API docs at /docs)");
-    let endpoint = app(state(crm, config), &config.cors_origins);
-    Server::new_with_acceptor(listener)
-        .run_with_graceful_shutdown(endpoint, shutdown, Some(Duration::from_secs(30)))
-        .await
-        .map_err(|source| StartError::Listen {
-            addr: local,
-            source,
-        })?;
+    let state = state(crm, config);
+    let limits = state.limits.clone();
+    let sweeper = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.sweep();
+        }
+    });
+    let endpoint = app(state, &config.cors_origins);
+    let served = http::serve(listener, endpoint, shutdown, Duration::from_secs(30)).await;
+    sweeper.abort();
+    served.map_err(|source| StartError::Listen {
+        addr: local,
+        source,
+    })?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! Request middleware: the body size limit and the access log.
+//! Request middleware: the body size limit, the access log, CORS, and the 405 answer.
 
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, http::StatusCode};
 use std::time::Instant;
@@ -49,8 +49,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     }
 }
 
-/// One line per request: method, path (never the query, which may carry customer text),
-/// status and latency. Headers, bodies and tokens are never logged.
+/// One line per request: method, path (never the query, which may carry customer text or a
+/// stream ticket; a tracking code in the path shows as `{tracking_code}`), status and
+/// latency. Headers, bodies and tokens are never logged.
 pub struct AccessLog;
 
 impl<E: Endpoint> Middleware<E> for AccessLog {
@@ -70,7 +71,7 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
 
     async fn call(&self, req: Request) -> Result<Response> {
         let method = req.method().clone();
-        let path = req.uri().path().to_owned();
+        let path = loggable_path(req.uri().path()).into_owned();
         let started = Instant::now();
         let resp = match self.inner.call(req).await {
             Ok(r) => r.into_response(),
@@ -120,5 +121,136 @@ impl<E: Endpoint> Endpoint for TrimTrailingSlashEndpoint<E> {
             }
         }
         self.inner.call(req).await
+    }
+}
+
+/// Adds CORS headers for the origins listed in `CORS_ORIGINS`, and answers their preflight
+/// requests. A request from any other origin (the server's own UI included) is served exactly
+/// as if it had no `Origin` header: never refused, only without CORS headers.
+pub struct CorsPolicy {
+    origins: Vec<String>,
+}
+
+impl CorsPolicy {
+    /// The policy for these exact origins (`scheme://host[:port]`).
+    pub fn new(origins: &[String]) -> Self {
+        Self {
+            origins: origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_owned())
+                .collect(),
+        }
+    }
+
+    fn allowed(&self, req: &Request) -> Option<poem::http::HeaderValue> {
+        let origin = req.headers().get(poem::http::header::ORIGIN)?;
+        let text = origin.to_str().ok()?;
+        self.origins
+            .iter()
+            .any(|o| o == text)
+            .then(|| origin.clone())
+    }
+}
+
+/// See [`CorsPolicy`]; `ep` must answer every request with a response (errors rendered).
+pub async fn cors<E: Endpoint<Output = Response>>(
+    policy: std::sync::Arc<CorsPolicy>,
+    ep: E,
+    req: Request,
+) -> Result<Response> {
+    use poem::http::{Method, header};
+    let allowed = policy.allowed(&req);
+    let preflight = req.method() == Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut resp = match (&allowed, preflight) {
+        (Some(_), true) => Response::builder()
+            .status(StatusCode::NO_CONTENT)
+            .header(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, POST, PUT, DELETE, OPTIONS",
+            )
+            .header(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type, last-event-id",
+            )
+            .header(header::ACCESS_CONTROL_MAX_AGE, "600")
+            .finish(),
+        _ => ep.call(req).await?,
+    };
+    if let Some(origin) = allowed {
+        let h = resp.headers_mut();
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            poem::http::HeaderValue::from_static("retry-after, www-authenticate"),
+        );
+        h.append(header::VARY, poem::http::HeaderValue::from_static("origin"));
+    }
+    Ok(resp)
+}
+
+/// Turns a 405 into our error body with the `Allow` header the document says the path takes.
+pub async fn method_check<E: Endpoint>(
+    doc: std::sync::Arc<crate::openapi::Document>,
+    ep: E,
+    req: Request,
+) -> Result<Response> {
+    let path = req.uri().path().to_owned();
+    match ep.call(req).await {
+        Ok(r) => Ok(r.into_response()),
+        Err(e) if e.status() == StatusCode::METHOD_NOT_ALLOWED => {
+            let allow = doc.allowed(&path).unwrap_or_else(|| "GET, HEAD".to_owned());
+            let mut resp = (
+                StatusCode::METHOD_NOT_ALLOWED,
+                crate::error::ErrorBody::json(
+                    "This method is not allowed here.",
+                    "method_not_allowed",
+                ),
+            )
+                .into_response();
+            if let Ok(v) = allow.parse() {
+                resp.headers_mut().insert(poem::http::header::ALLOW, v);
+            }
+            Ok(resp)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The path as the access log shows it: secrets in a path (a tracking code) become the
+/// route's parameter name.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const SECRET_PREFIX: &str = "/public/tickets/";
+    match path.strip_prefix(SECRET_PREFIX) {
+        Some(rest) if !rest.is_empty() => {
+            let tail = rest.split_once('/').map_or("", |(_, t)| t);
+            if tail.is_empty() {
+                format!("{SECRET_PREFIX}{{tracking_code}}").into()
+            } else {
+                format!("{SECRET_PREFIX}{{tracking_code}}/{tail}").into()
+            }
+        }
+        _ => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn tracking_codes_never_reach_the_log() {
+        assert_eq!(
+            loggable_path("/public/tickets/AbCdEfGhIjKlMnOpQrStUv"),
+            "/public/tickets/{tracking_code}"
+        );
+        assert_eq!(
+            loggable_path("/public/tickets/AbCdEfGhIjKlMnOpQrStUv/events"),
+            "/public/tickets/{tracking_code}/events"
+        );
+        assert_eq!(loggable_path("/public/tickets"), "/public/tickets");
+        assert_eq!(loggable_path("/tickets/5"), "/tickets/5");
     }
 }

@@ -1,12 +1,35 @@
 //! What the transport knows about a request's origin: the client's address (behind trusted
 //! proxies, the one they forwarded) and its User-Agent.
 
+use ipnet::IpNet;
 use poem::Request;
 use std::net::IpAddr;
 
+/// The proxies whose `X-Forwarded-For` is believed: single addresses or CIDR ranges.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+impl TrustedProxies {
+    /// Whether `ip` is one of them (an IPv4-mapped IPv6 address counts as its IPv4 address).
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(*ip, IpAddr::V4),
+            v4 => *v4,
+        };
+        self.0.iter().any(|net| net.contains(&ip))
+    }
+
+    /// Parses one entry: `10.0.0.1`, `10.0.0.0/8`, `::1`, `fd00::/8`.
+    pub fn parse_entry(s: &str) -> Option<IpNet> {
+        s.parse::<IpNet>()
+            .ok()
+            .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+    }
+}
+
 /// The requester's address: the peer, or the client named in `X-Forwarded-For` when the peer
 /// is a trusted proxy (walking the list from the right, past every trusted proxy).
-pub fn client_ip(req: &Request, trusted: &[IpAddr]) -> Option<IpAddr> {
+pub fn client_ip(req: &Request, trusted: &TrustedProxies) -> Option<IpAddr> {
     let peer = match req.remote_addr().0 {
         poem::Addr::SocketAddr(a) => Some(a.ip()),
         _ => None,
@@ -24,7 +47,7 @@ pub fn user_agent(req: &Request) -> Option<String> {
 fn requester_ip(
     peer: Option<IpAddr>,
     headers: &poem::http::HeaderMap,
-    trusted: &[IpAddr],
+    trusted: &TrustedProxies,
 ) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
@@ -60,7 +83,10 @@ mod tests {
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "198.51.100.9, 10.0.0.2".parse().unwrap());
-        let trusted = [ip("10.0.0.1"), ip("10.0.0.2")];
+        let trusted = TrustedProxies(vec![
+            TrustedProxies::parse_entry("10.0.0.1").unwrap(),
+            TrustedProxies::parse_entry("10.0.0.2").unwrap(),
+        ]);
         // An untrusted peer: its own address, whatever it claims.
         assert_eq!(
             requester_ip(Some(ip("203.0.113.5")), &h, &trusted),
@@ -83,5 +109,26 @@ mod tests {
             Some(ip("198.51.100.9"))
         );
         assert_eq!(requester_ip(None, &h, &trusted), None);
+    }
+
+    #[test]
+    fn trusted_proxies_take_cidr_ranges() {
+        let t = TrustedProxies(
+            ["10.0.0.0/8", "::1", "fd00::/8"]
+                .iter()
+                .map(|s| TrustedProxies::parse_entry(s).unwrap())
+                .collect(),
+        );
+        assert!(t.contains(&ip("10.20.30.40")));
+        assert!(t.contains(&ip("::ffff:10.1.2.3")), "IPv4-mapped");
+        assert!(t.contains(&ip("::1")) && t.contains(&ip("fd12::1")));
+        assert!(!t.contains(&ip("11.0.0.1")) && !t.contains(&ip("fe80::1")));
+        assert_eq!(TrustedProxies::parse_entry("nonsense"), None);
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", "198.51.100.9, 10.9.9.9".parse().unwrap());
+        assert_eq!(
+            requester_ip(Some(ip("10.0.0.5")), &h, &t),
+            Some(ip("198.51.100.9"))
+        );
     }
 }

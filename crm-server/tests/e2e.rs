@@ -191,6 +191,8 @@ fn pg_env(url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("DATABASE_URL", url.to_owned()),
         ("SECRET_KEY", SECRET.to_owned()),
+        // These tests submit many requests from one address on purpose.
+        ("SUBMIT_RATE_PER_MINUTE", "0".to_owned()),
     ]
 }
 
@@ -364,9 +366,20 @@ fn bad_settings_and_unreachable_databases_stop_the_start_clearly() {
     assert!(t.contains("PORT"), "{t}");
     let t = failed_start(&[
         ("DATABASE_URL", "postgres://u:hunter22@127.0.0.1:1/x"),
-        ("SECRET_KEY", "k"),
+        ("SECRET_KEY", SECRET),
     ]);
     assert!(t.contains("127.0.0.1:1") && !t.contains("hunter22"), "{t}");
+    // A short key, or one printed as an example, refuses a PostgreSQL start in one line.
+    for key in ["a", "change-me-to-a-long-random-string-of-32-bytes-or-more"] {
+        let t = failed_start(&[
+            ("DATABASE_URL", "postgres://u:hunter22@127.0.0.1:1/x"),
+            ("SECRET_KEY", key),
+        ]);
+        assert!(
+            t.contains("SECRET_KEY") && t.trim().lines().count() == 1,
+            "{t}"
+        );
+    }
     let busy = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port().to_string();
     let t = failed_start(&[("PORT", &port)]);

@@ -17,11 +17,12 @@
 mod index;
 mod rows;
 mod search;
+mod throttle;
 mod tickets;
 mod users;
 
 use async_trait::async_trait;
-use crm_core::{StoreError, StoreHealth};
+use crm_core::{StoreError, StoreHealth, ThrottleState};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use index::Indexes;
 use rows::{ClientRow, Rows, UserRow};
@@ -75,6 +76,8 @@ struct Inner {
     /// Active users by lower-cased username.
     active_names: HashMap<String, u32>,
     active_admins: usize,
+    /// Sign-in failures by username key.
+    throttle: HashMap<String, ThrottleState>,
 }
 
 #[async_trait]

@@ -24,6 +24,7 @@ impl Inner {
             username: new.username.as_str().to_owned(),
             role: new.role,
             created_at: new.created_at,
+            session_key: new.session_key,
         };
         self.active_names
             .insert(new.username.key(), self.users.len() as u32);

@@ -19,6 +19,9 @@ pub struct PgSettings {
     /// How long a query waits for a free connection, or for the database to answer a connect,
     /// before it fails with [`StoreError::Unavailable`].
     pub acquire_timeout: Duration,
+    /// The longest a statement may run before PostgreSQL cancels it (its `statement_timeout`);
+    /// a cancelled statement is [`StoreError::Unavailable`]. `None` leaves the server's setting.
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PgSettings {
@@ -26,6 +29,7 @@ impl Default for PgSettings {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Some(Duration::from_secs(5)),
         }
     }
 }
@@ -61,6 +65,10 @@ impl PgStore {
         settings: PgSettings,
     ) -> Result<Self, StoreError> {
         let target = target_of(&options);
+        let options = match settings.statement_timeout {
+            Some(t) => options.options([("statement_timeout", t.as_millis().max(1).to_string())]),
+            None => options,
+        };
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
@@ -81,13 +89,15 @@ impl PgStore {
         Self { pool, target }
     }
 
-    /// Applies the embedded migrations that the database does not have yet.
+    /// Applies the embedded migrations that the database does not have yet, then the data
+    /// migrations the application runs itself ([`crate::refold`]).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match sqlx::migrate!("./migrations").run(&self.pool).await {
-            Ok(()) => Ok(()),
-            Err(sqlx::migrate::MigrateError::Execute(e)) => Err(e).db(&self.target),
-            Err(other) => Err(StoreError::Backend(Box::new(other))),
+            Ok(()) => {}
+            Err(sqlx::migrate::MigrateError::Execute(e)) => return Err(e).db(&self.target),
+            Err(other) => return Err(StoreError::Backend(Box::new(other))),
         }
+        self.refold_titles().await
     }
 
     /// The pool, for embedders' own queries and for closing it at shutdown.

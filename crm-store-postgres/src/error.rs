@@ -32,16 +32,25 @@ pub(crate) fn map_err(target: &str, e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => match db.constraint() {
             Some("tickets_open_dedup_key") => StoreError::DuplicateTicket,
             Some("users_active_username_key") => StoreError::UsernameTaken,
-            // Authentication and "database does not exist" arrive as database errors too.
+            // The database is away, restarting, refusing us, over its time limit, or lost a
+            // transaction to a deadlock or serialisation conflict: all pass, so all are
+            // "try again" (503), never an internal error. Classes: 08 connection, 28 and 3D
+            // authentication and a missing database, 53 insufficient resources, 57 operator
+            // intervention (shutdown, restart, statement timeout), 40 transaction rollback.
             _ if db.code().is_some_and(|c| {
-                c.starts_with("28") || c == "3D000" || c.starts_with("08") || c == "57P03"
+                ["08", "28", "53", "57", "40"]
+                    .iter()
+                    .any(|class| c.starts_with(class))
+                    || c == "3D000"
             }) =>
             {
                 unavailable(target, &e)
             }
             _ => StoreError::Backend(Box::new(e)),
         },
+        // A connection that died mid-query surfaces as an I/O or protocol error.
         sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Tls(_)

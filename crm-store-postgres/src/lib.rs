@@ -21,7 +21,9 @@
 
 mod connect;
 mod error;
+pub mod refold;
 mod rows;
+mod throttle;
 mod tickets;
 mod users;
 

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Client, ClientId, Event, EventId, EventKind, Role, StoreError, Ticket, TicketId,
+    Client, ClientId, Event, EventId, EventKind, Role, SessionKey, StoreError, Ticket, TicketId,
     TicketProgress, TicketStatus, TrackingCode, User, UserId,
 };
 use sqlx::FromRow;
@@ -16,7 +16,8 @@ pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status,
     c.email AS client_email, c.phone AS client_phone, c.created_at AS client_created_at";
 
 /// The columns of a [`UserRow`].
-pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at, active, password_hash";
+pub(crate) const USER_COLUMNS: &str =
+    "id, username, role, created_at, active, password_hash, session_key";
 
 pub(crate) fn status(s: &str) -> Result<TicketStatus, StoreError> {
     s.parse().map_err(|e: String| StoreError::Backend(e.into()))
@@ -171,6 +172,7 @@ pub(crate) struct UserRow {
     created_at: DateTime<Utc>,
     pub(crate) active: bool,
     pub(crate) password_hash: String,
+    session_key: i64,
 }
 
 impl UserRow {
@@ -180,6 +182,25 @@ impl UserRow {
             username: self.username.clone(),
             role: role(&self.role)?,
             created_at: self.created_at,
+            session_key: SessionKey(self.session_key),
         })
+    }
+}
+
+/// A username's sign-in throttle.
+#[derive(FromRow)]
+pub(crate) struct ThrottleRow {
+    failures: i32,
+    last_failure: DateTime<Utc>,
+    locked_until: Option<DateTime<Utc>>,
+}
+
+impl From<ThrottleRow> for crm_core::ThrottleState {
+    fn from(r: ThrottleRow) -> Self {
+        Self {
+            failures: r.failures.max(0) as u32,
+            last_failure: r.last_failure,
+            locked_until: r.locked_until,
+        }
     }
 }

@@ -17,14 +17,15 @@ impl UserStore for PgStore {
     #[tracing::instrument(skip_all, err)]
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
         let sql = format!(
-            "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING {USER_COLUMNS}"
+            "INSERT INTO users (username, password_hash, role, created_at, session_key) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
         );
         let row: UserRow = sqlx::query_as(&sql)
             .bind(new.username.as_str())
             .bind(&new.password_hash)
             .bind(new.role.as_str())
             .bind(new.created_at)
+            .bind(new.session_key.0)
             .fetch_one(&self.pool)
             .await
             .db(&self.target)?;
@@ -49,12 +50,14 @@ impl UserStore for PgStore {
         }
         for u in users {
             sqlx::query(
-                "INSERT INTO users (username, password_hash, role, created_at) VALUES ($1, $2, $3, $4)",
+                "INSERT INTO users (username, password_hash, role, created_at, session_key) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(u.username.as_str())
             .bind(&u.password_hash)
             .bind(u.role.as_str())
             .bind(u.created_at)
+            .bind(u.session_key.0)
             .execute(&mut *tx)
             .await
             .db(&self.target)?;

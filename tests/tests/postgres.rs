@@ -164,6 +164,7 @@ async fn unreachable_database_is_a_clear_error_without_the_password() {
     let settings = PgSettings {
         max_connections: 1,
         acquire_timeout: Duration::from_secs(2),
+        ..PgSettings::default()
     };
     let err = PgStore::connect_with(options, settings).await.unwrap_err();
     let msg = err.to_string();

@@ -1,40 +1,76 @@
-//! Sign-in and the per-request session check.
+//! Sign-in, with per-username throttling, and the per-request session check.
 
 use super::Crm;
 use crate::{
     error::{CoreError, StoreError},
     ids::UserId,
     input::Username,
+    password::HashersBusy,
     role::Actor,
     store::Store,
-    user::User,
+    user::{SessionKey, User},
 };
+
+impl From<HashersBusy> for CoreError {
+    fn from(_: HashersBusy) -> Self {
+        CoreError::Busy
+    }
+}
 
 impl<S: Store> Crm<S> {
     /// Checks a username and password. Unknown users, deleted users, malformed usernames and
     /// wrong passwords all answer [`CoreError::InvalidCredentials`] after the same argon2 work.
+    /// A username with too many recent failures (known or not) is refused with
+    /// [`CoreError::TooManyAttempts`] before any password is checked; every failure is
+    /// counted in the store, so the limit holds across replicas, and a success resets it.
     pub async fn authenticate(&self, username: &str, password: &str) -> Result<User, CoreError> {
-        let creds = match Username::parse(username) {
-            Ok(u) => self
-                .store
-                .credentials(&u)
-                .await
-                .map_err(CoreError::from_store)?,
-            Err(_) => None,
+        let Ok(username) = Username::parse(username) else {
+            // Cannot be an account: spend the same work, count nothing.
+            self.passwords.verify(None, password.to_owned()).await?;
+            return Err(CoreError::InvalidCredentials);
         };
+        let key = username.key();
+        let now = self.clock.now();
+        let state = self
+            .store
+            .login_state(&key)
+            .await
+            .map_err(CoreError::from_store)?;
+        if let Some(wait) = state.and_then(|s| s.wait(now)) {
+            return Err(too_many(wait));
+        }
+        let creds = self
+            .store
+            .credentials(&username)
+            .await
+            .map_err(CoreError::from_store)?;
         let (user, hash) = match creds {
             Some(c) => (Some(c.user), Some(c.password_hash)),
             None => (None, None),
         };
-        if self.passwords.verify(hash, password.to_owned()).await {
-            user.ok_or(CoreError::InvalidCredentials)
-        } else {
-            Err(CoreError::InvalidCredentials)
+        let ok = self.passwords.verify(hash, password.to_owned()).await?;
+        match user {
+            Some(user) if ok => {
+                if state.is_some() {
+                    self.store
+                        .login_succeeded(&key)
+                        .await
+                        .map_err(CoreError::from_store)?;
+                }
+                Ok(user)
+            }
+            _ => {
+                self.store
+                    .login_failed(&key, self.clock.now())
+                    .await
+                    .map_err(CoreError::from_store)?;
+                Err(CoreError::InvalidCredentials)
+            }
         }
     }
 
-    /// Loads the actor for a verified token subject: the user must still exist and be active,
-    /// and its role is read from the store, never trusted from the token.
+    /// Loads the actor for a user id: the user must still exist and be active, and its role is
+    /// read from the store, never trusted from elsewhere.
     pub async fn actor(&self, id: UserId) -> Result<(Actor, User), CoreError> {
         match self.store.find_user(id).await {
             Ok(rec) if rec.active => Ok((
@@ -47,5 +83,23 @@ impl<S: Store> Crm<S> {
             Ok(_) | Err(StoreError::NotFound) => Err(CoreError::Unauthenticated),
             Err(e) => Err(CoreError::from_store(e)),
         }
+    }
+
+    /// The session a token names: [`Crm::actor`], and the token's session key must still be
+    /// the account's (a password change or reset draws a new one; an account created after the
+    /// token was issued has another).
+    pub async fn session(&self, id: UserId, key: SessionKey) -> Result<(Actor, User), CoreError> {
+        let (actor, user) = self.actor(id).await?;
+        if user.session_key != key {
+            return Err(CoreError::Unauthenticated);
+        }
+        Ok((actor, user))
+    }
+}
+
+fn too_many(wait: chrono::TimeDelta) -> CoreError {
+    let ms = wait.num_milliseconds().max(0) as u64;
+    CoreError::TooManyAttempts {
+        retry_after_secs: ms.div_ceil(1000).max(1),
     }
 }

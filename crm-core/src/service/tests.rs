@@ -1,5 +1,5 @@
 //! Cases only an injected storage failure can produce.
-use super::{tickets::TRANSITION_ATTEMPTS, *};
+use super::{tickets::RACE_ATTEMPTS, *};
 use crate::{
     ids::ClientId,
     store::MockStore,
@@ -113,26 +113,28 @@ async fn a_lost_compare_and_set_rereads_and_settles_as_a_no_op() {
 }
 
 #[tokio::test]
-async fn endless_contention_gives_up_with_an_internal_error() {
+async fn endless_contention_gives_up_with_busy_never_an_internal_error() {
     let mut store = MockStore::new();
     store
         .expect_get_ticket()
-        .times(TRANSITION_ATTEMPTS)
+        .times(RACE_ATTEMPTS)
         .returning(|_, _| Ok(ticket(TicketStatus::New, Some(UserId(2)))));
     store
         .expect_transition()
-        .times(TRANSITION_ATTEMPTS)
+        .times(RACE_ATTEMPTS)
         .returning(|_| Err(StoreError::Stale));
     let e = crm(store)
         .change_status(&ADMIN, TicketId(1), TicketStatus::InProgress)
         .await
         .unwrap_err();
-    assert_eq!(e.code(), "internal_error");
+    assert!(matches!(e, CoreError::Busy), "{e:?}");
+    assert_eq!(e.code(), "unavailable");
 }
 
 #[tokio::test]
 async fn store_failures_are_not_mistaken_for_bad_credentials_or_sessions() {
     let mut store = MockStore::new();
+    store.expect_login_state().returning(|_| Ok(None));
     store
         .expect_credentials()
         .returning(|_| Err(StoreError::Unavailable("db:5432".into())));

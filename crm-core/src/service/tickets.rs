@@ -6,7 +6,10 @@ use crate::{
     error::{CoreError, StoreError},
     history::Event,
     ids::{TicketId, UserId},
-    input::{ClientName, Description, Email, Phone, Title, ValidationErrors, truncate_user_agent},
+    input::{
+        ClientName, Description, Email, Phone, Title, ValidationErrors, check_worker_id,
+        truncate_user_agent,
+    },
     page::{Page, TicketFilter, TicketQuery, parse_list},
     role::{Actor, Permission, Role},
     status::TicketStatus,
@@ -15,9 +18,11 @@ use crate::{
     user::Stats,
 };
 
-/// How often a status change re-reads and retries after losing a compare-and-set. One retry is
+/// How often a change re-reads and retries after losing a compare-and-set. One retry is
 /// enough for a single competing change; a few more absorb bursts without looping forever.
-pub(super) const TRANSITION_ATTEMPTS: usize = 4;
+/// A change that loses every attempt is answered [`CoreError::Busy`] (retry shortly), never
+/// an internal error.
+pub(super) const RACE_ATTEMPTS: usize = 8;
 
 impl<S: Store> Crm<S> {
     /// Validates and stores a customer's request. Every invalid field is reported at once;
@@ -82,7 +87,8 @@ impl<S: Store> Crm<S> {
         actor: &Actor,
         req: ListTickets,
     ) -> Result<Page<Ticket>, CoreError> {
-        let (page, search) = parse_list(req.page, req.size, req.search.as_deref())?;
+        let (page, search) = parse_list(req.page, req.size, req.search.as_deref())
+            .and_then(|ps| check_worker_id(req.worker_id).map(|()| ps))?;
         let visibility = actor.visibility();
         if visibility.scope(req.worker_id) == crate::role::Scope::Nothing {
             return Err(CoreError::Forbidden(
@@ -112,15 +118,24 @@ impl<S: Store> Crm<S> {
         worker: UserId,
     ) -> Result<Ticket, CoreError> {
         require(actor, Permission::AssignTickets)?;
-        self.store
-            .assign(id, worker, actor.id, self.clock.now())
-            .await
-            .map_err(|e| match e {
-                StoreError::NotFound => CoreError::NotFound("Ticket"),
-                StoreError::TicketClosed => CoreError::TicketClosed,
-                StoreError::WorkerUnavailable => CoreError::InvalidWorker,
-                other => CoreError::from_store(other),
-            })
+        check_worker_id(Some(worker))?;
+        // A stale answer means the ticket changed between the store's attempt and its
+        // follow-up read; the next attempt decides on the new state.
+        for _ in 0..RACE_ATTEMPTS {
+            match self
+                .store
+                .assign(id, worker, actor.id, self.clock.now())
+                .await
+            {
+                Ok(t) => return Ok(t),
+                Err(StoreError::Stale) => continue,
+                Err(StoreError::NotFound) => return Err(CoreError::NotFound("Ticket")),
+                Err(StoreError::TicketClosed) => return Err(CoreError::TicketClosed),
+                Err(StoreError::WorkerUnavailable) => return Err(CoreError::InvalidWorker),
+                Err(other) => return Err(CoreError::from_store(other)),
+            }
+        }
+        Err(CoreError::Busy)
     }
 
     /// Moves a ticket along the state machine. Asking for the status it already has returns it
@@ -132,8 +147,7 @@ impl<S: Store> Crm<S> {
         id: TicketId,
         next: TicketStatus,
     ) -> Result<Ticket, CoreError> {
-        let mut last_err = None;
-        for _ in 0..TRANSITION_ATTEMPTS {
+        for _ in 0..RACE_ATTEMPTS {
             let ticket = self
                 .store
                 .get_ticket(id, actor.visibility())
@@ -149,10 +163,7 @@ impl<S: Store> Crm<S> {
                 });
             }
             if next == TicketStatus::InProgress && ticket.worker_id.is_none() {
-                return Err(CoreError::Validation(ValidationErrors::one(
-                    "new_status",
-                    "Assign the ticket to a worker before starting it.",
-                )));
+                return Err(CoreError::NotAssigned);
             }
             let change = Transition {
                 ticket_id: id,
@@ -166,11 +177,11 @@ impl<S: Store> Crm<S> {
             };
             match self.store.transition(change).await {
                 Ok(t) => return Ok(t),
-                Err(StoreError::Stale) => last_err = Some(StoreError::Stale),
+                Err(StoreError::Stale) => continue,
                 Err(e) => return Err(not_found("Ticket")(e)),
             }
         }
-        Err(CoreError::Internal(last_err.unwrap_or(StoreError::Stale)))
+        Err(CoreError::Busy)
     }
 
     /// A ticket's history, oldest first, for staff who may see the ticket.
@@ -185,6 +196,7 @@ impl<S: Store> Crm<S> {
     /// An id that is not a worker's (active or deleted) is `not_found`.
     pub async fn stats(&self, actor: &Actor, worker: Option<UserId>) -> Result<Stats, CoreError> {
         require(actor, Permission::ReadStats)?;
+        check_worker_id(worker)?;
         if let Some(w) = worker {
             let rec = self.store.find_user(w).await.map_err(not_found("Worker"))?;
             if rec.user.role != Role::Worker {

@@ -8,7 +8,7 @@ use crate::{
     page::{Page, PageRequest, UserQuery, parse_list},
     role::{Actor, Permission, Role},
     store::Store,
-    user::{NewUser, User},
+    user::{NewUser, SessionKey, User},
 };
 
 impl<S: Store> Crm<S> {
@@ -104,9 +104,10 @@ impl<S: Store> Crm<S> {
         };
         Ok(NewUser {
             username,
-            password_hash: self.passwords.hash(password.expose().to_owned()).await,
+            password_hash: self.passwords.hash(password.expose().to_owned()).await?,
             role,
             created_at: self.clock.now(),
+            session_key: SessionKey::generate(),
         })
     }
 }

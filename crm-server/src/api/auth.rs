@@ -4,8 +4,9 @@ use super::{
     AppState, Tag,
     dto::{LoginRequest, TokenResponse, UserBody},
 };
-use crate::{auth::BearerAuth, error::ApiError};
+use crate::{auth::StaffAuth, error::ApiError, request_meta};
 use crm_core::Store;
+use poem::Request;
 use poem_openapi::{OpenApi, payload::Json};
 
 /// Sign-in and the current user.
@@ -18,7 +19,13 @@ impl<S: Store> AuthApi<S> {
     /// Exchanges a username and password for an access token. An unknown user and a wrong
     /// password get the same answer.
     #[oai(path = "/auth/login", method = "post")]
-    async fn login(&self, body: Json<LoginRequest>) -> Result<Json<TokenResponse>, ApiError> {
+    async fn login(
+        &self,
+        req: &Request,
+        body: Json<LoginRequest>,
+    ) -> Result<Json<TokenResponse>, ApiError> {
+        let ip = request_meta::client_ip(req, &self.0.trusted_proxies);
+        self.0.limits.login.check(ip)?;
         let user = self
             .0
             .crm
@@ -29,7 +36,7 @@ impl<S: Store> AuthApi<S> {
 
     /// The signed-in user
     #[oai(path = "/auth/me", method = "get")]
-    async fn me(&self, auth: BearerAuth) -> Result<Json<UserBody>, ApiError> {
-        Ok(Json(self.0.signed_in(&auth).await?.1.into()))
+    async fn me(&self, auth: StaffAuth) -> Result<Json<UserBody>, ApiError> {
+        Ok(Json(auth.0.user.into()))
     }
 }

@@ -1,7 +1,7 @@
 //! Probes for orchestrators and load balancers.
 
 use super::{AppState, Tag, dto::HealthBody};
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, RETRY_AFTER_UNAVAILABLE_SECS};
 use crm_core::Store;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
 
@@ -13,7 +13,12 @@ pub enum ReadyResponse {
     Ready(Json<HealthBody>),
     /// The store does not answer.
     #[oai(status = 503)]
-    NotReady(Json<ErrorBody>),
+    NotReady(
+        Json<ErrorBody>,
+        /// Seconds to wait before asking again.
+        #[oai(header = "Retry-After")]
+        String,
+    ),
 }
 
 /// Probes.
@@ -34,10 +39,10 @@ impl<S: Store> HealthApi<S> {
             Ok(()) => ReadyResponse::Ready(Json(HealthBody::ok())),
             Err(e) => {
                 tracing::warn!(error = %e, "readiness check failed");
-                ReadyResponse::NotReady(ErrorBody::json(
-                    "The store does not answer.",
-                    "unavailable",
-                ))
+                ReadyResponse::NotReady(
+                    ErrorBody::json("The store does not answer.", "unavailable"),
+                    RETRY_AFTER_UNAVAILABLE_SECS.to_string(),
+                )
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The HTTP operations, one module per resource: a thin layer that converts request types
 //! into core calls, once, and core results into response bodies ([`dto`]). No business rule
 //! lives here, and no error is mapped here: `?` hands every core refusal to
-//! [`crate::error`].
+//! [`crate::error`]. Authentication happens before an operation runs, in the security
+//! schemes of [`crate::auth`].
 
 pub mod auth;
 pub mod dto;
@@ -11,12 +12,14 @@ pub mod tickets;
 pub mod users;
 
 use crate::{
-    auth::{BearerAuth, Tokens},
+    auth::{Session, SessionCheck, Tokens},
     error::ApiError,
+    limits::Limits,
+    request_meta::TrustedProxies,
 };
-use crm_core::{Actor, Crm, Store, User};
+use crm_core::{Crm, Store};
 use poem_openapi::Tags;
-use std::{net::IpAddr, sync::Arc};
+use std::{pin::Pin, sync::Arc};
 
 /// What every operation shares.
 pub struct AppState<S> {
@@ -25,7 +28,9 @@ pub struct AppState<S> {
     /// Token issuing and checking.
     pub tokens: Tokens,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Arc<Vec<IpAddr>>,
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Per-address rate limits of this replica.
+    pub limits: Arc<Limits>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -34,23 +39,29 @@ impl<S> Clone for AppState<S> {
             crm: self.crm.clone(),
             tokens: self.tokens.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
 
-impl<S: Store> AppState<S> {
-    /// The signed-in actor: a valid token whose user still exists and is active. Its role is
-    /// read from the store now, never taken from the token.
-    pub(crate) async fn actor(&self, auth: &BearerAuth) -> Result<Actor, ApiError> {
-        Ok(self.signed_in(auth).await?.0)
-    }
-
-    /// [`AppState::actor`] together with the user's account.
-    pub(crate) async fn signed_in(&self, auth: &BearerAuth) -> Result<(Actor, User), ApiError> {
-        let id = self.tokens.verify(&auth.0.token).ok_or_else(|| {
-            ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
-        })?;
-        Ok(self.crm.actor(id).await?)
+impl<S: Store> SessionCheck for AppState<S> {
+    /// A valid token whose account still exists, is active and still holds the token's
+    /// session key. The role is read from the store now, never taken from the token.
+    fn check<'a>(
+        &'a self,
+        token: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>> {
+        Box::pin(async move {
+            let claims = self.tokens.verify(token).ok_or_else(|| {
+                ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
+            })?;
+            let (actor, user) = self.crm.session(claims.user, claims.session_key).await?;
+            Ok(Session {
+                actor,
+                user,
+                token: claims,
+            })
+        })
     }
 }
 

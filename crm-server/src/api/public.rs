@@ -33,6 +33,8 @@ impl<S: Store> PublicApi<S> {
         req: &Request,
         body: Json<SubmitRequest>,
     ) -> Result<SubmitResponse, ApiError> {
+        let ip = request_meta::client_ip(req, &self.0.trusted_proxies);
+        self.0.limits.submit.check(ip)?;
         let body = body.0;
         let t = self
             .0
@@ -43,8 +45,7 @@ impl<S: Store> PublicApi<S> {
                 client_name: body.client.name,
                 client_email: body.client.email,
                 client_phone: body.client.phone,
-                requester_ip: request_meta::client_ip(req, &self.0.trusted_proxies)
-                    .map(|ip| ip.to_string()),
+                requester_ip: ip.map(|ip| ip.to_string()),
                 requester_ua: request_meta::user_agent(req),
             })
             .await?;

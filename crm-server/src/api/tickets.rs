@@ -4,7 +4,10 @@ use super::{
     AppState, Tag,
     dto::{AssignRequest, HistoryBody, PageBody, StatsBody, Status, StatusRequest, TicketBody},
 };
-use crate::{auth::BearerAuth, error::ApiError};
+use crate::{
+    auth::{AdminAuth, StaffAuth},
+    error::ApiError,
+};
 use crm_core::{ListTickets, Store, TicketId, UserId};
 use poem_openapi::{
     OpenApi,
@@ -24,7 +27,7 @@ impl<S: Store> TicketsApi<S> {
     #[oai(path = "/tickets", method = "get")]
     async fn list(
         &self,
-        auth: BearerAuth,
+        auth: StaffAuth,
         /// Page number, 1 or more (default 1).
         page: Query<Option<i64>>,
         /// Page size, 1-100 (default 10).
@@ -36,7 +39,7 @@ impl<S: Store> TicketsApi<S> {
         /// Case-insensitive substring of the title (at most 200 characters).
         search: Query<Option<String>>,
     ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+        let actor = auth.0.actor;
         let req = ListTickets {
             page: page.0,
             size: size.0,
@@ -54,11 +57,11 @@ impl<S: Store> TicketsApi<S> {
     #[oai(path = "/tickets/stats", method = "get")]
     async fn stats(
         &self,
-        auth: BearerAuth,
+        auth: AdminAuth,
         /// A worker's id (active or deleted); omit for all tickets.
         worker_id: Query<Option<i64>>,
     ) -> Result<Json<StatsBody>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+        let actor = auth.0.actor;
         let s = self.0.crm.stats(&actor, worker_id.0.map(UserId)).await?;
         Ok(Json(s.into()))
     }
@@ -67,8 +70,8 @@ impl<S: Store> TicketsApi<S> {
     ///
     /// Marks it viewed on its first opening.
     #[oai(path = "/tickets/:id", method = "get")]
-    async fn get(&self, auth: BearerAuth, id: Path<i64>) -> Result<Json<TicketBody>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+    async fn get(&self, auth: StaffAuth, id: Path<i64>) -> Result<Json<TicketBody>, ApiError> {
+        let actor = auth.0.actor;
         let t = self.0.crm.get_ticket(&actor, TicketId(id.0)).await?;
         Ok(Json(t.into()))
     }
@@ -77,12 +80,8 @@ impl<S: Store> TicketsApi<S> {
     ///
     /// Every change, oldest first.
     #[oai(path = "/tickets/:id/history", method = "get")]
-    async fn history(
-        &self,
-        auth: BearerAuth,
-        id: Path<i64>,
-    ) -> Result<Json<HistoryBody>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+    async fn history(&self, auth: StaffAuth, id: Path<i64>) -> Result<Json<HistoryBody>, ApiError> {
+        let actor = auth.0.actor;
         let events = self.0.crm.history(&actor, TicketId(id.0)).await?;
         Ok(Json(events.into()))
     }
@@ -94,11 +93,11 @@ impl<S: Store> TicketsApi<S> {
     #[oai(path = "/tickets/:id/assign", method = "post")]
     async fn assign(
         &self,
-        auth: BearerAuth,
+        auth: AdminAuth,
         id: Path<i64>,
         body: Json<AssignRequest>,
     ) -> Result<Json<TicketBody>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+        let actor = auth.0.actor;
         let t = self
             .0
             .crm
@@ -114,11 +113,11 @@ impl<S: Store> TicketsApi<S> {
     #[oai(path = "/tickets/:id/status", method = "post")]
     async fn status(
         &self,
-        auth: BearerAuth,
+        auth: StaffAuth,
         id: Path<i64>,
         body: Json<StatusRequest>,
     ) -> Result<Json<TicketBody>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+        let actor = auth.0.actor;
         let t = self
             .0
             .crm

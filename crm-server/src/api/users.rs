@@ -4,7 +4,7 @@ use super::{
     AppState, Tag,
     dto::{CreateUserRequest, PageBody, RoleBody, UserBody},
 };
-use crate::{auth::BearerAuth, error::ApiError};
+use crate::{auth::AdminAuth, error::ApiError};
 use crm_core::{ListUsers, Store, UserId};
 use poem_openapi::{
     ApiResponse, OpenApi,
@@ -39,7 +39,7 @@ impl<S: Store> UsersApi<S> {
     #[oai(path = "/users", method = "get")]
     async fn list(
         &self,
-        auth: BearerAuth,
+        auth: AdminAuth,
         /// Page number, 1 or more (default 1).
         page: Query<Option<i64>>,
         /// Page size, 1-100 (default 10).
@@ -49,7 +49,7 @@ impl<S: Store> UsersApi<S> {
         /// Only this role.
         role: Query<Option<RoleBody>>,
     ) -> Result<Json<PageBody<UserBody>>, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+        let actor = auth.0.actor;
         let req = ListUsers {
             page: page.0,
             size: size.0,
@@ -63,10 +63,10 @@ impl<S: Store> UsersApi<S> {
     #[oai(path = "/users", method = "post")]
     async fn create(
         &self,
-        auth: BearerAuth,
+        auth: AdminAuth,
         body: Json<CreateUserRequest>,
     ) -> Result<CreateUserResponse, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+        let actor = auth.0.actor;
         let u = self
             .0
             .crm
@@ -81,12 +81,8 @@ impl<S: Store> UsersApi<S> {
     /// back to `new` with no worker, and its username becomes free. Its done tickets keep it.
     /// An admin cannot delete itself, and the last admin cannot be deleted.
     #[oai(path = "/users/:id", method = "delete")]
-    async fn delete(
-        &self,
-        auth: BearerAuth,
-        id: Path<i64>,
-    ) -> Result<DeleteUserResponse, ApiError> {
-        let actor = self.0.actor(&auth).await?;
+    async fn delete(&self, auth: AdminAuth, id: Path<i64>) -> Result<DeleteUserResponse, ApiError> {
+        let actor = auth.0.actor;
         self.0.crm.delete_user(&actor, UserId(id.0)).await?;
         Ok(DeleteUserResponse::Deleted)
     }

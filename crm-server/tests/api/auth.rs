@@ -29,7 +29,11 @@ async fn login_me_and_every_kind_of_bad_token(app: &TestApp) {
 
     let admin_id = me.body["id"].as_i64().unwrap();
     let now = chrono::Utc::now().timestamp();
-    let claims = json!({"sub": admin_id.to_string(), "iat": now, "exp": now + 600});
+    // The real token's session key, so only what each forgery changes is wrong.
+    let real: serde_json::Value =
+        serde_json::from_slice(&B64.decode(app.admin.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let sk = real["sk"].clone();
+    let claims = json!({"sub": admin_id.to_string(), "iat": now, "exp": now + 600, "sk": sk, "jti": "forged"});
     let other_key = forge(
         claims.clone(),
         jsonwebtoken::Algorithm::HS256,
@@ -37,12 +41,12 @@ async fn login_me_and_every_kind_of_bad_token(app: &TestApp) {
     );
     let hs512 = forge(claims.clone(), jsonwebtoken::Algorithm::HS512, SECRET);
     let expired = forge(
-        json!({"sub": admin_id.to_string(), "iat": now - 100, "exp": now - 10}),
+        json!({"sub": admin_id.to_string(), "iat": now - 100, "exp": now - 10, "sk": sk, "jti": "x"}),
         jsonwebtoken::Algorithm::HS256,
         SECRET,
     );
     let no_exp = forge(
-        json!({"sub": admin_id.to_string()}),
+        json!({"sub": admin_id.to_string(), "sk": sk, "jti": "x"}),
         jsonwebtoken::Algorithm::HS256,
         SECRET,
     );
@@ -54,7 +58,13 @@ async fn login_me_and_every_kind_of_bad_token(app: &TestApp) {
         StatusCode::OK,
         "a correctly signed token works"
     );
+    let other_session = forge(
+        json!({"sub": admin_id.to_string(), "iat": now, "exp": now + 600, "sk": 12345, "jti": "x"}),
+        jsonwebtoken::Algorithm::HS256,
+        SECRET,
+    );
     for bad in [
+        other_session,
         other_key,
         hs512,
         expired,

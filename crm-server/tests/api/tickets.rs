@@ -25,8 +25,11 @@ async fn admin_ticket_workflow(app: &TestApp) {
     let r = app.set_status(&app.admin, id, "in_progress").await;
     assert_eq!(
         (r.status, r.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_error")
+        (StatusCode::CONFLICT, "invalid_transition"),
+        "starting an unassigned ticket"
     );
+    assert_eq!(r.body["allowed_next"], json!([]));
+    assert!(r.body["detail"].as_str().unwrap().contains("Assign"));
     let r = app.set_status(&app.admin, id, "closed").await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
 

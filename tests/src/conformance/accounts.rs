@@ -340,6 +340,7 @@ pub async fn default_accounts_are_seeded_once<S: Store + Clone>(store: S) {
         password_hash: "$argon2id$v=19$m=1024,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA".into(),
         role,
         created_at: chrono::Utc::now(),
+        session_key: crm_core::SessionKey::generate(),
     };
     let tasks = (0..8).map(|_| {
         let store = store.clone();

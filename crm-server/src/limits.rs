@@ -1,0 +1,90 @@
+//! Per-address rate limits of this replica (governor's keyed GCRA limiters): sign-in attempts
+//! and public submissions. The per-username sign-in throttle is in the store (shared by every
+//! replica); these only stop one address from flooding one replica.
+
+use crate::error::ApiError;
+use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
+use std::{net::IpAddr, num::NonZeroU32};
+
+/// One limit, keyed by client address; `None` when disabled (a rate of 0).
+pub struct AddressLimit(Option<DefaultKeyedRateLimiter<IpAddr>>);
+
+impl AddressLimit {
+    /// `per_minute` requests a minute (0 disables), in bursts of at most `burst` (default: the
+    /// minute's allowance at once).
+    pub fn per_minute(per_minute: u32, burst: Option<u32>) -> Self {
+        Self(NonZeroU32::new(per_minute).map(|rate| {
+            let quota = Quota::per_minute(rate);
+            let quota = match burst.and_then(NonZeroU32::new) {
+                Some(b) => quota.allow_burst(b),
+                None => quota,
+            };
+            DefaultKeyedRateLimiter::keyed(quota)
+        }))
+    }
+
+    /// Counts one request from `ip`; 429 `rate_limited` with the wait when over the limit.
+    /// A request without a known address is not limited here.
+    pub fn check(&self, ip: Option<IpAddr>) -> Result<(), ApiError> {
+        let (Some(limiter), Some(ip)) = (&self.0, ip) else {
+            return Ok(());
+        };
+        limiter.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            ApiError::rate_limited(wait.as_millis().div_ceil(1000) as u64)
+        })
+    }
+
+    /// Forgets addresses whose allowance is full again, so the table stays as small as the
+    /// set of recently active addresses.
+    pub fn sweep(&self) {
+        if let Some(l) = &self.0 {
+            l.retain_recent();
+            l.shrink_to_fit();
+        }
+    }
+}
+
+/// The limits the server applies.
+pub struct Limits {
+    /// `POST /auth/login` per address.
+    pub login: AddressLimit,
+    /// `POST /public/tickets` per address.
+    pub submit: AddressLimit,
+}
+
+impl Limits {
+    /// See [`AddressLimit::sweep`].
+    pub fn sweep(&self) {
+        self.login.sweep();
+        self.submit.sweep();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_burst_then_refusal_with_a_wait_and_other_addresses_unaffected() {
+        let l = AddressLimit::per_minute(10, Some(5));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        for _ in 0..5 {
+            l.check(Some(a)).unwrap();
+        }
+        let e = l.check(Some(a)).unwrap_err();
+        match e {
+            ApiError::TooManyRequests(body, retry) => {
+                assert_eq!(body.code, "rate_limited");
+                assert!(retry.parse::<u64>().unwrap() >= 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        l.check(Some(b)).unwrap();
+        let off = AddressLimit::per_minute(0, None);
+        for _ in 0..100 {
+            off.check(Some(a)).unwrap();
+        }
+    }
+}

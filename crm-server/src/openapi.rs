@@ -1,0 +1,261 @@
+//! The OpenAPI document, made to tell the truth about the running service. poem-openapi
+//! derives it from the operations; this module then, in one place:
+//!
+//! * keeps, for each operation, only the error statuses it can really answer ([`STATUSES`]);
+//! * declares every optional field `nullable` (the service sends `null`, not an absent key);
+//! * declares the limits of every input the core enforces ([`limits`]): lengths as patterns
+//!   that allow the surrounding white space the core trims, ranges, and the character rules;
+//! * records which methods each path answers, for the `Allow` header of a 405.
+//!
+//! The result is served at `/openapi.json` and behind the Swagger UI at `/docs`.
+
+use crm_core::{
+    PageRequest,
+    input::{ClientName, Description, Email, SearchTerm, Title},
+};
+use poem_openapi::{OpenApi, OpenApiService};
+use serde_json::{Map, Value, json};
+
+/// Error statuses each operation can answer, beside its success status.
+pub const STATUSES: &[(&str, &str, &[u16])] = &[
+    ("post", "/auth/login", &[401, 413, 422, 429, 500, 503]),
+    ("get", "/auth/me", &[401, 500, 503]),
+    ("post", "/public/tickets", &[409, 413, 422, 429, 500, 503]),
+    ("get", "/public/tickets/{tracking_code}", &[404, 500, 503]),
+    ("get", "/tickets", &[401, 403, 422, 500, 503]),
+    ("get", "/tickets/stats", &[401, 403, 404, 422, 500, 503]),
+    ("get", "/tickets/{id}", &[401, 404, 500, 503]),
+    ("get", "/tickets/{id}/history", &[401, 404, 500, 503]),
+    (
+        "post",
+        "/tickets/{id}/assign",
+        &[401, 403, 404, 409, 413, 422, 500, 503],
+    ),
+    (
+        "post",
+        "/tickets/{id}/status",
+        &[401, 404, 409, 413, 422, 500, 503],
+    ),
+    ("get", "/users", &[401, 403, 422, 500, 503]),
+    ("post", "/users", &[401, 403, 409, 413, 422, 500, 503]),
+    ("delete", "/users/{id}", &[401, 403, 404, 409, 500, 503]),
+    ("get", "/healthz", &[]),
+    ("get", "/readyz", &[503]),
+];
+
+/// The processed document and what the server needs from it.
+pub struct Document {
+    /// The JSON text served at `/openapi.json`.
+    pub json: String,
+    /// The Swagger UI page over it.
+    pub html: String,
+    /// Each path template's segments and the methods it answers.
+    pub paths: Vec<(Vec<String>, Vec<String>)>,
+}
+
+/// Builds the truthful document of `service`.
+///
+/// Panics when an operation has no entry in [`STATUSES`]: every operation must say what it
+/// can answer, and the API tests build this document, so a missing entry fails them.
+pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
+    let raw = service.spec();
+    let mut spec: Value = serde_json::from_str(&raw).expect("poem-openapi writes valid JSON");
+    let mut paths = Vec::new();
+    if let Some(map) = spec["paths"].as_object_mut() {
+        for (path, item) in map.iter_mut() {
+            let mut methods = Vec::new();
+            for (method, op) in item.as_object_mut().into_iter().flatten() {
+                methods.push(method.to_uppercase());
+                keep_declared_statuses(method, path, op);
+                limit_parameters(path, op);
+            }
+            let segments = path.split('/').map(str::to_owned).collect();
+            paths.push((segments, methods));
+        }
+    }
+    if let Some(schemas) = spec["components"]["schemas"].as_object_mut() {
+        for (name, schema) in schemas.iter_mut() {
+            declare_nullable(schema);
+            limit_fields(name, schema);
+        }
+    }
+    let json = serde_json::to_string_pretty(&spec).expect("a JSON value serialises");
+    let html = service.swagger_ui_html().replacen(&raw, &json, 1);
+    Document { json, html, paths }
+}
+
+impl Document {
+    /// The methods the path answers (with `HEAD` beside `GET`), or `None` for no such path.
+    pub fn allowed(&self, path: &str) -> Option<String> {
+        let got: Vec<&str> = path.split('/').collect();
+        let (_, methods) = self.paths.iter().find(|(segments, _)| {
+            segments.len() == got.len()
+                && segments
+                    .iter()
+                    .zip(&got)
+                    .all(|(s, g)| s == g || (s.starts_with('{') && !g.is_empty()))
+        })?;
+        let mut all: Vec<String> = methods.clone();
+        if all.iter().any(|m| m == "GET") {
+            all.push("HEAD".into());
+        }
+        Some(all.join(", "))
+    }
+}
+
+fn keep_declared_statuses(method: &str, path: &str, op: &mut Value) {
+    let errors = STATUSES
+        .iter()
+        .find(|(m, p, _)| *m == method && *p == path)
+        .map(|(_, _, e)| *e)
+        .unwrap_or_else(|| panic!("{method} {path} has no entry in openapi::STATUSES"));
+    if let Some(responses) = op["responses"].as_object_mut() {
+        responses.retain(|code, _| {
+            code.starts_with('2') || code.parse::<u16>().is_ok_and(|c| errors.contains(&c))
+        });
+    }
+}
+
+/// Marks every property that is not required as nullable; a `$ref` is wrapped in `allOf` so
+/// the flag is not ignored beside it.
+fn declare_nullable(schema: &mut Value) {
+    let required: Vec<String> = schema["required"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(props) = schema["properties"].as_object_mut() else {
+        return;
+    };
+    for (name, prop) in props.iter_mut() {
+        if required.contains(name) {
+            continue;
+        }
+        if let Some(r) = prop.get("$ref").cloned() {
+            let mut wrapped = Map::new();
+            wrapped.insert("allOf".into(), json!([{ "$ref": r }]));
+            if let Some(d) = prop.get("description") {
+                wrapped.insert("description".into(), d.clone());
+            }
+            *prop = Value::Object(wrapped);
+        }
+        prop["nullable"] = json!(true);
+    }
+}
+
+fn limit_fields(schema_name: &str, schema: &mut Value) {
+    for (name, field, limit) in limits::fields() {
+        if name == schema_name {
+            if let Some(prop) = schema["properties"].get_mut(field) {
+                merge(prop, limit);
+            }
+        }
+    }
+}
+
+fn limit_parameters(path: &str, op: &mut Value) {
+    for param in op["parameters"].as_array_mut().into_iter().flatten() {
+        let name = param["name"].as_str().unwrap_or_default().to_owned();
+        let place = param["in"].as_str().unwrap_or_default().to_owned();
+        if let Some(limit) = limits::parameter(path, &place, &name) {
+            merge(&mut param["schema"], limit);
+        }
+    }
+}
+
+fn merge(target: &mut Value, extra: Value) {
+    if let (Some(t), Value::Object(e)) = (target.as_object_mut(), extra) {
+        t.extend(e);
+    }
+}
+
+/// The input rules of the core, as JSON Schema.
+pub mod limits {
+    use super::*;
+
+    /// White space the core trims from text (Unicode White_Space that is not a forbidden
+    /// control character), as a character-class body.
+    const SPACE: &str = r"\t\n\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+    /// Forbidden control characters, as a character-class body.
+    const CONTROL: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f";
+
+    /// Text of 1 to `max` characters after trimming, without control characters.
+    pub fn trimmed_text(max: usize) -> Value {
+        let edge = format!("[^{SPACE}{CONTROL}]");
+        let any = format!("[^{CONTROL}]");
+        let pattern = format!(
+            "^[{SPACE}]*{edge}(?:{any}{{0,{}}}{edge})?[{SPACE}]*$",
+            max.saturating_sub(2)
+        );
+        json!({ "pattern": pattern })
+    }
+
+    /// The e-mail rule of [`Email`]: one `@`, a local part of at most 64 characters, a
+    /// dotted domain whose labels neither are empty nor start or end with `-`; no white
+    /// space or control character inside.
+    pub fn email() -> Value {
+        let c = format!("[^@.{SPACE}{CONTROL}\\u0080-\\u009f]");
+        let label = format!(
+            "[^@.\\-{SPACE}{CONTROL}\\u0080-\\u009f](?:{c}*[^@.\\-{SPACE}{CONTROL}\\u0080-\\u009f])?"
+        );
+        let local = format!("[^@{SPACE}{CONTROL}\\u0080-\\u009f]{{1,64}}");
+        let pattern = format!("^[{SPACE}]*{local}@{label}(?:\\.{label})+[{SPACE}]*$");
+        json!({ "pattern": pattern, "maxLength": Email::MAX_CHARS })
+    }
+
+    /// Every body field the core limits.
+    pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
+        vec![
+            ("SubmitRequest", "title", trimmed_text(Title::MAX_CHARS)),
+            (
+                "SubmitRequest",
+                "description",
+                trimmed_text(Description::MAX_CHARS),
+            ),
+            ("ClientRequest", "name", trimmed_text(ClientName::MAX_CHARS)),
+            ("ClientRequest", "email", email()),
+            (
+                "ClientRequest",
+                "phone",
+                // Blank means "no phone"; otherwise 5-32 characters with at least 5 digits.
+                json!({
+                    "pattern": format!(
+                        "^[{SPACE}]*$|^[{SPACE}]*(?:[ +().\\-]*[0-9]){{5}}[0-9 +().\\-]*[{SPACE}]*$"
+                    ),
+                    "maxLength": 32
+                }),
+            ),
+            (
+                "CreateUserRequest",
+                "username",
+                json!({ "pattern": "^[A-Za-z0-9_.-]{3,64}$" }),
+            ),
+            (
+                "CreateUserRequest",
+                "password",
+                json!({ "minLength": 8, "maxLength": 128, "pattern": format!("^[^{CONTROL}]*$") }),
+            ),
+            ("AssignRequest", "worker_id", json!({ "minimum": 1 })),
+        ]
+    }
+
+    /// The limits of a path or query parameter.
+    pub fn parameter(path: &str, place: &str, name: &str) -> Option<Value> {
+        Some(match (place, name) {
+            ("query", "page") => json!({ "minimum": 1, "maximum": u32::MAX }),
+            ("query", "size") => json!({ "minimum": 1, "maximum": PageRequest::MAX_SIZE }),
+            ("query", "worker_id") | ("path", "id") => json!({ "minimum": 1 }),
+            ("query", "search") => json!({
+                "maxLength": SearchTerm::MAX_CHARS,
+                "pattern": format!("^[^{CONTROL}]*$")
+            }),
+            ("path", "tracking_code") if path.starts_with("/public/") => {
+                json!({ "pattern": "^[A-Za-z0-9_-]{22}$" })
+            }
+            _ => return None,
+        })
+    }
+}
