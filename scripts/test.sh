@@ -14,9 +14,15 @@ answers() { # host port
   (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
 }
 
-start_throwaway_cluster() {
+pg_bindir() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true
+}
+
+# The server binaries are needed in any case: the fault test starts and stops a cluster of
+# its own (never the machine's).
+ensure_pg_binaries() {
   local bindir
-  bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+  bindir=$(pg_bindir)
   if [ -z "$bindir" ] || [ ! -x "$bindir/initdb" ]; then
     log "no PostgreSQL server binaries found; installing Debian's postgresql package"
     if [ "$(id -u)" -ne 0 ]; then
@@ -24,8 +30,12 @@ start_throwaway_cluster() {
     fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
-    bindir=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   fi
+}
+
+start_throwaway_cluster() {
+  local bindir
+  bindir=$(pg_bindir)
   PG_TMP=$(mktemp -d /tmp/crm-pg.XXXXXX)
   local port=55432
   while answers 127.0.0.1 "$port"; do port=$((port + 1)); done
@@ -45,6 +55,7 @@ start_throwaway_cluster() {
   export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+ensure_pg_binaries
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   log "using TEST_DATABASE_URL"
 elif [ -n "${DATABASE_URL:-}" ]; then
@@ -58,6 +69,9 @@ else
 fi
 
 cargo test --workspace --locked "$@"
+
+# The API contract: schemathesis (PyPI, pinned) against the release server on both stores.
+bash tests/contract/run.sh
 
 # Browser tests of the web UI: Debian's Chromium driven by playwright-core from npm, against
 # the crm-server binary the cargo run above built.

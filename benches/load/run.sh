@@ -15,7 +15,9 @@ cargo build --release -q -p crm-server
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
+# No per-address limits: the benchmark drives the server from one address on purpose.
 PORT=$port RUST_LOG=warn SECRET_KEY=load-benchmark-secret-key-0123456789abcdef \
+  SUBMIT_RATE_PER_MINUTE=0 LOGIN_RATE_PER_MINUTE=0 \
   ./target/release/crm-server >/tmp/crm-load-server.log 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
@@ -32,6 +34,17 @@ wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $toke
 echo "== search: GET /tickets/?search=load%20test%201-99&status=new as admin"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -H "Authorization: Bearer $token" \
   "$base/tickets/?search=load%20test%201-99&status=new" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
+summary() { grep -E 'Requests/sec|99%|Non-2xx'; }
+echo "== list while sign-in is flooded: GET /tickets/ at 32 connections, alone and then with 16 more on POST /auth/login"
+wrk -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" \
+  "$base/tickets/?page=1&size=20" | summary | sed 's/^/  alone:   /'
+wrk -t1 -c16 -d"$DURATION" --latency -s benches/load/login.lua "$base" >/tmp/crm-load-login.txt &
+flood=$!
+sleep 1
+wrk -t1 -c32 -d"$DURATION" --latency -H "Authorization: Bearer $token" \
+  "$base/tickets/?page=1&size=20" | summary | sed 's/^/  flooded: /'
+wait $flood
+summary </tmp/crm-load-login.txt | sed 's/^/  sign-in: /'
 echo "== health: GET /healthz"
 wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$base/healthz" | grep -E 'Requests/sec|Latency|50%|99%|Non-2xx'
 total=$(curl -sf -H "Authorization: Bearer $token" "$base/tickets/?size=1" | sed -E 's/.*"total":([0-9]+).*/\1/')

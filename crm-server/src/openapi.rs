@@ -61,7 +61,7 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
     let raw = service.spec();
     let mut spec: Value = serde_json::from_str(&raw).expect("poem-openapi writes valid JSON");
     let mut paths = Vec::new();
-    if let Some(map) = spec["paths"].as_object_mut() {
+    if let Some(map) = spec.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in map.iter_mut() {
             let mut methods = Vec::new();
             for (method, op) in item.as_object_mut().into_iter().flatten() {
@@ -73,10 +73,17 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
             paths.push((segments, methods));
         }
     }
-    if let Some(schemas) = spec["components"]["schemas"].as_object_mut() {
+    if let Some(schemas) = spec
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
         for (name, schema) in schemas.iter_mut() {
             declare_nullable(schema);
             limit_fields(name, schema);
+            if name.ends_with("Request") {
+                // Request bodies are parsed with unknown fields refused.
+                schema["additionalProperties"] = json!(false);
+            }
         }
     }
     let json = serde_json::to_string_pretty(&spec).expect("a JSON value serialises");
@@ -109,7 +116,7 @@ fn keep_declared_statuses(method: &str, path: &str, op: &mut Value) {
         .find(|(m, p, _)| *m == method && *p == path)
         .map(|(_, _, e)| *e)
         .unwrap_or_else(|| panic!("{method} {path} has no entry in openapi::STATUSES"));
-    if let Some(responses) = op["responses"].as_object_mut() {
+    if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
         responses.retain(|code, _| {
             code.starts_with('2') || code.parse::<u16>().is_ok_and(|c| errors.contains(&c))
         });
@@ -119,15 +126,16 @@ fn keep_declared_statuses(method: &str, path: &str, op: &mut Value) {
 /// Marks every property that is not required as nullable; a `$ref` is wrapped in `allOf` so
 /// the flag is not ignored beside it.
 fn declare_nullable(schema: &mut Value) {
-    let required: Vec<String> = schema["required"]
-        .as_array()
+    let required: Vec<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
         .map(|r| {
             r.iter()
                 .filter_map(|v| v.as_str().map(str::to_owned))
                 .collect()
         })
         .unwrap_or_default();
-    let Some(props) = schema["properties"].as_object_mut() else {
+    let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) else {
         return;
     };
     for (name, prop) in props.iter_mut() {
@@ -149,7 +157,7 @@ fn declare_nullable(schema: &mut Value) {
 fn limit_fields(schema_name: &str, schema: &mut Value) {
     for (name, field, limit) in limits::fields() {
         if name == schema_name {
-            if let Some(prop) = schema["properties"].get_mut(field) {
+            if let Some(prop) = schema.pointer_mut(&format!("/properties/{field}")) {
                 merge(prop, limit);
             }
         }
@@ -157,7 +165,8 @@ fn limit_fields(schema_name: &str, schema: &mut Value) {
 }
 
 fn limit_parameters(path: &str, op: &mut Value) {
-    for param in op["parameters"].as_array_mut().into_iter().flatten() {
+    let params = op.get_mut("parameters").and_then(Value::as_array_mut);
+    for param in params.into_iter().flatten() {
         let name = param["name"].as_str().unwrap_or_default().to_owned();
         let place = param["in"].as_str().unwrap_or_default().to_owned();
         if let Some(limit) = limits::parameter(path, &place, &name) {

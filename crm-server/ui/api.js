@@ -4,11 +4,13 @@
 const TOKEN_KEY = "crm.token";
 
 export class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter) {
     super((body && body.detail) || `Request failed (${status}).`);
     this.status = status;
     this.code = body && body.code;
     this.fields = (body && body.fields) || [];
+    // Seconds to wait, for 429 and 503 answers.
+    this.retryAfter = retryAfter ? Number(retryAfter) : null;
   }
 }
 
@@ -41,6 +43,6 @@ export async function api(method, path, body) {
     onExpired("Your session has expired. Please sign in again.");
     throw new ApiError(401, data);
   }
-  if (!resp.ok) throw new ApiError(resp.status, data);
+  if (!resp.ok) throw new ApiError(resp.status, data, resp.headers.get("Retry-After"));
   return data;
 }

@@ -23,7 +23,7 @@ const dialogs = [];
 
 before(async () => {
   server = spawn(BIN, [], {
-    env: { PORT: "0", RUST_LOG: "info", SECRET_KEY: "browser-test-secret-key-0123456789abcdef", ACCESS_TOKEN_EXPIRE_MINUTES: "60" },
+    env: { PORT: "0", RUST_LOG: "info", SECRET_KEY: "browser-test-secret-key-0123456789abcdef", ACCESS_TOKEN_EXPIRE_MINUTES: "60", SUBMIT_RATE_PER_MINUTE: "600" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   base = await new Promise((ok, fail) => {

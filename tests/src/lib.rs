@@ -61,6 +61,12 @@ macro_rules! conformance_tests {
             default_accounts_are_seeded_once,
             authentication,
             large_lists_and_search_agree_with_a_naive_filter,
+            control_characters_are_refused_and_nothing_stored,
+            search_folds_case_character_by_character,
+            worker_ids_must_be_positive,
+            sign_in_is_throttled_per_username,
+            racing_sign_in_failures_all_count,
+            sessions_need_the_accounts_current_key,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

@@ -209,3 +209,55 @@ async fn a_pool_recovers_when_the_database_comes_back() {
         .unwrap();
     b.finish().await;
 }
+
+/// Titles stored under an older case folding are refolded once by the next start's data
+/// migration, so search means the same for old and new tickets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_start_refolds_titles_stored_under_an_older_folding() {
+    let b = fresh().await;
+    let f = Fixture::new(b.store.clone()).await;
+    let t = f.submit("ΑΣ old fold").await;
+    // As the first release stored it: `str::to_lowercase`, with a final sigma.
+    let mut conn = PgConnection::connect(&crm_tests::pg::with_database(&server_url(), &b.db.0))
+        .await
+        .unwrap();
+    sqlx::query("UPDATE tickets SET title_folded = 'ας old fold' WHERE id = $1")
+        .bind(t.id.0)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE ticket_search SET title = 'ας old fold' WHERE id = $1")
+        .bind(t.id.0)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE store_meta SET value = 1 WHERE key = 'fold_version'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let found = |term: &'static str| {
+        let crm = f.crm.clone();
+        let admin = f.admin;
+        async move {
+            crm.list_tickets(
+                &admin,
+                ListTickets {
+                    search: Some(term.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .total
+        }
+    };
+    assert_eq!(found("Σ").await, 0, "the old fold hides it");
+    b.store.migrate().await.unwrap();
+    assert_eq!(found("Σ").await, 1, "refolded");
+    let version: i64 =
+        sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'fold_version'")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(version, crm_store_postgres::refold::FOLD_VERSION);
+}

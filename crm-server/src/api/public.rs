@@ -5,7 +5,7 @@ use super::{
     dto::{ProgressBody, SubmitRequest, SubmittedTicket},
 };
 use crate::{error::ApiError, request_meta};
-use crm_core::{Store, SubmitTicket};
+use crm_core::Store;
 use poem::Request;
 use poem_openapi::{ApiResponse, OpenApi, param::Path, payload::Json};
 
@@ -35,20 +35,10 @@ impl<S: Store> PublicApi<S> {
     ) -> Result<SubmitResponse, ApiError> {
         let ip = request_meta::client_ip(req, &self.0.trusted_proxies);
         self.0.limits.submit.check(ip)?;
-        let body = body.0;
-        let t = self
+        let submission = body
             .0
-            .crm
-            .submit(SubmitTicket {
-                title: body.title,
-                description: body.description,
-                client_name: body.client.name,
-                client_email: body.client.email,
-                client_phone: body.client.phone,
-                requester_ip: ip.map(|ip| ip.to_string()),
-                requester_ua: request_meta::user_agent(req),
-            })
-            .await?;
+            .into_submission(ip.map(|ip| ip.to_string()), request_meta::user_agent(req));
+        let t = self.0.crm.submit(submission).await?;
         Ok(SubmitResponse::Created(Json(t.into())))
     }
 

@@ -58,13 +58,17 @@ impl Reply {
 async fn build<S: crm_core::Store + Clone>(
     crm: Crm<S>,
     pg: Option<(PgStore, DropDatabase)>,
+    adjust: impl FnOnce(&mut Config),
 ) -> TestApp {
     let crm = crm.with_password_cost(PasswordCost::Fast);
-    let cfg = config();
+    let mut cfg = config();
+    adjust(&mut cfg);
     crm.ensure_default_accounts(&[cfg.admin.clone(), cfg.worker.clone()])
         .await
         .unwrap();
-    let ep = app(state(crm, &cfg), &[]).map_to_response().boxed();
+    let ep = app(state(crm, &cfg), &cfg.cors_origins)
+        .map_to_response()
+        .boxed();
     let mut t = TestApp {
         cli: TestClient::new(ep),
         admin: String::new(),
@@ -77,7 +81,12 @@ async fn build<S: crm_core::Store + Clone>(
 }
 
 pub async fn memory_app() -> TestApp {
-    build(Crm::new(MemoryStore::new()), None).await
+    memory_app_with(|_| {}).await
+}
+
+/// An app on the memory store with adjusted settings.
+pub async fn memory_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    build(Crm::new(MemoryStore::new()), None, adjust).await
 }
 
 pub async fn pg_app() -> TestApp {
@@ -85,7 +94,7 @@ pub async fn pg_app() -> TestApp {
     let store = PgStore::connect_with(parse_url(&url).unwrap(), PgSettings::default())
         .await
         .unwrap();
-    build(Crm::new(store.clone()), Some((store, db))).await
+    build(Crm::new(store.clone()), Some((store, db)), |_| {}).await
 }
 
 impl TestApp {
@@ -198,6 +207,11 @@ impl TestApp {
             json!({"username": username, "password": password, "role": role}),
         )
         .await
+    }
+
+    /// `DELETE` of a path as the admin.
+    pub async fn delete_path(&self, path: &str) -> Reply {
+        self.call("DELETE", path, Some(&self.admin), None).await
     }
 
     /// `DELETE /users/{id}` as the admin.

@@ -33,6 +33,7 @@ mod helpers;
 
 mod auth;
 mod failures;
+mod hardening;
 mod lists;
 mod probes;
 mod public;

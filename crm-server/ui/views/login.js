@@ -26,7 +26,11 @@ export function render(root) {
       await loadMe();
       location.hash = "#/tickets";
     } catch (e) {
-      err.replaceChildren(notice("error", e.code === "invalid_credentials" ? "Wrong username or password." : e.message));
+      const text = e.code === "invalid_credentials" ? "Wrong username or password."
+        : e.code === "too_many_attempts" ? `Too many failed sign-ins for this account. Try again in ${e.retryAfter || 1} seconds.`
+        : e.code === "rate_limited" ? `Too many sign-in attempts from your address. Try again in ${e.retryAfter || 1} seconds.`
+        : e.message;
+      err.replaceChildren(notice("error", text));
       form.elements.password.value = "";
       form.elements.password.focus();
     }

@@ -40,6 +40,9 @@ export function render(root) {
       if (e.code === "duplicate_ticket") {
         result.replaceChildren(notice("error",
           "We already have this exact request from you and it is still open. There is no need to send it again."));
+      } else if (e.code === "rate_limited") {
+        result.replaceChildren(notice("error",
+          `You have sent several requests in a short time. Please wait ${e.retryAfter || 10} seconds and send it again; what you typed is kept.`));
       } else if (e.code === "validation_error" && showFieldErrors(form, e.fields)) {
         result.replaceChildren(notice("error", "Please correct the highlighted fields."));
       } else {

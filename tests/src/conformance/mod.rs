@@ -3,11 +3,13 @@
 //! crate fails when one is not, so a check cannot be written without being run.
 
 mod accounts;
+mod hardening;
 mod lists;
 mod submissions;
 mod workflow;
 
 pub use accounts::*;
+pub use hardening::*;
 pub use lists::*;
 pub use submissions::*;
 pub use workflow::*;

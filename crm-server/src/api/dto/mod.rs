@@ -2,9 +2,11 @@
 //! built by a `From` conversion in this module, never field by field in a handler, so one body
 //! has one shape wherever it is answered. Bodies are grouped by resource.
 
+mod text;
 mod tickets;
 mod users;
 
+pub use text::Text;
 pub use tickets::*;
 pub use users::*;
 

@@ -1,6 +1,6 @@
 //! Ticket bodies: submissions, the staff and public views, history and statistics.
 
-use super::Status;
+use super::{Status, Text};
 use chrono::{DateTime, Utc};
 use crm_core::{Client, Event, Stats, Ticket, TicketProgress, UserId};
 use poem_openapi::{Object, types::Example};
@@ -10,11 +10,11 @@ use poem_openapi::{Object, types::Example};
 #[oai(deny_unknown_fields, example)]
 pub struct ClientRequest {
     /// Name, 1-100 characters.
-    pub name: String,
+    pub name: Text,
     /// E-mail: identifies the customer (case-insensitive).
-    pub email: String,
+    pub email: Text,
     /// Optional phone: 5-32 characters of digits, spaces and `+ - ( ) .`.
-    pub phone: Option<String>,
+    pub phone: Option<Text>,
 }
 
 impl Example for ClientRequest {
@@ -32,11 +32,30 @@ impl Example for ClientRequest {
 #[oai(deny_unknown_fields, example)]
 pub struct SubmitRequest {
     /// What is broken, 1-200 characters.
-    pub title: String,
+    pub title: Text,
     /// The fault, 1-5000 characters.
-    pub description: String,
+    pub description: Text,
     /// Who asks.
     pub client: ClientRequest,
+}
+
+impl SubmitRequest {
+    /// The core's submission, with what the transport knows of the requester.
+    pub fn into_submission(
+        self,
+        requester_ip: Option<String>,
+        requester_ua: Option<String>,
+    ) -> crm_core::SubmitTicket {
+        crm_core::SubmitTicket {
+            title: self.title.into(),
+            description: self.description.into(),
+            client_name: self.client.name.into(),
+            client_email: self.client.email.into(),
+            client_phone: self.client.phone.map(Into::into),
+            requester_ip,
+            requester_ua,
+        }
+    }
 }
 
 impl Example for SubmitRequest {

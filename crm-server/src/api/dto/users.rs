@@ -1,6 +1,6 @@
 //! Sign-in and staff account bodies.
 
-use super::RoleBody;
+use super::{RoleBody, Text};
 use crate::auth::IssuedToken;
 use chrono::{DateTime, Utc};
 use crm_core::User;
@@ -11,10 +11,10 @@ use poem_openapi::{Object, types::Example};
 #[oai(deny_unknown_fields, example)]
 pub struct LoginRequest {
     /// Username (case-insensitive).
-    pub username: String,
+    pub username: Text,
     /// Password.
     #[oai(write_only)]
-    pub password: String,
+    pub password: Text,
 }
 
 impl Example for LoginRequest {
@@ -76,10 +76,10 @@ impl From<User> for UserBody {
 #[oai(deny_unknown_fields, example)]
 pub struct CreateUserRequest {
     /// 3-64 characters of `A-Z a-z 0-9 _ . -`, unique among active users (case-insensitive).
-    pub username: String,
+    pub username: Text,
     /// 8-128 characters; stored only as an argon2id hash.
     #[oai(write_only)]
-    pub password: String,
+    pub password: Text,
     /// Powers.
     pub role: RoleBody,
 }

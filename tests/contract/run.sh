@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The API contract run: schemathesis (PyPI, pinned) against the release server on each store,
+# signed in as the admin, with every check and every phase. Fails when schemathesis finds
+# anything. Reads TEST_DATABASE_URL (a server where databases may be created; scripts/test.sh
+# provides one) and builds the release server itself.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+SCHEMATHESIS_VERSION=4.32.5
+log() { printf '[contract] %s\n' "$*" >&2; }
+
+venv=target/st-venv
+if ! "$venv/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+  log "installing schemathesis $SCHEMATHESIS_VERSION from PyPI into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+fi
+
+cargo build --release --locked -p crm-server
+bin=target/release/crm-server
+
+server_pid=""
+db=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  if [ -n "$db" ]; then
+    psql -q "$TEST_DATABASE_URL" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+    db=""
+  fi
+}
+trap cleanup EXIT
+
+# Starts the server with the given extra environment; sets server_pid and base.
+start() {
+  local logfile
+  logfile=$(mktemp)
+  env -i PATH="$PATH" PORT=0 RUST_LOG=info SUBMIT_RATE_PER_MINUTE=0 LOGIN_RATE_PER_MINUTE=0 "$@" \
+    "$bin" >"$logfile" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 300); do
+    if addr=$(grep -o 'address=socket://[0-9.]*:[0-9]*' "$logfile" | head -n1); then
+      base="http://${addr#address=socket://}"
+      return
+    fi
+    kill -0 "$server_pid" 2>/dev/null || { cat "$logfile" >&2; exit 1; }
+    sleep 0.1
+  done
+  cat "$logfile" >&2
+  exit 1
+}
+
+run_against() { # store name
+  local token
+  token=$(curl -sf -X POST "$base/auth/login" -H 'content-type: application/json' \
+    -d '{"username":"admin","password":"admin123"}' \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+  log "schemathesis against the $1 store at $base"
+  "$venv/bin/st" --config-file tests/contract/schemathesis.toml run "$base/openapi.json" \
+    -H "Authorization: Bearer $token" --checks all \
+    --phases examples,coverage,fuzzing,stateful --no-color
+}
+
+start SECRET_KEY="contract-test-key-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+run_against memory
+cleanup
+
+db="crm_contract_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+psql -q "$TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
+url="${TEST_DATABASE_URL%/*}/$db"
+start DATABASE_URL="$url" SECRET_KEY="contract-test-key-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+run_against postgres
+cleanup
+log "no failure on either store"
