@@ -73,6 +73,7 @@ pub async fn staff<S: Store + Clone>(crm: &Crm<S>) -> (Actor, Vec<Actor>) {
         username: "admin".into(),
         password: "admin-pass".into(),
         role: Role::Admin,
+        must_change_password: false,
     }])
     .await
     .expect("seed the admin");

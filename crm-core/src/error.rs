@@ -82,6 +82,10 @@ pub enum CoreError {
     /// An admin tried to delete its own account (409 `cannot_delete_self`).
     #[error("You cannot delete your own account.")]
     CannotDeleteSelf,
+    /// An admin tried to reset its own password, which is changed, not reset (409
+    /// `cannot_reset_self`).
+    #[error("Change your own password with POST /auth/password; a reset is for other accounts.")]
+    CannotResetSelf,
     /// Deleting the last active admin would lock everyone out (409 `last_admin`).
     #[error("The last active admin cannot be deleted.")]
     LastAdmin,
@@ -132,6 +136,7 @@ impl CoreError {
             Self::TicketClosed => "ticket_closed",
             Self::InvalidWorker => "invalid_worker",
             Self::CannotDeleteSelf => "cannot_delete_self",
+            Self::CannotResetSelf => "cannot_reset_self",
             Self::LastAdmin => "last_admin",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::Busy | Self::Unavailable(_) => "unavailable",

@@ -14,6 +14,7 @@
 //! The crate does no I/O of its own; password hashing borrows Tokio's blocking pool when it
 //! runs inside a Tokio runtime.
 
+pub mod account;
 pub mod clock;
 pub mod error;
 pub mod history;
@@ -29,6 +30,7 @@ pub mod throttle;
 pub mod ticket;
 pub mod user;
 
+pub use account::{AccountEvent, AccountEventKind, PasswordChange, SessionRecord};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, NewEvent};

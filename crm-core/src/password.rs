@@ -50,6 +50,8 @@ impl Passwords {
         .expect("constant argon2 parameters are valid");
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy_hash = hash_with(&argon, "not a real password, only spends time");
+        // As many hashes at once as there are cores: each is one core's work, at the lowest
+        // scheduling priority (see `lower_priority_once`).
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             argon,
@@ -117,7 +119,29 @@ fn hash_with(argon: &Argon2<'_>, password: &str) -> String {
         .to_string()
 }
 
+thread_local! {
+    static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Hashing is batch work: the thread that does it yields the CPU to every other thread of the
+/// machine (lowest scheduling priority, niceness 19 on Linux), so a flood of sign-ins slows
+/// sign-ins, not the requests that need no hash. Done once per blocking-pool thread; a
+/// platform that refuses simply keeps the normal priority.
+fn lower_priority_once() {
+    LOWERED.with(|done| {
+        if !done.get() {
+            done.set(true);
+            let _ =
+                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
+        }
+    });
+}
+
 async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let f = move || {
+        lower_priority_once();
+        f()
+    };
     match tokio::runtime::Handle::try_current() {
         Ok(handle) => match handle.spawn_blocking(f).await {
             Ok(v) => v,

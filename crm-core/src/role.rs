@@ -86,6 +86,10 @@ pub enum Permission {
     CreateUsers,
     /// Deleting (deactivating) staff accounts.
     DeleteUsers,
+    /// Setting another account's password.
+    ResetPasswords,
+    /// Reading an account's audit trail.
+    ReadAccountHistory,
 }
 
 impl Permission {
@@ -96,7 +100,9 @@ impl Permission {
             | Self::ReadStats
             | Self::ListUsers
             | Self::CreateUsers
-            | Self::DeleteUsers => &[Role::Admin],
+            | Self::DeleteUsers
+            | Self::ResetPasswords
+            | Self::ReadAccountHistory => &[Role::Admin],
         }
     }
 
@@ -108,6 +114,8 @@ impl Permission {
             Self::ListUsers => "Only admins can list accounts.",
             Self::CreateUsers => "Only admins can create accounts.",
             Self::DeleteUsers => "Only admins can delete accounts.",
+            Self::ResetPasswords => "Only admins can reset passwords.",
+            Self::ReadAccountHistory => "Only admins can read an account's history.",
         }
     }
 }

@@ -4,6 +4,7 @@
 //! step, so the audit trail never misses a change.
 
 use crate::{
+    account::{AccountEvent, PasswordChange, SessionRecord},
     error::StoreError,
     history::{Event, NewEvent},
     ids::{TicketId, UserId},
@@ -106,8 +107,8 @@ pub trait TicketStore: Send + Sync + 'static {
 /// Staff accounts.
 #[async_trait]
 pub trait UserStore: Send + Sync + 'static {
-    /// Inserts an account; [`StoreError::UsernameTaken`] when an active account has the same
-    /// username case-insensitively.
+    /// Inserts an account and its `created` event; [`StoreError::UsernameTaken`] when an
+    /// active account has the same username case-insensitively.
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError>;
 
     /// Inserts `users` only if the store has no users at all, atomically (so replicas starting
@@ -124,10 +125,37 @@ pub trait UserStore: Send + Sync + 'static {
     /// One page of active accounts, newest first.
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError>;
 
+    /// The account `id` and whether the token `token_id` was signed out, in one read: the
+    /// check every authenticated request makes. [`StoreError::NotFound`] for no such account.
+    async fn find_session(&self, id: UserId, token_id: &str) -> Result<SessionRecord, StoreError>;
+
+    /// The active account `id` with its password hash; [`StoreError::NotFound`] otherwise.
+    async fn credentials_by_id(&self, id: UserId) -> Result<UserCredentials, StoreError>;
+
+    /// Stores a new password for an active account, atomically with a new session key and the
+    /// audit event, if the account's session key is still [`PasswordChange::expected_key`]
+    /// ([`StoreError::Stale`] otherwise; [`StoreError::NotFound`] for no active account).
+    async fn set_password(&self, change: PasswordChange) -> Result<User, StoreError>;
+
+    /// Signs the token `token_id` of `user` out until `expires_at`, when it would die anyway;
+    /// revocations of tokens expired by `now` are forgotten, so they never pile up.
+    async fn revoke_token(
+        &self,
+        user: UserId,
+        token_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// An account's audit trail (created, password changes and resets, deletion), oldest
+    /// first; [`StoreError::NotFound`] for no such account.
+    async fn account_history(&self, id: UserId) -> Result<Vec<AccountEvent>, StoreError>;
+
     /// Deactivates an active account and, in the same step, puts its open tickets back to `new`
     /// with no worker (clearing `assigned_at` and `in_progress_at`, setting `updated_at`), each
     /// with a `released` event by `actor` that records the status it left. Refuses with
-    /// [`StoreError::LastAdmin`] when it is the last active admin. Returns how many were released.
+    /// [`StoreError::LastAdmin`] when it is the last active admin. Records the `deleted`
+    /// account event by `actor`. Returns how many were released.
     async fn deactivate_user(
         &self,
         id: UserId,
@@ -191,6 +219,11 @@ mockall::mock! {
         async fn find_user(&self, id: UserId) -> Result<UserRecord, StoreError>;
         async fn credentials(&self, username: &Username) -> Result<Option<UserCredentials>, StoreError>;
         async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError>;
+        async fn find_session(&self, id: UserId, token_id: &str) -> Result<SessionRecord, StoreError>;
+        async fn credentials_by_id(&self, id: UserId) -> Result<UserCredentials, StoreError>;
+        async fn set_password(&self, change: PasswordChange) -> Result<User, StoreError>;
+        async fn revoke_token(&self, user: UserId, token_id: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn account_history(&self, id: UserId) -> Result<Vec<AccountEvent>, StoreError>;
         async fn deactivate_user(&self, id: UserId, actor: UserId, at: DateTime<Utc>) -> Result<u64, StoreError>;
     }
 

@@ -40,6 +40,9 @@ pub struct User {
     /// What its tokens must carry (never shown).
     #[serde(skip)]
     pub session_key: SessionKey,
+    /// Still on a documented default password, or reset by an admin: the owner should choose
+    /// a new one before anything else.
+    pub must_change_password: bool,
 }
 
 /// A user together with its stored password hash, for sign-in only.
@@ -72,6 +75,10 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
     /// The first session key.
     pub session_key: SessionKey,
+    /// Whether the owner must choose a new password first.
+    pub must_change_password: bool,
+    /// The admin who creates it (`None` for the default accounts at first start).
+    pub created_by: Option<UserId>,
 }
 
 impl std::fmt::Debug for NewUser {

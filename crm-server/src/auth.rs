@@ -197,6 +197,7 @@ mod tests {
             role: Role::Admin,
             created_at: chrono::Utc::now(),
             session_key: SessionKey(42),
+            must_change_password: false,
         }
     }
 

@@ -156,12 +156,16 @@ impl Config {
                 }
             },
         };
-        let account =
-            |user_var: &str, pass_var: &str, user: &str, pass: &str, role| DefaultAccount {
+        // An account seeded with its documented default password must choose a new one.
+        let account = |user_var: &str, pass_var: &str, user: &str, pass: &str, role| {
+            let password = get(pass_var).unwrap_or_else(|| pass.to_owned());
+            DefaultAccount {
                 username: get(user_var).unwrap_or_else(|| user.to_owned()),
-                password: get(pass_var).unwrap_or_else(|| pass.to_owned()),
+                must_change_password: password == pass,
+                password,
                 role,
-            };
+            }
+        };
         let admin = account(
             "ADMIN_USERNAME",
             "ADMIN_PASSWORD",

@@ -26,7 +26,7 @@ pub struct ErrorBody {
     pub detail: String,
     /// A stable machine code: `validation_error`, `not_authenticated`, `invalid_credentials`,
     /// `forbidden`, `not_found`, `invalid_transition`, `duplicate_ticket`, `username_taken`,
-    /// `ticket_closed`, `invalid_worker`, `cannot_delete_self`, `last_admin`,
+    /// `ticket_closed`, `invalid_worker`, `cannot_delete_self`, `cannot_reset_self`, `last_admin`,
     /// `payload_too_large`, `method_not_allowed`, `too_many_attempts`, `rate_limited`,
     /// `unavailable`, `internal_error`.
     pub code: String,
@@ -199,6 +199,7 @@ impl From<CoreError> for ApiError {
             | CoreError::UsernameTaken
             | CoreError::TicketClosed
             | CoreError::CannotDeleteSelf
+            | CoreError::CannotResetSelf
             | CoreError::LastAdmin => Self::Conflict(body),
             CoreError::Validation(_) | CoreError::InvalidWorker => Self::Unprocessable(body),
             CoreError::TooManyAttempts { retry_after_secs } => {

@@ -20,6 +20,8 @@ use serde_json::{Map, Value, json};
 pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("post", "/auth/login", &[401, 413, 422, 429, 500, 503]),
     ("get", "/auth/me", &[401, 500, 503]),
+    ("post", "/auth/password", &[401, 413, 422, 429, 500, 503]),
+    ("post", "/auth/logout", &[401, 500, 503]),
     ("post", "/public/tickets", &[409, 413, 422, 429, 500, 503]),
     ("get", "/public/tickets/{tracking_code}", &[404, 500, 503]),
     ("get", "/tickets", &[401, 403, 422, 500, 503]),
@@ -39,6 +41,12 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("get", "/users", &[401, 403, 422, 500, 503]),
     ("post", "/users", &[401, 403, 409, 413, 422, 500, 503]),
     ("delete", "/users/{id}", &[401, 403, 404, 409, 500, 503]),
+    (
+        "post",
+        "/users/{id}/password",
+        &[401, 403, 404, 409, 413, 422, 500, 503],
+    ),
+    ("get", "/users/{id}/history", &[401, 403, 404, 500, 503]),
     ("get", "/healthz", &[]),
     ("get", "/readyz", &[503]),
 ];
@@ -215,6 +223,11 @@ pub mod limits {
         json!({ "pattern": pattern, "maxLength": Email::MAX_CHARS })
     }
 
+    /// A new password: 8-128 characters without control characters.
+    pub fn password() -> Value {
+        json!({ "minLength": 8, "maxLength": 128, "pattern": format!("^[^{CONTROL}]*$") })
+    }
+
     /// Every body field the core limits.
     pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
         vec![
@@ -242,12 +255,10 @@ pub mod limits {
                 "username",
                 json!({ "pattern": "^[A-Za-z0-9_.-]{3,64}$" }),
             ),
-            (
-                "CreateUserRequest",
-                "password",
-                json!({ "minLength": 8, "maxLength": 128, "pattern": format!("^[^{CONTROL}]*$") }),
-            ),
+            ("CreateUserRequest", "password", password()),
             ("AssignRequest", "worker_id", json!({ "minimum": 1 })),
+            ("PasswordChangeRequest", "new_password", password()),
+            ("PasswordResetRequest", "new_password", password()),
         ]
     }
 

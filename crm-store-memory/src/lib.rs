@@ -22,7 +22,8 @@ mod tickets;
 mod users;
 
 use async_trait::async_trait;
-use crm_core::{StoreError, StoreHealth, ThrottleState};
+use chrono::{DateTime, Utc};
+use crm_core::{StoreError, StoreHealth, ThrottleState, UserId};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use index::Indexes;
 use rows::{ClientRow, Rows, UserRow};
@@ -78,6 +79,9 @@ struct Inner {
     active_admins: usize,
     /// Sign-in failures by username key.
     throttle: HashMap<String, ThrottleState>,
+    /// Signed-out tokens: id -> (account, when the token expires anyway).
+    revoked: HashMap<String, (UserId, DateTime<Utc>)>,
+    next_account_event: i64,
 }
 
 #[async_trait]

@@ -1,7 +1,7 @@
 //! What the store keeps per ticket, client and account, and the chunked table of tickets.
 
 use chrono::{DateTime, Utc};
-use crm_core::{Client, Event, TicketStatus, User, UserId};
+use crm_core::{AccountEvent, Client, Event, TicketStatus, User, UserId};
 
 /// Rows in fixed-size chunks: growing never moves existing rows, so a submission never pays
 /// for copying the whole table (a plain `Vec` would, at each doubling).
@@ -97,11 +97,12 @@ pub(crate) struct ClientRow {
     pub(crate) email_key: Box<str>,
 }
 
-/// A staff account and its password hash.
+/// A staff account, its password hash and its audit trail.
 pub(crate) struct UserRow {
     pub(crate) user: User,
     pub(crate) password_hash: String,
     pub(crate) active: bool,
+    pub(crate) events: Vec<AccountEvent>,
 }
 
 /// The row number of an id: ids are row numbers plus one, so no lookup table is needed.

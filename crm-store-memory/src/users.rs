@@ -7,14 +7,34 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    NewEvent, NewUser, Page, Role, StoreError, TicketStatus, User, UserCredentials, UserId,
-    UserQuery, UserRecord, UserStore,
+    AccountEvent, AccountEventKind, NewEvent, NewUser, Page, PasswordChange, Role, SessionRecord,
+    StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord, UserStore,
     input::{Username, fold_case},
 };
 
 impl Inner {
     pub(crate) fn user_row(&self, id: UserId) -> Option<&UserRow> {
         row_of(id.0).and_then(|r| self.users.get(r as usize))
+    }
+
+    fn account_event(
+        &mut self,
+        user: UserId,
+        kind: AccountEventKind,
+        actor: Option<UserId>,
+        at: DateTime<Utc>,
+    ) {
+        self.next_account_event += 1;
+        let event = AccountEvent {
+            id: self.next_account_event,
+            user_id: user,
+            at,
+            kind,
+            actor_id: actor,
+        };
+        if let Some(row) = row_of(user.0).and_then(|r| self.users.get_mut(r as usize)) {
+            row.events.push(event);
+        }
     }
 
     fn insert_user(&mut self, new: NewUser) -> User {
@@ -25,6 +45,7 @@ impl Inner {
             role: new.role,
             created_at: new.created_at,
             session_key: new.session_key,
+            must_change_password: new.must_change_password,
         };
         self.active_names
             .insert(new.username.key(), self.users.len() as u32);
@@ -35,7 +56,14 @@ impl Inner {
             user: user.clone(),
             password_hash: new.password_hash,
             active: true,
+            events: Vec::with_capacity(1),
         });
+        self.account_event(
+            id,
+            AccountEventKind::Created,
+            new.created_by,
+            new.created_at,
+        );
         user
     }
 }
@@ -112,6 +140,69 @@ impl UserStore for MemoryStore {
         Ok(query.page.page_of(items, total))
     }
 
+    async fn find_session(&self, id: UserId, token_id: &str) -> Result<SessionRecord, StoreError> {
+        let g = self.read();
+        let u = g.user_row(id).ok_or(StoreError::NotFound)?;
+        Ok(SessionRecord {
+            user: u.user.clone(),
+            active: u.active,
+            revoked: g
+                .revoked
+                .get(token_id)
+                .is_some_and(|(owner, _)| *owner == id),
+        })
+    }
+
+    async fn credentials_by_id(&self, id: UserId) -> Result<UserCredentials, StoreError> {
+        let g = self.read();
+        g.user_row(id)
+            .filter(|u| u.active)
+            .map(|u| UserCredentials {
+                user: u.user.clone(),
+                password_hash: u.password_hash.clone(),
+            })
+            .ok_or(StoreError::NotFound)
+    }
+
+    async fn set_password(&self, change: PasswordChange) -> Result<User, StoreError> {
+        let mut g = self.write();
+        let row = row_of(change.user.0)
+            .filter(|&r| g.users.get(r as usize).is_some_and(|u| u.active))
+            .ok_or(StoreError::NotFound)?;
+        let u = &mut g.users[row as usize];
+        if u.user.session_key != change.expected_key {
+            return Err(StoreError::Stale);
+        }
+        u.password_hash = change.password_hash;
+        u.user.session_key = change.new_key;
+        u.user.must_change_password = change.must_change_password;
+        let user = u.user.clone();
+        g.account_event(change.user, change.kind, Some(change.actor), change.at);
+        Ok(user)
+    }
+
+    async fn revoke_token(
+        &self,
+        user: UserId,
+        token_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut g = self.write();
+        g.revoked.retain(|_, (_, until)| *until > now);
+        if expires_at > now {
+            g.revoked.insert(token_id.to_owned(), (user, expires_at));
+        }
+        Ok(())
+    }
+
+    async fn account_history(&self, id: UserId) -> Result<Vec<AccountEvent>, StoreError> {
+        let g = self.read();
+        g.user_row(id)
+            .map(|u| u.events.clone())
+            .ok_or(StoreError::NotFound)
+    }
+
     async fn deactivate_user(
         &self,
         id: UserId,
@@ -134,6 +225,7 @@ impl UserStore for MemoryStore {
         if role == Role::Admin {
             g.active_admins -= 1;
         }
+        g.account_event(id, AccountEventKind::Deleted, Some(actor), at);
         let open = g.indexes.open_rows(id);
         for &t in &open {
             let from = g.tickets[t as usize].status;

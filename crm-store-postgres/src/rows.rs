@@ -17,7 +17,7 @@ pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status,
 
 /// The columns of a [`UserRow`].
 pub(crate) const USER_COLUMNS: &str =
-    "id, username, role, created_at, active, password_hash, session_key";
+    "id, username, role, created_at, active, password_hash, session_key, must_change_password";
 
 pub(crate) fn status(s: &str) -> Result<TicketStatus, StoreError> {
     s.parse().map_err(|e: String| StoreError::Backend(e.into()))
@@ -173,6 +173,7 @@ pub(crate) struct UserRow {
     pub(crate) active: bool,
     pub(crate) password_hash: String,
     session_key: i64,
+    must_change_password: bool,
 }
 
 impl UserRow {
@@ -183,6 +184,7 @@ impl UserRow {
             role: role(&self.role)?,
             created_at: self.created_at,
             session_key: SessionKey(self.session_key),
+            must_change_password: self.must_change_password,
         })
     }
 }
@@ -202,5 +204,30 @@ impl From<ThrottleRow> for crm_core::ThrottleState {
             last_failure: r.last_failure,
             locked_until: r.locked_until,
         }
+    }
+}
+
+/// One account event.
+#[derive(FromRow)]
+pub(crate) struct AccountEventRow {
+    id: i64,
+    user_id: i64,
+    at: DateTime<Utc>,
+    kind: String,
+    actor_id: Option<i64>,
+}
+
+impl TryFrom<AccountEventRow> for crm_core::AccountEvent {
+    type Error = StoreError;
+    fn try_from(r: AccountEventRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: r.id,
+            user_id: UserId(r.user_id),
+            at: r.at,
+            kind: crm_core::AccountEventKind::parse(&r.kind).ok_or_else(|| {
+                StoreError::Backend(format!("unknown account event kind {}", r.kind).into())
+            })?,
+            actor_id: r.actor_id.map(UserId),
+        })
     }
 }

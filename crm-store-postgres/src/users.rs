@@ -3,33 +3,59 @@
 use crate::{
     PgStore,
     error::DbResult,
-    rows::{USER_COLUMNS, UserRow},
+    rows::{AccountEventRow, USER_COLUMNS, UserRow},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    EventKind, NewUser, Page, Role, StoreError, TicketStatus, User, UserCredentials, UserId,
-    UserQuery, UserRecord, UserStore, input::Username,
+    AccountEvent, AccountEventKind, EventKind, NewUser, Page, PasswordChange, Role, SessionRecord,
+    StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord, UserStore,
+    input::Username,
 };
+use sqlx::FromRow;
+
+/// The account and whether the presented token was signed out, read together.
+#[derive(FromRow)]
+struct SessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    revoked: bool,
+}
+
+/// Inserts an account and its `created` event in one statement.
+async fn insert_user<'c, E: sqlx::PgExecutor<'c>>(
+    exec: E,
+    target: &str,
+    u: &NewUser,
+) -> Result<UserRow, StoreError> {
+    let sql = format!(
+        "WITH u AS ( \
+            INSERT INTO users (username, password_hash, role, created_at, session_key, \
+                               must_change_password) \
+            VALUES ($1, $2, $3, $4, $5, $6) RETURNING *), \
+         e AS (INSERT INTO account_events (user_id, at, kind, actor_id) \
+               SELECT id, $4, $7, $8 FROM u) \
+         SELECT {USER_COLUMNS} FROM u"
+    );
+    sqlx::query_as(&sql)
+        .bind(u.username.as_str())
+        .bind(&u.password_hash)
+        .bind(u.role.as_str())
+        .bind(u.created_at)
+        .bind(u.session_key.0)
+        .bind(u.must_change_password)
+        .bind(AccountEventKind::Created.as_str())
+        .bind(u.created_by.map(UserId::get))
+        .fetch_one(exec)
+        .await
+        .db(target)
+}
 
 #[async_trait]
 impl UserStore for PgStore {
     #[tracing::instrument(skip_all, err)]
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
-        let sql = format!(
-            "INSERT INTO users (username, password_hash, role, created_at, session_key) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {USER_COLUMNS}"
-        );
-        let row: UserRow = sqlx::query_as(&sql)
-            .bind(new.username.as_str())
-            .bind(&new.password_hash)
-            .bind(new.role.as_str())
-            .bind(new.created_at)
-            .bind(new.session_key.0)
-            .fetch_one(&self.pool)
-            .await
-            .db(&self.target)?;
-        row.user()
+        insert_user(&self.pool, &self.target, &new).await?.user()
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -48,19 +74,8 @@ impl UserStore for PgStore {
         if any {
             return Ok(false);
         }
-        for u in users {
-            sqlx::query(
-                "INSERT INTO users (username, password_hash, role, created_at, session_key) \
-                 VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(u.username.as_str())
-            .bind(&u.password_hash)
-            .bind(u.role.as_str())
-            .bind(u.created_at)
-            .bind(u.session_key.0)
-            .execute(&mut *tx)
-            .await
-            .db(&self.target)?;
+        for u in &users {
+            insert_user(&mut *tx, &self.target, u).await?;
         }
         tx.commit().await.db(&self.target)?;
         Ok(true)
@@ -131,6 +146,120 @@ impl UserStore for PgStore {
     }
 
     #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    async fn find_session(&self, id: UserId, token_id: &str) -> Result<SessionRecord, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS}, EXISTS ( \
+                SELECT 1 FROM revoked_tokens WHERE token_id = $2 AND user_id = $1) AS revoked \
+             FROM users WHERE id = $1"
+        );
+        let row: SessionRow = sqlx::query_as(&sql)
+            .bind(id.0)
+            .bind(token_id)
+            .fetch_optional(&self.pool)
+            .await
+            .db(&self.target)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(SessionRecord {
+            user: row.user.user()?,
+            active: row.user.active,
+            revoked: row.revoked,
+        })
+    }
+
+    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    async fn credentials_by_id(&self, id: UserId) -> Result<UserCredentials, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active");
+        let row: UserRow = sqlx::query_as(&sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .db(&self.target)?
+            .ok_or(StoreError::NotFound)?;
+        Ok(UserCredentials {
+            user: row.user()?,
+            password_hash: row.password_hash,
+        })
+    }
+
+    #[tracing::instrument(skip_all, err, fields(user_id = %change.user))]
+    async fn set_password(&self, change: PasswordChange) -> Result<User, StoreError> {
+        // Compare-and-set on the session key: the new key, the hash and the event in one
+        // statement, only if nothing changed the account's key since the decision.
+        let sql = format!(
+            "WITH u AS ( \
+                UPDATE users SET password_hash = $3, session_key = $4, must_change_password = $5 \
+                WHERE id = $1 AND active AND session_key = $2 RETURNING *), \
+             e AS (INSERT INTO account_events (user_id, at, kind, actor_id) \
+                   SELECT id, $6, $7, $8 FROM u) \
+             SELECT {USER_COLUMNS} FROM u"
+        );
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(change.user.0)
+            .bind(change.expected_key.0)
+            .bind(&change.password_hash)
+            .bind(change.new_key.0)
+            .bind(change.must_change_password)
+            .bind(change.at)
+            .bind(change.kind.as_str())
+            .bind(change.actor.0)
+            .fetch_optional(&self.pool)
+            .await
+            .db(&self.target)?;
+        if let Some(r) = row {
+            return r.user();
+        }
+        let active: Option<bool> = sqlx::query_scalar("SELECT active FROM users WHERE id = $1")
+            .bind(change.user.0)
+            .fetch_optional(&self.pool)
+            .await
+            .db(&self.target)?;
+        match active {
+            Some(true) => Err(StoreError::Stale),
+            _ => Err(StoreError::NotFound),
+        }
+    }
+
+    #[tracing::instrument(skip_all, err, fields(user_id = %user))]
+    async fn revoke_token(
+        &self,
+        user: UserId,
+        token_id: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "WITH gone AS (DELETE FROM revoked_tokens WHERE expires_at <= $4) \
+             INSERT INTO revoked_tokens (token_id, user_id, expires_at) \
+             SELECT $1, $2, $3 WHERE $3 > $4 ON CONFLICT (token_id) DO NOTHING",
+        )
+        .bind(token_id)
+        .bind(user.0)
+        .bind(expires_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .db(&self.target)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    async fn account_history(&self, id: UserId) -> Result<Vec<AccountEvent>, StoreError> {
+        let rows: Vec<AccountEventRow> = sqlx::query_as(
+            "SELECT id, user_id, at, kind, actor_id FROM account_events \
+             WHERE user_id = $1 ORDER BY id",
+        )
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await
+        .db(&self.target)?;
+        if rows.is_empty() {
+            // Every account has its `created` event: no rows means no account.
+            return Err(StoreError::NotFound);
+        }
+        rows.into_iter().map(AccountEvent::try_from).collect()
+    }
+
+    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
     async fn deactivate_user(
         &self,
         id: UserId,
@@ -176,6 +305,16 @@ impl UserStore for PgStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        sqlx::query(
+            "INSERT INTO account_events (user_id, at, kind, actor_id) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.0)
+        .bind(at)
+        .bind(AccountEventKind::Deleted.as_str())
+        .bind(actor.0)
+        .execute(&mut *tx)
+        .await
+        .db(&self.target)?;
         // Release its open tickets and record each release, in the same transaction.
         let released: i64 = sqlx::query_scalar(
             "WITH old AS ( \

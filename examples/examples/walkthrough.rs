@@ -13,6 +13,7 @@ async fn main() -> Result<(), CoreError> {
         username: "admin".into(),
         password: "admin123".into(),
         role: Role::Admin,
+        must_change_password: false,
     }])
     .await?;
 

@@ -34,6 +34,7 @@ impl<S: Store + Clone> Fixture<S> {
             username: name.into(),
             password: PASSWORD.into(),
             role,
+            must_change_password: false,
         };
         assert!(
             crm.ensure_default_accounts(&[account("admin", Role::Admin)])

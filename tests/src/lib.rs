@@ -67,6 +67,11 @@ macro_rules! conformance_tests {
             sign_in_is_throttled_per_username,
             racing_sign_in_failures_all_count,
             sessions_need_the_accounts_current_key,
+            changing_ones_password_ends_older_sessions,
+            an_admin_reset_ends_sessions_and_forces_a_change,
+            signing_out_ends_only_that_token,
+            a_password_change_racing_sign_ins_leaves_no_older_token_working,
+            account_history_and_default_passwords,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

@@ -85,19 +85,31 @@ impl<S: Store> Crm<S> {
         }
     }
 
-    /// The session a token names: [`Crm::actor`], and the token's session key must still be
-    /// the account's (a password change or reset draws a new one; an account created after the
-    /// token was issued has another).
-    pub async fn session(&self, id: UserId, key: SessionKey) -> Result<(Actor, User), CoreError> {
-        let (actor, user) = self.actor(id).await?;
-        if user.session_key != key {
-            return Err(CoreError::Unauthenticated);
+    /// The session a token names, in one store read: the account must exist and be active,
+    /// the token's session key must still be the account's (a password change or reset draws
+    /// a new one; an account created after the token was issued has another), and the token
+    /// must not have been signed out.
+    pub async fn session(
+        &self,
+        id: UserId,
+        key: SessionKey,
+        token_id: &str,
+    ) -> Result<(Actor, User), CoreError> {
+        match self.store.find_session(id, token_id).await {
+            Ok(rec) if rec.active && !rec.revoked && rec.user.session_key == key => Ok((
+                Actor {
+                    id: rec.user.id,
+                    role: rec.user.role,
+                },
+                rec.user,
+            )),
+            Ok(_) | Err(StoreError::NotFound) => Err(CoreError::Unauthenticated),
+            Err(e) => Err(CoreError::from_store(e)),
         }
-        Ok((actor, user))
     }
 }
 
-fn too_many(wait: chrono::TimeDelta) -> CoreError {
+pub(super) fn too_many(wait: chrono::TimeDelta) -> CoreError {
     let ms = wait.num_milliseconds().max(0) as u64;
     CoreError::TooManyAttempts {
         retry_after_secs: ms.div_ceil(1000).max(1),

@@ -5,6 +5,7 @@
 //! it. Every operation refused to a role is refused through the one permission table
 //! ([`Permission`]) before the store is asked anything.
 
+mod accounts;
 mod auth;
 mod tickets;
 mod users;
@@ -79,6 +80,9 @@ pub struct DefaultAccount {
     pub password: String,
     /// Powers.
     pub role: Role,
+    /// Whether the owner must choose a new password first (the server sets it when the
+    /// password is the documented default).
+    pub must_change_password: bool,
 }
 
 /// The repair-request workflow over a store. Cheap to clone: clones share the store.

@@ -21,7 +21,9 @@ impl<S: Store> Crm<S> {
         role: Role,
     ) -> Result<User, CoreError> {
         require(actor, Permission::CreateUsers)?;
-        let new = self.new_user(username, password, role).await?;
+        let new = self
+            .new_user(username, password, role, Some(actor.id), false)
+            .await?;
         self.store.create_user(new).await.map_err(|e| match e {
             StoreError::UsernameTaken => CoreError::UsernameTaken,
             other => CoreError::from_store(other),
@@ -82,7 +84,16 @@ impl<S: Store> Crm<S> {
         }
         let mut users = Vec::with_capacity(accounts.len());
         for a in accounts {
-            users.push(self.new_user(&a.username, &a.password, a.role).await?);
+            users.push(
+                self.new_user(
+                    &a.username,
+                    &a.password,
+                    a.role,
+                    None,
+                    a.must_change_password,
+                )
+                .await?,
+            );
         }
         self.store.seed_users(users).await.map_err(|e| match e {
             StoreError::UsernameTaken => CoreError::UsernameTaken,
@@ -95,6 +106,8 @@ impl<S: Store> Crm<S> {
         username: &str,
         password: &str,
         role: Role,
+        created_by: Option<UserId>,
+        must_change_password: bool,
     ) -> Result<NewUser, CoreError> {
         let mut errs = ValidationErrors::default();
         let username = errs.check("username", Username::parse(username));
@@ -108,6 +121,8 @@ impl<S: Store> Crm<S> {
             role,
             created_at: self.clock.now(),
             session_key: SessionKey::generate(),
+            must_change_password,
+            created_by,
         })
     }
 }

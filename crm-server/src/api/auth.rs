@@ -2,12 +2,20 @@
 
 use super::{
     AppState, Tag,
-    dto::{LoginRequest, TokenResponse, UserBody},
+    dto::{LoginRequest, PasswordChangeRequest, TokenResponse, UserBody},
 };
 use crate::{auth::StaffAuth, error::ApiError, request_meta};
 use crm_core::Store;
 use poem::Request;
-use poem_openapi::{OpenApi, payload::Json};
+use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+
+/// The outcome of signing out.
+#[derive(ApiResponse)]
+pub enum SignOutResponse {
+    /// The token no longer works, on any replica.
+    #[oai(status = 204)]
+    SignedOut,
+}
 
 /// Sign-in and the current user.
 pub struct AuthApi<S>(pub AppState<S>);
@@ -35,8 +43,46 @@ impl<S: Store> AuthApi<S> {
     }
 
     /// The signed-in user
+    ///
+    /// `must_change_password` is true while the account is on a documented default password
+    /// or was reset by an admin; the web UI then asks for a new password first.
     #[oai(path = "/auth/me", method = "get")]
     async fn me(&self, auth: StaffAuth) -> Result<Json<UserBody>, ApiError> {
         Ok(Json(auth.0.user.into()))
+    }
+
+    /// Change your password
+    ///
+    /// Needs the current password (a wrong one is a `validation_error` on
+    /// `current_password`). The new one is 8-128 characters and differs from the username and
+    /// from the current one. Answers a fresh token; every token issued before stops working at
+    /// once, on every replica.
+    #[oai(path = "/auth/password", method = "post")]
+    async fn change_password(
+        &self,
+        auth: StaffAuth,
+        body: Json<PasswordChangeRequest>,
+    ) -> Result<Json<TokenResponse>, ApiError> {
+        let user = self
+            .0
+            .crm
+            .change_password(&auth.0.actor, &body.current_password, &body.new_password)
+            .await?;
+        Ok(Json(self.0.tokens.issue(&user).into()))
+    }
+
+    /// Sign out
+    ///
+    /// The token this request carries stops working at once, on every replica.
+    #[oai(path = "/auth/logout", method = "post")]
+    async fn logout(&self, auth: StaffAuth) -> Result<SignOutResponse, ApiError> {
+        let session = auth.0;
+        let expires_at = chrono::DateTime::from_timestamp(session.token.expires_at, 0)
+            .unwrap_or_else(chrono::Utc::now);
+        self.0
+            .crm
+            .sign_out(&session.actor, &session.token.token_id, expires_at)
+            .await?;
+        Ok(SignOutResponse::SignedOut)
     }
 }

@@ -55,7 +55,10 @@ impl<S: Store> SessionCheck for AppState<S> {
             let claims = self.tokens.verify(token).ok_or_else(|| {
                 ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
             })?;
-            let (actor, user) = self.crm.session(claims.user, claims.session_key).await?;
+            let (actor, user) = self
+                .crm
+                .session(claims.user, claims.session_key, &claims.token_id)
+                .await?;
             Ok(Session {
                 actor,
                 user,

@@ -2,7 +2,9 @@
 
 use super::{
     AppState, Tag,
-    dto::{CreateUserRequest, PageBody, RoleBody, UserBody},
+    dto::{
+        AccountHistoryBody, CreateUserRequest, PageBody, PasswordResetRequest, RoleBody, UserBody,
+    },
 };
 use crate::{auth::AdminAuth, error::ApiError};
 use crm_core::{ListUsers, Store, UserId};
@@ -26,6 +28,14 @@ pub enum DeleteUserResponse {
     /// Deactivated; its open tickets went back to `new` with no worker.
     #[oai(status = 204)]
     Deleted,
+}
+
+/// The outcome of a password reset.
+#[derive(ApiResponse)]
+pub enum ResetPasswordResponse {
+    /// Set; the account's tokens stopped working and it must change the password.
+    #[oai(status = 204)]
+    Reset,
 }
 
 /// Staff accounts, for admins.
@@ -85,5 +95,42 @@ impl<S: Store> UsersApi<S> {
         let actor = auth.0.actor;
         self.0.crm.delete_user(&actor, UserId(id.0)).await?;
         Ok(DeleteUserResponse::Deleted)
+    }
+
+    /// Reset an account's password
+    ///
+    /// Sets a new password for another account (8-128 characters, not its username). Its
+    /// tokens stop working at once and it must change the password at next sign-in. Your own
+    /// password is changed with `POST /auth/password` instead.
+    #[oai(path = "/users/:id/password", method = "post")]
+    async fn reset_password(
+        &self,
+        auth: AdminAuth,
+        id: Path<i64>,
+        body: Json<PasswordResetRequest>,
+    ) -> Result<ResetPasswordResponse, ApiError> {
+        self.0
+            .crm
+            .reset_password(&auth.0.actor, UserId(id.0), &body.new_password)
+            .await?;
+        Ok(ResetPasswordResponse::Reset)
+    }
+
+    /// An account's history
+    ///
+    /// Creation, password changes and resets, and deletion, with who did it and when, oldest
+    /// first. Deleted accounts keep theirs.
+    #[oai(path = "/users/:id/history", method = "get")]
+    async fn history(
+        &self,
+        auth: AdminAuth,
+        id: Path<i64>,
+    ) -> Result<Json<AccountHistoryBody>, ApiError> {
+        let events = self
+            .0
+            .crm
+            .account_history(&auth.0.actor, UserId(id.0))
+            .await?;
+        Ok(Json(events.into()))
     }
 }

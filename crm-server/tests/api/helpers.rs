@@ -19,11 +19,13 @@ pub fn config() -> Config {
         username: "admin".into(),
         password: "admin123".into(),
         role: Role::Admin,
+        must_change_password: false,
     };
     c.worker = DefaultAccount {
         username: "worker".into(),
         password: "worker123".into(),
         role: Role::Worker,
+        must_change_password: false,
     };
     c
 }

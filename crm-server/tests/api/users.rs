@@ -10,7 +10,17 @@ async fn user_accounts_and_deletion(app: &TestApp) {
     let r = app.create_user("worker1", "worker123", "worker").await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     let keys = r.keys();
-    assert_eq!(keys, ["created_at", "id", "role", "username"]);
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "id",
+            "must_change_password",
+            "role",
+            "username"
+        ]
+    );
+    assert_eq!(r.body["must_change_password"], false);
     let w1 = r.body["id"].as_i64().unwrap();
     let r = app.create_user("WORKER1", "worker123", "worker").await;
     assert_eq!(

@@ -341,6 +341,8 @@ pub async fn default_accounts_are_seeded_once<S: Store + Clone>(store: S) {
         role,
         created_at: chrono::Utc::now(),
         session_key: crm_core::SessionKey::generate(),
+        must_change_password: false,
+        created_by: None,
     };
     let tasks = (0..8).map(|_| {
         let store = store.clone();

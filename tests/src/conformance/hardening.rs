@@ -172,11 +172,15 @@ pub async fn racing_sign_in_failures_all_count<S: Store + Clone>(store: S) {
 pub async fn sessions_need_the_accounts_current_key<S: Store + Clone>(store: S) {
     let f = Fixture::new(store).await;
     let user = f.crm.authenticate("worker", PASSWORD).await.unwrap();
-    let (actor, _) = f.crm.session(user.id, user.session_key).await.unwrap();
+    let (actor, _) = f
+        .crm
+        .session(user.id, user.session_key, "t1")
+        .await
+        .unwrap();
     assert_eq!(actor, f.worker);
     let wrong = SessionKey(user.session_key.0.wrapping_add(1));
     assert!(matches!(
-        f.crm.session(user.id, wrong).await,
+        f.crm.session(user.id, wrong, "t1").await,
         Err(CoreError::Unauthenticated)
     ));
     let other = f.crm.authenticate("other", PASSWORD).await.unwrap();
@@ -186,7 +190,7 @@ pub async fn sessions_need_the_accounts_current_key<S: Store + Clone>(store: S) 
     );
     f.crm.delete_user(&f.admin, user.id).await.unwrap();
     assert!(matches!(
-        f.crm.session(user.id, user.session_key).await,
+        f.crm.session(user.id, user.session_key, "t1").await,
         Err(CoreError::Unauthenticated)
     ));
 }

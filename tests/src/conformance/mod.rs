@@ -5,12 +5,14 @@
 mod accounts;
 mod hardening;
 mod lists;
+mod sessions;
 mod submissions;
 mod workflow;
 
 pub use accounts::*;
 pub use hardening::*;
 pub use lists::*;
+pub use sessions::*;
 pub use submissions::*;
 pub use workflow::*;
 

@@ -3,8 +3,8 @@
 use super::{RoleBody, Text};
 use crate::auth::IssuedToken;
 use chrono::{DateTime, Utc};
-use crm_core::User;
-use poem_openapi::{Object, types::Example};
+use crm_core::{AccountEvent, AccountEventKind, User, UserId};
+use poem_openapi::{Enum, Object, types::Example};
 
 /// Sign-in credentials.
 #[derive(Object, Debug)]
@@ -58,6 +58,9 @@ pub struct UserBody {
     pub role: RoleBody,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// Still on a documented default password, or reset by an admin: the owner should choose
+    /// a new one (`POST /auth/password`) before anything else.
+    pub must_change_password: bool,
 }
 
 impl From<User> for UserBody {
@@ -67,6 +70,112 @@ impl From<User> for UserBody {
             username: u.username,
             role: u.role.into(),
             created_at: u.created_at,
+            must_change_password: u.must_change_password,
+        }
+    }
+}
+
+/// Change one's own password.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct PasswordChangeRequest {
+    /// The password in use now.
+    #[oai(write_only)]
+    pub current_password: Text,
+    /// 8-128 characters, not the username, not the current password.
+    #[oai(write_only)]
+    pub new_password: Text,
+}
+
+impl Example for PasswordChangeRequest {
+    fn example() -> Self {
+        Self {
+            current_password: "admin123".into(),
+            new_password: "a-long-new-passphrase".into(),
+        }
+    }
+}
+
+/// Set another account's password.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct PasswordResetRequest {
+    /// 8-128 characters, not the account's username. Tell it to its owner, who must change it.
+    #[oai(write_only)]
+    pub new_password: Text,
+}
+
+impl Example for PasswordResetRequest {
+    fn example() -> Self {
+        Self {
+            new_password: "temporary-4821".into(),
+        }
+    }
+}
+
+/// What happened to an account.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum AccountEventKindBody {
+    /// Created (by `actor_id`; none for a default account at first start).
+    Created,
+    /// Its owner changed its password.
+    PasswordChanged,
+    /// An admin set a new password.
+    PasswordReset,
+    /// Deleted.
+    Deleted,
+}
+
+impl From<AccountEventKind> for AccountEventKindBody {
+    fn from(k: AccountEventKind) -> Self {
+        match k {
+            AccountEventKind::Created => Self::Created,
+            AccountEventKind::PasswordChanged => Self::PasswordChanged,
+            AccountEventKind::PasswordReset => Self::PasswordReset,
+            AccountEventKind::Deleted => Self::Deleted,
+        }
+    }
+}
+
+/// One entry of an account's audit trail.
+#[derive(Object, Debug)]
+pub struct AccountEventBody {
+    /// Identity; increases with time.
+    pub id: i64,
+    /// The account.
+    pub user_id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What.
+    pub kind: AccountEventKindBody,
+    /// Who did it (null for the default accounts created at first start).
+    pub actor_id: Option<i64>,
+}
+
+impl From<AccountEvent> for AccountEventBody {
+    fn from(e: AccountEvent) -> Self {
+        Self {
+            id: e.id,
+            user_id: e.user_id.0,
+            at: e.at,
+            kind: e.kind.into(),
+            actor_id: e.actor_id.map(UserId::get),
+        }
+    }
+}
+
+/// An account's audit trail, oldest first.
+#[derive(Object, Debug)]
+pub struct AccountHistoryBody {
+    /// The events.
+    pub items: Vec<AccountEventBody>,
+}
+
+impl From<Vec<AccountEvent>> for AccountHistoryBody {
+    fn from(events: Vec<AccountEvent>) -> Self {
+        Self {
+            items: events.into_iter().map(Into::into).collect(),
         }
     }
 }
