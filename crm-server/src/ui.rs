@@ -29,6 +29,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/notice.js",
     "components/pager.js",
     "views/login.js",
+    "views/password.js",
     "views/stats.js",
     "views/submit.js",
     "views/ticket.js",

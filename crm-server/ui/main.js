@@ -2,13 +2,13 @@
 // modules served as they are (no build step). Every value is put on the page as text.
 
 import { whenSessionExpires } from "./api.js";
-import { flash } from "./components/notice.js";
+import { flashOnNavigation } from "./components/notice.js";
 import { route, signOut } from "./router.js";
 
 whenSessionExpires(signOut);
 
 window.addEventListener("hashchange", () => {
-  if (!location.hash.startsWith("#/login")) flash("");
+  if (!location.hash.startsWith("#/login")) flashOnNavigation();
   route();
 });
 

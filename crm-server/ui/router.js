@@ -1,7 +1,7 @@
 // Hash routes to views. A view module exports `render(root, params)`; it may return a
 // function that the router calls when the user leaves the view (to close what it opened).
 
-import { ApiError, token } from "./api.js";
+import { ApiError, api, token } from "./api.js";
 import { h, show } from "./dom.js";
 import { flash } from "./components/notice.js";
 import { forget, loadMe, session } from "./session.js";
@@ -12,6 +12,7 @@ import * as tickets from "./views/tickets.js";
 import * as ticket from "./views/ticket.js";
 import * as workersView from "./views/workers.js";
 import * as stats from "./views/stats.js";
+import * as password from "./views/password.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -23,11 +24,20 @@ const routes = [
   [/^#\/tickets$/, tickets, "staff", () => ({})],
   [/^#\/workers$/, workersView, "admin", () => ({})],
   [/^#\/stats$/, stats, "admin", () => ({})],
+  [/^#\/password$/, password, "staff", () => ({})],
 ];
 
 let leave = null;
 
-export function signOut(message) {
+/** Forgets the session here; with `revoke`, first tells the server to end the token. */
+export async function signOut(message, revoke = false) {
+  if (revoke) {
+    try {
+      await api("POST", "/auth/logout");
+    } catch (e) {
+      // Signed out here either way; an expired token needs no revocation.
+    }
+  }
   forget();
   renderNav();
   if (message) flash(message, "info");
@@ -50,7 +60,8 @@ export function renderNav() {
   nav.replaceChildren(
     ...items,
     h("span", { class: "who" }, `Signed in as ${me.username} (${me.role})`),
-    h("button", { type: "button", onclick: () => signOut("You have signed out.") }, "Sign out"),
+    link("#/password", "Change password"),
+    h("button", { type: "button", onclick: () => signOut("You have signed out.", true) }, "Sign out"),
   );
 }
 
@@ -68,6 +79,11 @@ export async function route() {
     if (!m) continue;
     if (who && !session.me) {
       location.hash = "#/login";
+      return;
+    }
+    if (who && session.me.must_change_password && view !== password) {
+      // A default or reset password: the new one comes before anything else.
+      location.hash = "#/password";
       return;
     }
     if (who === "admin" && session.me.role !== "admin") {

@@ -21,12 +21,18 @@ let base;
 let browser;
 const dialogs = [];
 
-before(async () => {
-  server = spawn(BIN, [], {
-    env: { PORT: "0", RUST_LOG: "info", SECRET_KEY: "browser-test-secret-key-0123456789abcdef", ACCESS_TOKEN_EXPIRE_MINUTES: "60", SUBMIT_RATE_PER_MINUTE: "600" },
+// Staff passwords of the shared server: not the documented defaults, so its accounts are
+// not asked to change them first (one flow below starts a server on the defaults).
+const ADMIN_PW = "browser-admin-pass-1";
+const WORKER_PW = "browser-worker-pass-1";
+
+/** Starts the server binary with `env`; resolves to its process and base URL. */
+async function startServer(env) {
+  const proc = spawn(BIN, [], {
+    env: { PORT: "0", RUST_LOG: "info", SECRET_KEY: "browser-test-secret-key-0123456789abcdef", ACCESS_TOKEN_EXPIRE_MINUTES: "60", SUBMIT_RATE_PER_MINUTE: "600", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  base = await new Promise((ok, fail) => {
+  const url = await new Promise((ok, fail) => {
     let log = "";
     const timer = setTimeout(() => fail(new Error(`server did not start:\n${log}`)), 30000);
     const onData = (d) => {
@@ -37,10 +43,15 @@ before(async () => {
         ok(`http://${m[1]}`);
       }
     };
-    server.stdout.on("data", onData);
-    server.stderr.on("data", onData);
-    server.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
+    proc.stdout.on("data", onData);
+    proc.stderr.on("data", onData);
+    proc.on("exit", (code) => fail(new Error(`server exited with ${code}:\n${log}`)));
   });
+  return { proc, url };
+}
+
+before(async () => {
+  ({ proc: server, url: base } = await startServer({ ADMIN_PASSWORD: ADMIN_PW, WORKER_PASSWORD: WORKER_PW }));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -52,7 +63,7 @@ after(async () => {
   server?.kill("SIGTERM");
 });
 
-async function newPage(width = 1280) {
+async function newPage(width = 1280, url = base) {
   const ctx = await browser.newContext({ viewport: { width, height: 900 } });
   const page = await ctx.newPage();
   page.on("dialog", async (d) => {
@@ -60,7 +71,7 @@ async function newPage(width = 1280) {
     await d.dismiss();
   });
   page.on("pageerror", (e) => dialogs.push(`page error: ${e.message}`));
-  await page.goto(base + "/");
+  await page.goto(url + "/");
   return page;
 }
 
@@ -78,8 +89,8 @@ async function submitRequest(page, { title, description, name = "Jane Customer",
   await page.getByRole("button", { name: "Send request" }).click();
 }
 
-async function signIn(page, user, password) {
-  await page.goto(base + "/#/login");
+async function signIn(page, user, password, url = base) {
+  await page.goto(url + "/#/login");
   await page.getByLabel("Username").fill(user);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -121,7 +132,7 @@ test("customer-submitted markup is shown as text and never runs", async () => {
   const evil = "<img src=x onerror=alert(1)>";
   await submitRequest(page, { title: evil, description: "<script>alert(2)</script>", name: "<b onmouseover=alert(3)>Eve</b>", email: "eve@example.com" });
   await page.getByText(/Your request number is #\d+/).waitFor();
-  await signIn(page, "admin", "admin123");
+  await signIn(page, "admin", ADMIN_PW);
   await page.getByLabel("Search").fill("onerror");
   await page.getByRole("button", { name: "Apply" }).click();
   const link = page.getByRole("link", { name: evil });
@@ -140,7 +151,7 @@ test("an admin finds, opens and assigns a ticket, manages workers and sees the c
   const page = await newPage();
   await submitRequest(page, { title: "Laptop hinge broken", description: "The left hinge snapped.", email: "lena@example.com" });
   await page.getByText(/Your request number is #\d+/).waitFor();
-  await signIn(page, "admin", "admin123");
+  await signIn(page, "admin", ADMIN_PW);
   await page.getByText("All tickets").waitFor();
   await page.getByTestId("total").waitFor();
   await shot(page, "06-admin-list");
@@ -161,11 +172,11 @@ test("an admin finds, opens and assigns a ticket, manages workers and sees the c
   // Worker accounts: create one, then delete it with a confirmation that says what happens.
   await page.getByRole("link", { name: "Workers" }).click();
   await page.getByLabel("Username").fill("temp.worker");
-  await page.getByLabel("Password").fill("temp-pass-123");
+  await page.getByLabel("Password", { exact: true }).fill("temp-pass-123");
   await page.getByRole("button", { name: "Create" }).click();
   await page.getByText("Account temp.worker created.").waitFor();
   await page.getByLabel("Username").fill("temp.worker");
-  await page.getByLabel("Password").fill("temp-pass-123");
+  await page.getByLabel("Password", { exact: true }).fill("temp-pass-123");
   await page.getByRole("button", { name: "Create" }).click();
   await page.getByText("This username is already taken.").waitFor();
   await page.getByRole("button", { name: "Delete temp.worker" }).click();
@@ -191,7 +202,7 @@ test("a worker sees only its tickets, starts and finishes one, and the admin see
   await submitRequest(page, { title: "Fresh speaker job", description: "Crackles.", email: "fay@example.com" });
   const fresh = (await page.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
 
-  await signIn(page, "admin", "admin123");
+  await signIn(page, "admin", ADMIN_PW);
   await page.goto(`${base}/#/tickets/${number}`);
   await page.getByLabel("Assign to").selectOption({ label: "worker" });
   await page.getByRole("button", { name: "Assign" }).click();
@@ -208,7 +219,7 @@ test("a worker sees only its tickets, starts and finishes one, and the admin see
   await page.getByRole("button", { name: "Sign out" }).click();
   await page.getByText("You have signed out.").waitFor();
 
-  await signIn(page, "worker", "worker123");
+  await signIn(page, "worker", WORKER_PW);
   await page.getByText("My tickets").first().waitFor();
   const titles = await page.locator("tbody tr td:nth-child(2) a").allTextContents();
   assert.ok(titles.includes("Printer paper jam"), titles.join());
@@ -231,7 +242,7 @@ test("a worker sees only its tickets, starts and finishes one, and the admin see
   await shot(page, "11-worker-done");
   await page.getByRole("button", { name: "Sign out" }).click();
 
-  await signIn(page, "admin", "admin123");
+  await signIn(page, "admin", ADMIN_PW);
   await page.getByLabel("Status").selectOption("done");
   await page.getByRole("button", { name: "Apply" }).click();
   await page.getByRole("link", { name: "Printer paper jam" }).waitFor();
@@ -240,7 +251,7 @@ test("a worker sees only its tickets, starts and finishes one, and the admin see
 
 test("an expired session returns to sign-in with a message, and the UI fits a phone", async () => {
   const page = await newPage(390);
-  await signIn(page, "admin", "admin123");
+  await signIn(page, "admin", ADMIN_PW);
   // A token the server no longer accepts (as after expiry or a restart with a new key).
   await page.evaluate(() => sessionStorage.setItem("crm.token", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjoxfQ.x"));
   await page.goto(`${base}/#/tickets`);
@@ -270,4 +281,94 @@ test("an expired session returns to sign-in with a message, and the UI fits a ph
   await shot(page, "13-phone-form");
   await page.context().close();
   assert.deepEqual(dialogs, []);
+});
+
+async function changePassword(page, current, next) {
+  await page.getByLabel("Current password").fill(current);
+  await page.getByLabel(/^New password/).fill(next);
+  await page.getByLabel("Repeat the new password").fill(next);
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByText("Your password was changed.").waitFor();
+}
+
+test("the default admin is asked to change its password on first sign-in", async () => {
+  const fresh = await startServer({});
+  try {
+    const page = await newPage(1280, fresh.url);
+    await signIn(page, "admin", "admin123", fresh.url);
+    await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    await page.getByText("still uses its default password").waitFor();
+    // Any staff page leads back here until it is done.
+    await page.goto(`${fresh.url}/#/tickets`);
+    await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+    await shot(page, "14-default-password");
+    await page.getByLabel("Current password").fill("admin123");
+    await page.getByLabel(/^New password/).fill("admin123");
+    await page.getByLabel("Repeat the new password").fill("admin123");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await page.getByText("must differ from the current one").waitFor();
+    await changePassword(page, "admin123", "our-own-admin-pass");
+    await page.getByText("All tickets").waitFor();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByText("You have signed out.").waitFor();
+    await signIn(page, "admin", "our-own-admin-pass", fresh.url);
+    await page.getByText("All tickets").waitFor();
+    await page.context().close();
+  } finally {
+    fresh.proc.kill("SIGTERM");
+  }
+});
+
+test("a worker changes its own password; signing out ends the session on the server", async () => {
+  const page = await newPage();
+  await signIn(page, "worker", WORKER_PW);
+  const oldToken = await page.evaluate(() => sessionStorage.getItem("crm.token"));
+  await page.getByRole("link", { name: "Change password" }).click();
+  await page.getByRole("heading", { name: "Change your password" }).waitFor();
+  await page.getByLabel("Current password").fill("not-my-password");
+  await page.getByLabel(/^New password/).fill("worker-new-pass-2");
+  await page.getByLabel("Repeat the new password").fill("worker-new-pass-2");
+  await page.getByRole("button", { name: "Change password" }).click();
+  await page.getByText("The current password is not correct.").waitFor();
+  await shot(page, "15-change-password-error");
+  await changePassword(page, WORKER_PW, "worker-new-pass-2");
+  await page.getByText("My tickets").first().waitFor();
+  const refused = await page.evaluate(async (t) => (await fetch("/auth/me", { headers: { Authorization: `Bearer ${t}` } })).status, oldToken);
+  assert.equal(refused, 401, "the token from before the change is refused");
+  const current = await page.evaluate(() => sessionStorage.getItem("crm.token"));
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("You have signed out.").waitFor();
+  const after = await page.evaluate(async (t) => (await fetch("/auth/me", { headers: { Authorization: `Bearer ${t}` } })).status, current);
+  assert.equal(after, 401, "signing out revoked the token on the server");
+  await signIn(page, "worker", "worker-new-pass-2");
+  // Put the shared server's worker back as the other flows expect it.
+  await page.getByRole("link", { name: "Change password" }).click();
+  await changePassword(page, "worker-new-pass-2", WORKER_PW);
+  await page.context().close();
+});
+
+test("an admin resets a worker's password and the worker must change it at next sign-in", async () => {
+  const page = await newPage();
+  await signIn(page, "admin", ADMIN_PW);
+  await page.getByRole("link", { name: "Workers" }).click();
+  await page.getByLabel("Username").fill("reset.me");
+  await page.getByLabel("Password", { exact: true }).fill("first-pass-123");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByText("Account reset.me created.").waitFor();
+  await page.getByRole("button", { name: "Reset password for reset.me" }).click();
+  await page.getByText("must choose a new password at the next sign-in").waitFor();
+  await page.getByRole("dialog").getByRole("button", { name: "Reset password" }).click();
+  const temp = (await page.getByTestId("temp-password").textContent()).trim();
+  assert.match(temp, /^[A-Za-z0-9]{14}$/);
+  await shot(page, "16-reset-password");
+  await page.getByRole("button", { name: "Done" }).click();
+  await page.getByText("The password of reset.me was reset.").waitFor();
+  await page.getByRole("button", { name: "Sign out" }).click();
+
+  await signIn(page, "reset.me", temp);
+  await page.getByRole("heading", { name: "Choose a new password" }).waitFor();
+  await page.getByText("An admin set a temporary password").waitFor();
+  await changePassword(page, temp, "my-own-pass-456");
+  await page.getByText("My tickets").first().waitFor();
+  await page.context().close();
 });

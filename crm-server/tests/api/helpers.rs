@@ -19,7 +19,7 @@ pub fn config() -> Config {
         username: "admin".into(),
         password: "admin123".into(),
         role: Role::Admin,
-        must_change_password: false,
+        must_change_password: true,
     };
     c.worker = DefaultAccount {
         username: "worker".into(),

@@ -31,6 +31,7 @@ macro_rules! on_both_stores {
 
 mod helpers;
 
+mod accounts;
 mod auth;
 mod failures;
 mod hardening;

@@ -13,3 +13,20 @@ export function flash(text, kind = "info") {
   const box = document.getElementById("flash");
   box.replaceChildren(text ? h("div", { class: `notice ${kind}` }, text) : "");
 }
+
+let pending = null;
+
+/** A message to show on the page the user is about to be taken to. */
+export function flashNext(text, kind = "info") {
+  pending = [text, kind];
+}
+
+/** On navigation: shows the pending message, or clears the previous page's. */
+export function flashOnNavigation() {
+  if (pending) {
+    flash(...pending);
+    pending = null;
+  } else {
+    flash("");
+  }
+}

@@ -23,8 +23,8 @@ export function render(root) {
       const t = await api("POST", "/auth/login", { username: form.elements.username.value, password: form.elements.password.value });
       token.set(t.access_token);
       flash("");
-      await loadMe();
-      location.hash = "#/tickets";
+      const me = await loadMe();
+      location.hash = me && me.must_change_password ? "#/password" : "#/tickets";
     } catch (e) {
       const text = e.code === "invalid_credentials" ? "Wrong username or password."
         : e.code === "too_many_attempts" ? `Too many failed sign-ins for this account. Try again in ${e.retryAfter || 1} seconds.`

@@ -10,6 +10,13 @@ import { forgetWorkers, session } from "../session.js";
 
 const filters = { page: 1, size: 10, search: "" };
 
+/** 14 characters from an alphabet without look-alikes, from the browser's CSPRNG. */
+function temporaryPassword() {
+  const alphabet = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(14));
+  return [...bytes].map((b) => alphabet[b % alphabet.length]).join("");
+}
+
 export async function render(root) {
   const msg = h("div", { "aria-live": "polite" });
   const results = h("div");
@@ -22,7 +29,10 @@ export async function render(root) {
         h("tbody", {}, page.items.length ? page.items.map((u) => h("tr", {},
           h("td", {}, u.username), h("td", {}, u.role), h("td", {}, fmtTime(u.created_at)),
           h("td", {}, u.id === session.me.id ? h("span", { class: "muted" }, "you") :
-            h("button", { class: "secondary", type: "button", "aria-label": `Delete ${u.username}`, onclick: () => confirmDelete(u) }, "Delete"))))
+            h("span", { class: "row-actions" },
+              h("button", { class: "secondary", type: "button", "aria-label": `Reset password for ${u.username}`, onclick: () => resetPassword(u) }, "Reset password"),
+              h("button", { class: "secondary", type: "button", "aria-label": `Delete ${u.username}`, onclick: () => confirmDelete(u) }, "Delete")))),
+          )
           : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No accounts match."))))),
       pager(page, (p) => { filters.page = p; load(); }, (s) => { filters.size = s; filters.page = 1; load(); }),
     );
@@ -52,6 +62,42 @@ export async function render(root) {
             msg.replaceChildren(notice("error", e.message));
           }
         } }, "Delete"),
+        h("button", { class: "secondary", type: "button", onclick: () => dialog.close() }, "Cancel")),
+    );
+    dialog.showModal();
+  };
+  const resetPassword = (u) => {
+    const generated = temporaryPassword();
+    const typed = h("input", { type: "text", id: "reset-typed", autocomplete: "off", minlength: 8, maxlength: 128, disabled: true });
+    const useGenerated = h("input", { type: "radio", name: "reset-kind", id: "reset-generated", checked: true,
+      onchange: () => { typed.disabled = true; } });
+    const useTyped = h("input", { type: "radio", name: "reset-kind", id: "reset-own",
+      onchange: () => { typed.disabled = false; typed.focus(); } });
+    const err = h("div", { "aria-live": "assertive" });
+    dialog.replaceChildren(
+      h("h2", { id: "confirm-title" }, `Reset the password of ${u.username}?`),
+      h("p", {}, `${u.username} is signed out everywhere at once and must choose a new password at the next sign-in.`),
+      h("div", { class: "choice" }, useGenerated, h("label", { for: "reset-generated" }, "Generate a temporary password")),
+      h("div", { class: "choice" }, useTyped, h("label", { for: "reset-own" }, "Type one")),
+      h("div", { class: "field" }, h("label", { for: "reset-typed" }, "Temporary password"), typed),
+      err,
+      h("div", { class: "actions" },
+        h("button", { class: "danger", type: "button", onclick: async () => {
+          const pw = useTyped.checked ? typed.value : generated;
+          try {
+            await api("POST", `/users/${u.id}/password`, { new_password: pw });
+          } catch (e) {
+            const f = e.fields.find((x) => x.field === "new_password");
+            err.replaceChildren(notice("error", f ? f.message : e.message));
+            return;
+          }
+          dialog.replaceChildren(
+            h("h2", { id: "confirm-title" }, `New password for ${u.username}`),
+            h("p", {}, "Give it to them now; it is not shown again. They must change it when they sign in."),
+            h("p", {}, h("span", { class: "code", "data-testid": "temp-password" }, pw)),
+            h("div", { class: "actions" }, h("button", { class: "primary", type: "button", onclick: () => dialog.close() }, "Done")));
+          msg.replaceChildren(notice("ok", `The password of ${u.username} was reset.`));
+        } }, "Reset password"),
         h("button", { class: "secondary", type: "button", onclick: () => dialog.close() }, "Cancel")),
     );
     dialog.showModal();
