@@ -53,6 +53,9 @@ impl EventKind {
 pub struct Event {
     /// Identity; increases with time.
     pub id: EventId,
+    /// Position in the global order of all events: positive, never repeated, and handed out
+    /// in commit order, so "every event after position n" never skips one that commits late.
+    pub seq: i64,
     /// The ticket it happened to.
     pub ticket_id: TicketId,
     /// When.
@@ -68,6 +71,12 @@ pub struct Event {
     pub from_status: Option<TicketStatus>,
     /// Status after a status change or a release.
     pub to_status: Option<TicketStatus>,
+    /// The ticket's status after the event.
+    pub status: TicketStatus,
+    /// The ticket's worker after the event.
+    pub ticket_worker: Option<UserId>,
+    /// The ticket's worker before the event, when the event took the ticket from it.
+    pub prev_worker: Option<UserId>,
 }
 
 /// An event before the store numbers it. Built only by the constructors below, so each kind
@@ -86,10 +95,22 @@ pub struct NewEvent {
     pub from_status: Option<TicketStatus>,
     /// Status after.
     pub to_status: Option<TicketStatus>,
+    /// The ticket's status after the event.
+    pub status: TicketStatus,
+    /// The ticket's worker after the event.
+    pub ticket_worker: Option<UserId>,
+    /// The ticket's worker before the event, when the event took the ticket from it.
+    pub prev_worker: Option<UserId>,
 }
 
 impl NewEvent {
-    fn bare(kind: EventKind, at: DateTime<Utc>, actor: Option<UserId>) -> Self {
+    fn bare(
+        kind: EventKind,
+        at: DateTime<Utc>,
+        actor: Option<UserId>,
+        status: TicketStatus,
+        ticket_worker: Option<UserId>,
+    ) -> Self {
         Self {
             at,
             kind,
@@ -97,19 +118,29 @@ impl NewEvent {
             worker_id: None,
             from_status: None,
             to_status: None,
+            status,
+            ticket_worker,
+            prev_worker: None,
         }
     }
 
     /// A customer's submission.
     pub fn submitted(at: DateTime<Utc>) -> Self {
-        Self::bare(EventKind::Submitted, at, None)
+        Self::bare(EventKind::Submitted, at, None, TicketStatus::New, None)
     }
 
-    /// An assignment by `actor` to `worker`.
-    pub fn assigned(at: DateTime<Utc>, actor: UserId, worker: UserId) -> Self {
+    /// An assignment by `actor` to `worker`, of a ticket in `status` that `prev` had.
+    pub fn assigned(
+        at: DateTime<Utc>,
+        actor: UserId,
+        worker: UserId,
+        prev: Option<UserId>,
+        status: TicketStatus,
+    ) -> Self {
         Self {
             worker_id: Some(worker),
-            ..Self::bare(EventKind::Assigned, at, Some(actor))
+            prev_worker: prev,
+            ..Self::bare(EventKind::Assigned, at, Some(actor), status, Some(worker))
         }
     }
 
@@ -120,33 +151,47 @@ impl NewEvent {
             worker_id: Some(worker),
             from_status: Some(from),
             to_status: Some(TicketStatus::New),
-            ..Self::bare(EventKind::Released, at, Some(actor))
+            prev_worker: Some(worker),
+            ..Self::bare(
+                EventKind::Released,
+                at,
+                Some(actor),
+                TicketStatus::New,
+                None,
+            )
         }
     }
 
-    /// A status step by `actor`.
+    /// A status step by `actor` of a ticket that `worker` has.
     pub fn status_changed(
         at: DateTime<Utc>,
         actor: UserId,
         from: TicketStatus,
         to: TicketStatus,
+        worker: Option<UserId>,
     ) -> Self {
         Self {
             from_status: Some(from),
             to_status: Some(to),
-            ..Self::bare(EventKind::StatusChanged, at, Some(actor))
+            ..Self::bare(EventKind::StatusChanged, at, Some(actor), to, worker)
         }
     }
 
-    /// The first opening by `actor`.
-    pub fn viewed(at: DateTime<Utc>, actor: UserId) -> Self {
-        Self::bare(EventKind::Viewed, at, Some(actor))
+    /// The first opening by `actor` of a ticket in `status` that `worker` has.
+    pub fn viewed(
+        at: DateTime<Utc>,
+        actor: UserId,
+        status: TicketStatus,
+        worker: Option<UserId>,
+    ) -> Self {
+        Self::bare(EventKind::Viewed, at, Some(actor), status, worker)
     }
 
-    /// Numbers the event for `ticket`.
-    pub fn into_event(self, id: EventId, ticket_id: TicketId) -> Event {
+    /// Numbers the event for `ticket` at position `seq`.
+    pub fn into_event(self, id: EventId, seq: i64, ticket_id: TicketId) -> Event {
         Event {
             id,
+            seq,
             ticket_id,
             at: self.at,
             kind: self.kind,
@@ -154,6 +199,9 @@ impl NewEvent {
             worker_id: self.worker_id,
             from_status: self.from_status,
             to_status: self.to_status,
+            status: self.status,
+            ticket_worker: self.ticket_worker,
+            prev_worker: self.prev_worker,
         }
     }
 }

@@ -41,8 +41,8 @@ pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{
-    ExpectedState, LoginThrottle, Store, StoreHealth, TicketStore, Transition, UserRecord,
-    UserStore,
+    Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Store, StoreHealth,
+    TicketStore, Transition, UserRecord, UserStore,
 };
 pub use throttle::ThrottleState;
 pub use ticket::{Client, DedupKey, NewTicket, Submission, Ticket, TicketProgress, TrackingCode};

@@ -138,6 +138,16 @@ impl Visibility {
         }
     }
 
+    /// Whether this scope sees an event: admins see every event; a worker sees the events of
+    /// tickets it has after the event, and the event that took a ticket from it (a
+    /// reassignment or a release). Both stores and the live streams apply this one rule.
+    pub fn sees_event(self, e: &crate::history::Event) -> bool {
+        match self {
+            Self::All => true,
+            Self::AssignedTo(me) => e.ticket_worker == Some(me) || e.prev_worker == Some(me),
+        }
+    }
+
     /// The worker rule of every list, written once: this visibility ANDed with a caller's
     /// `worker_id` filter. Both stores call it, so a worker's scope can never be widened by a
     /// filter in one backend and not in the other.

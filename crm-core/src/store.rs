@@ -182,6 +182,55 @@ pub trait LoginThrottle: Send + Sync + 'static {
     async fn login_succeeded(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// What may have changed, as a listener learns it. Spurious wakes are allowed: the store's
+/// tables stay the source of truth, a change only says when to look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// New events may have been committed.
+    Events,
+    /// This account's sessions may have ended (deleted, password changed or reset, a token
+    /// signed out).
+    Account(UserId),
+    /// Anything may have changed (the listener lost track, e.g. after reconnecting).
+    Unknown,
+}
+
+/// Waits for changes made through any replica.
+#[async_trait]
+pub trait ChangeListener: Send + 'static {
+    /// The next change; an error means the listener is broken and must be replaced.
+    async fn next(&mut self) -> Result<Change, StoreError>;
+}
+
+/// The global order of events, for live streams: read from any position, be told when to
+/// read again, and remember single-use tickets.
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// The events after position `after` that `visibility` sees
+    /// ([`Visibility::sees_event`]), in order, at most `limit`.
+    async fn events_after(
+        &self,
+        after: i64,
+        visibility: Visibility,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError>;
+
+    /// The position of the latest committed event (0 when there is none).
+    async fn last_event_seq(&self) -> Result<i64, StoreError>;
+
+    /// A listener woken by changes made through any replica.
+    async fn listen(&self) -> Result<Box<dyn ChangeListener>, StoreError>;
+
+    /// Uses `nonce` once: true the first time, false ever after (until `expires_at`, after
+    /// which the nonce is forgotten, so it must not be accepted after that anyway).
+    async fn use_once(
+        &self,
+        nonce: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+}
+
 /// Whether the backend answers, for readiness probes.
 #[async_trait]
 pub trait StoreHealth: Send + Sync + 'static {
@@ -190,9 +239,9 @@ pub trait StoreHealth: Send + Sync + 'static {
 }
 
 /// A complete backend: the sum of the storage traits. Implemented for every type that has them.
-pub trait Store: TicketStore + UserStore + LoginThrottle + StoreHealth {}
+pub trait Store: TicketStore + UserStore + LoginThrottle + EventLog + StoreHealth {}
 
-impl<T: TicketStore + UserStore + LoginThrottle + StoreHealth> Store for T {}
+impl<T: TicketStore + UserStore + LoginThrottle + EventLog + StoreHealth> Store for T {}
 
 #[cfg(any(test, feature = "mock"))]
 mockall::mock! {
@@ -235,6 +284,14 @@ mockall::mock! {
     }
 
     #[async_trait]
+    impl EventLog for Store {
+        async fn events_after(&self, after: i64, visibility: Visibility, limit: u32) -> Result<Vec<Event>, StoreError>;
+        async fn last_event_seq(&self) -> Result<i64, StoreError>;
+        async fn listen(&self) -> Result<Box<dyn ChangeListener>, StoreError>;
+        async fn use_once(&self, nonce: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    }
+
+    #[async_trait]
     impl StoreHealth for Store {
         async fn ping(&self) -> Result<(), StoreError>;
     }
@@ -242,5 +299,11 @@ mockall::mock! {
 
 /// Builds the event a transition records; shared by every backend so they write the same trail.
 pub fn transition_event(change: &Transition) -> NewEvent {
-    NewEvent::status_changed(change.at, change.actor, change.expected.status, change.next)
+    NewEvent::status_changed(
+        change.at,
+        change.actor,
+        change.expected.status,
+        change.next,
+        change.expected.worker_id,
+    )
 }

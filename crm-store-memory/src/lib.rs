@@ -14,6 +14,7 @@
 //! e-mails and tracking codes that hold only row numbers; and a trigram index over case-folded
 //! titles for substring search ([`search`](crate::search)).
 
+mod events;
 mod index;
 mod rows;
 mod search;
@@ -23,7 +24,7 @@ mod users;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crm_core::{StoreError, StoreHealth, ThrottleState, UserId};
+use crm_core::{Change, StoreError, StoreHealth, ThrottleState, UserId};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use index::Indexes;
 use rows::{ClientRow, Rows, UserRow};
@@ -31,9 +32,20 @@ use search::Trigrams;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// The in-memory backend. Clones share the same data.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct MemoryStore {
     inner: Arc<RwLock<Inner>>,
+    /// Wakes listeners (live streams) in this process; the only process there is.
+    changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            inner: Arc::default(),
+            changes: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -55,6 +67,11 @@ impl MemoryStore {
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.inner.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells listeners what changed (nobody listening is fine).
+    fn changed(&self, change: Change) {
+        let _ = self.changes.send(change);
     }
 }
 
@@ -82,6 +99,11 @@ struct Inner {
     /// Signed-out tokens: id -> (account, when the token expires anyway).
     revoked: HashMap<String, (UserId, DateTime<Utc>)>,
     next_account_event: i64,
+    /// Every event in the global order: (row, index in the row's events); position `seq` is
+    /// entry `seq - 1`. Events are appended under the write lock, so order = commit order.
+    log: Vec<(u32, u32)>,
+    /// Single-use values already used, with when they expire.
+    used: HashMap<String, DateTime<Utc>>,
 }
 
 #[async_trait]

@@ -8,9 +8,10 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Client, ClientId, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role, StatCounts,
-    StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus, TicketStore,
-    TrackingCode, Transition, UserId, Visibility, input::fold_case, store::transition_event,
+    Change, Client, ClientId, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role,
+    StatCounts, StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus,
+    TicketStore, TrackingCode, Transition, UserId, Visibility, input::fold_case,
+    store::transition_event,
 };
 use std::hash::BuildHasher;
 
@@ -56,10 +57,14 @@ impl Inner {
             .ok_or(StoreError::NotFound)
     }
 
+    /// Appends an event to its ticket and to the global order (its `seq` is its place there).
     pub(crate) fn push_event(&mut self, row: u32, event: NewEvent) {
         self.next_event += 1;
-        let ev = event.into_event(EventId(self.next_event), TicketId(i64::from(row) + 1));
-        self.tickets[row as usize].events.push(ev);
+        let seq = self.log.len() as i64 + 1;
+        let ev = event.into_event(EventId(self.next_event), seq, TicketId(i64::from(row) + 1));
+        let events = &mut self.tickets[row as usize].events;
+        self.log.push((row, events.len() as u32));
+        events.push(ev);
     }
 
     fn filing(&self, row: u32) -> Filing {
@@ -242,6 +247,7 @@ impl TicketStore for MemoryStore {
         inner.push_event(row, NewEvent::submitted(new.created_at));
         let client = inner.clients[client as usize].client.clone();
         drop(g);
+        self.changed(Change::Events);
         // The answer is built from the submission's own strings, moved rather than copied.
         let NewTicket {
             submission: s,
@@ -294,7 +300,9 @@ impl TicketStore for MemoryStore {
             let r = &mut g.tickets[row as usize];
             r.viewed = true;
             r.updated_at = at;
-            g.push_event(row, NewEvent::viewed(at, actor));
+            let (status, worker) = (r.status, r.worker);
+            g.push_event(row, NewEvent::viewed(at, actor, status, worker));
+            self.changed(Change::Events);
         }
         Ok(g.ticket(row))
     }
@@ -318,6 +326,7 @@ impl TicketStore for MemoryStore {
             }
         });
         g.push_event(row, transition_event(&change));
+        self.changed(Change::Events);
         Ok(g.ticket(row))
     }
 
@@ -343,12 +352,14 @@ impl TicketStore for MemoryStore {
         if r.worker == Some(worker) {
             return Ok(g.ticket(row));
         }
+        let (prev, status) = (r.worker, r.status);
         g.update_row(row, |r| {
             r.worker = Some(worker);
             r.assigned_at = Some(at);
             r.updated_at = at;
         });
-        g.push_event(row, NewEvent::assigned(at, actor, worker));
+        g.push_event(row, NewEvent::assigned(at, actor, worker, prev, status));
+        self.changed(Change::Events);
         Ok(g.ticket(row))
     }
 

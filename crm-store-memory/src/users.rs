@@ -7,8 +7,9 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    AccountEvent, AccountEventKind, NewEvent, NewUser, Page, PasswordChange, Role, SessionRecord,
-    StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord, UserStore,
+    AccountEvent, AccountEventKind, Change, NewEvent, NewUser, Page, PasswordChange, Role,
+    SessionRecord, StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord,
+    UserStore,
     input::{Username, fold_case},
 };
 
@@ -178,6 +179,8 @@ impl UserStore for MemoryStore {
         u.user.must_change_password = change.must_change_password;
         let user = u.user.clone();
         g.account_event(change.user, change.kind, Some(change.actor), change.at);
+        drop(g);
+        self.changed(Change::Account(change.user));
         Ok(user)
     }
 
@@ -193,6 +196,8 @@ impl UserStore for MemoryStore {
         if expires_at > now {
             g.revoked.insert(token_id.to_owned(), (user, expires_at));
         }
+        drop(g);
+        self.changed(Change::Account(user));
         Ok(())
     }
 
@@ -238,6 +243,11 @@ impl UserStore for MemoryStore {
             });
             g.push_event(t, NewEvent::released(at, actor, id, from));
         }
+        drop(g);
+        if !open.is_empty() {
+            self.changed(Change::Events);
+        }
+        self.changed(Change::Account(id));
         Ok(open.len() as u64)
     }
 }

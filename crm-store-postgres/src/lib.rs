@@ -21,6 +21,7 @@
 
 mod connect;
 mod error;
+mod events;
 pub mod refold;
 mod rows;
 mod throttle;

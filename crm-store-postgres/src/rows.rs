@@ -101,9 +101,14 @@ impl From<ClientRow> for Client {
     }
 }
 
+/// The columns of an [`EventRow`], of `ticket_events e`.
+pub(crate) const EVENT_COLUMNS: &str = "e.id, e.seq, e.ticket_id, e.at, e.kind, e.actor_id, \
+    e.worker_id, e.from_status, e.to_status, e.status, e.ticket_worker, e.prev_worker";
+
 #[derive(FromRow)]
 pub(crate) struct EventRow {
     id: i64,
+    seq: i64,
     ticket_id: i64,
     at: DateTime<Utc>,
     kind: String,
@@ -111,6 +116,9 @@ pub(crate) struct EventRow {
     worker_id: Option<i64>,
     from_status: Option<String>,
     to_status: Option<String>,
+    status: String,
+    ticket_worker: Option<i64>,
+    prev_worker: Option<i64>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -118,6 +126,7 @@ impl TryFrom<EventRow> for Event {
     fn try_from(r: EventRow) -> Result<Self, StoreError> {
         Ok(Event {
             id: EventId(r.id),
+            seq: r.seq,
             ticket_id: TicketId(r.ticket_id),
             at: r.at,
             kind: EventKind::parse(&r.kind).ok_or_else(|| {
@@ -127,6 +136,9 @@ impl TryFrom<EventRow> for Event {
             worker_id: r.worker_id.map(UserId),
             from_status: r.from_status.as_deref().map(status).transpose()?,
             to_status: r.to_status.as_deref().map(status).transpose()?,
+            status: status(&r.status)?,
+            ticket_worker: r.ticket_worker.map(UserId),
+            prev_worker: r.prev_worker.map(UserId),
         })
     }
 }

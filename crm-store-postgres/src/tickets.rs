@@ -4,7 +4,9 @@
 use crate::{
     PgStore,
     error::DbResult,
-    rows::{ClientRow, EventRow, ProgressRow, StatRow, TICKET_COLUMNS, TicketRow, status},
+    rows::{
+        ClientRow, EVENT_COLUMNS, EventRow, ProgressRow, StatRow, TICKET_COLUMNS, TicketRow, status,
+    },
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -119,7 +121,8 @@ impl TicketStore for PgStore {
                 INSERT INTO tickets (title, title_folded, description, status, client_id, \
                                      created_at, updated_at, requester_ip, requester_ua, tracking_code) \
                 VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING id) \
-             , e AS (INSERT INTO ticket_events (ticket_id, at, kind) SELECT id, $6, $10 FROM t) \
+             , e AS (INSERT INTO ticket_events (ticket_id, at, kind, status) \
+                     SELECT id, $6, $10, $4 FROM t) \
              SELECT id FROM t",
         )
         .bind(s.title.as_str())
@@ -174,9 +177,9 @@ impl TicketStore for PgStore {
             "WITH v AS ( \
                 UPDATE tickets SET viewed = TRUE, updated_at = $3 \
                 WHERE id = $1 AND NOT viewed AND ($2::bigint IS NULL OR worker_id = $2) \
-                RETURNING id), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id) \
-                   SELECT id, $3, $5, $4 FROM v) \
+                RETURNING id, status, worker_id), \
+             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, status, ticket_worker) \
+                   SELECT id, $3, $5, $4, status, worker_id FROM v) \
              SELECT t.id, t.title, t.description, t.status, \
                     (t.viewed OR v.id IS NOT NULL) AS viewed, t.worker_id, t.created_at, \
                     CASE WHEN v.id IS NULL THEN t.updated_at ELSE $3 END AS updated_at, \
@@ -208,8 +211,9 @@ impl TicketStore for PgStore {
                     done_at = CASE WHEN $4 = $9 THEN $5 ELSE done_at END \
                 WHERE id = $1 AND status = $2 AND worker_id IS NOT DISTINCT FROM $3 \
                 RETURNING *), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, from_status, to_status) \
-                   SELECT id, $5, $7, $6, $2, $4 FROM t) \
+             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, from_status, to_status, \
+                                              status, ticket_worker) \
+                   SELECT id, $5, $7, $6, $2, $4, $4, worker_id FROM t) \
              SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
         );
         let row = sqlx::query_as::<_, TicketRow>(&sql)
@@ -248,13 +252,16 @@ impl TicketStore for PgStore {
         // or this statement waits for the deactivation and then finds no active worker.
         let sql = format!(
             "WITH w AS (SELECT id FROM users WHERE id = $2 AND active AND role = $5 FOR SHARE), \
+             old AS (SELECT id, worker_id FROM tickets WHERE id = $1 FOR UPDATE), \
              t AS ( \
-                UPDATE tickets SET worker_id = w.id, assigned_at = $3, updated_at = $3 FROM w \
-                WHERE tickets.id = $1 AND tickets.status <> $6 \
+                UPDATE tickets SET worker_id = w.id, assigned_at = $3, updated_at = $3 \
+                FROM w, old \
+                WHERE tickets.id = old.id AND tickets.status <> $6 \
                   AND tickets.worker_id IS DISTINCT FROM w.id \
-                RETURNING tickets.*), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, worker_id) \
-                   SELECT id, $3, $7, $4, worker_id FROM t) \
+                RETURNING tickets.*, old.worker_id AS prev_worker), \
+             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, worker_id, status, \
+                                              ticket_worker, prev_worker) \
+                   SELECT id, $3, $7, $4, worker_id, status, worker_id, prev_worker FROM t) \
              SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
         );
         let row = sqlx::query_as::<_, TicketRow>(&sql)
@@ -394,17 +401,17 @@ impl TicketStore for PgStore {
         id: TicketId,
         visibility: Visibility,
     ) -> Result<Vec<Event>, StoreError> {
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT e.id, e.ticket_id, e.at, e.kind, e.actor_id, e.worker_id, e.from_status, \
-                    e.to_status \
+        let sql = format!(
+            "SELECT {EVENT_COLUMNS} \
              FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id \
-             WHERE t.id = $1 AND ($2::bigint IS NULL OR t.worker_id = $2) ORDER BY e.id",
-        )
-        .bind(id.0)
-        .bind(visible_to(visibility))
-        .fetch_all(&self.pool)
-        .await
-        .db(&self.target)?;
+             WHERE t.id = $1 AND ($2::bigint IS NULL OR t.worker_id = $2) ORDER BY e.id"
+        );
+        let rows: Vec<EventRow> = sqlx::query_as(&sql)
+            .bind(id.0)
+            .bind(visible_to(visibility))
+            .fetch_all(&self.pool)
+            .await
+            .db(&self.target)?;
         if rows.is_empty() {
             return Err(StoreError::NotFound);
         }

@@ -324,8 +324,9 @@ impl UserStore for PgStore {
                 UPDATE tickets t SET status = $4, worker_id = NULL, assigned_at = NULL, \
                     in_progress_at = NULL, updated_at = $2 \
                 FROM old WHERE t.id = old.id RETURNING t.id, old.status AS from_status), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, worker_id, from_status, to_status) \
-                   SELECT id, $2, $6, $3, $1, from_status, $4 FROM r) \
+             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, worker_id, from_status, \
+                                              to_status, status, prev_worker) \
+                   SELECT id, $2, $6, $3, $1, from_status, $4, $4, $1 FROM r ORDER BY id) \
              SELECT count(*) FROM r",
         )
         .bind(id.0)

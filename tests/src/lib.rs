@@ -72,6 +72,10 @@ macro_rules! conformance_tests {
             signing_out_ends_only_that_token,
             a_password_change_racing_sign_ins_leaves_no_older_token_working,
             account_history_and_default_passwords,
+            events_replay_in_order_from_any_position,
+            events_carry_the_state_after_them,
+            single_use_values_are_used_once,
+            listeners_hear_events_and_account_changes,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

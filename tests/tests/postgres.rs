@@ -261,3 +261,78 @@ async fn a_start_refolds_titles_stored_under_an_older_folding() {
             .unwrap();
     assert_eq!(version, crm_store_postgres::refold::FOLD_VERSION);
 }
+
+/// Positions follow commit order: a transaction that takes its position after another must
+/// wait for that one to end, so two transactions can never take positions in one order and
+/// commit in the other, and a reader never skips an event that commits late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn events_are_positioned_in_commit_order_so_readers_never_skip() {
+    use crm_core::{EventLog, Visibility};
+    let b = fresh().await;
+    let f = Fixture::new(b.store.clone()).await;
+    let t = f.submit("Ordered").await;
+    let before = b.store.last_event_seq().await.unwrap();
+    let insert = "INSERT INTO ticket_events (ticket_id, at, kind, actor_id, status) \
+                  VALUES ($1, now(), 'viewed', 1, 'new') RETURNING seq";
+    let pool = b.store.pool().clone();
+    let mut t1 = pool.begin().await.unwrap();
+    let p1: i64 = sqlx::query_scalar(insert)
+        .bind(t.id.0)
+        .fetch_one(&mut *t1)
+        .await
+        .unwrap();
+    assert_eq!(p1, before + 1);
+    // The second transaction asks for its position now, and has to wait for the first.
+    let (pool2, id) = (pool.clone(), t.id.0);
+    let second = tokio::spawn(async move {
+        let mut t2 = pool2.begin().await.unwrap();
+        let p2: i64 = sqlx::query_scalar(insert)
+            .bind(id)
+            .fetch_one(&mut *t2)
+            .await
+            .unwrap();
+        t2.commit().await.unwrap();
+        p2
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !second.is_finished(),
+        "the later transaction waits for the earlier one"
+    );
+    let seen = b
+        .store
+        .events_after(before, Visibility::All, 100)
+        .await
+        .unwrap();
+    assert!(seen.is_empty(), "nothing uncommitted is visible");
+    t1.commit().await.unwrap();
+    let p2 = second.await.unwrap();
+    assert_eq!(p2, p1 + 1);
+    let seen: Vec<i64> = b
+        .store
+        .events_after(before, Visibility::All, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(seen, [p1, p2], "both, in order, none skipped");
+
+    // A rolled-back position is given to the next transaction: no hole either.
+    let mut t3 = pool.begin().await.unwrap();
+    let p3: i64 = sqlx::query_scalar(insert)
+        .bind(t.id.0)
+        .fetch_one(&mut *t3)
+        .await
+        .unwrap();
+    t3.rollback().await.unwrap();
+    let mut t4 = pool.begin().await.unwrap();
+    let p4: i64 = sqlx::query_scalar(insert)
+        .bind(t.id.0)
+        .fetch_one(&mut *t4)
+        .await
+        .unwrap();
+    t4.commit().await.unwrap();
+    assert_eq!((p3, p4), (p2 + 1, p2 + 1));
+    drop(f);
+}

@@ -5,6 +5,7 @@
 mod accounts;
 mod hardening;
 mod lists;
+mod live;
 mod sessions;
 mod submissions;
 mod workflow;
@@ -12,6 +13,7 @@ mod workflow;
 pub use accounts::*;
 pub use hardening::*;
 pub use lists::*;
+pub use live::*;
 pub use sessions::*;
 pub use submissions::*;
 pub use workflow::*;
