@@ -26,6 +26,43 @@ struct Claims {
     sk: i64,
     /// This token's own id, for revoking just this one.
     jti: String,
+    /// What the token is for: an access token, or a single-use stream ticket. A token of one
+    /// kind is never accepted as the other.
+    #[serde(default = "access")]
+    typ: String,
+    /// For a stream ticket: the access token it was exchanged for (revoking that ends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tok: Option<String>,
+    /// For a stream ticket: when that access token expires (the stream ends then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    texp: Option<i64>,
+}
+
+fn access() -> String {
+    ACCESS.into()
+}
+
+const ACCESS: &str = "access";
+const STREAM: &str = "stream";
+
+/// How long a stream ticket may wait to be used.
+pub const STREAM_TICKET_SECONDS: i64 = 60;
+
+/// What a verified stream ticket says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamTicket {
+    /// The ticket's own id: it is used once.
+    pub id: String,
+    /// When the ticket itself expires.
+    pub expires_at: i64,
+    /// The access token it stands for.
+    pub access: TokenClaims,
+}
+
+fn random_id() -> String {
+    let mut id = [0u8; 16];
+    rand::rng().fill_bytes(&mut id);
+    id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What a verified token says.
@@ -77,33 +114,77 @@ impl Tokens {
     /// A token for `user`, bound to its current session key.
     pub fn issue(&self, user: &User) -> IssuedToken {
         let now = chrono::Utc::now().timestamp();
-        let mut id = [0u8; 16];
-        rand::rng().fill_bytes(&mut id);
         let claims = Claims {
             sub: user.id.to_string(),
             iat: now,
             exp: now + self.ttl_seconds,
             sk: user.session_key.0,
-            jti: id.iter().map(|b| format!("{b:02x}")).collect(),
+            jti: random_id(),
+            typ: ACCESS.into(),
+            tok: None,
+            texp: None,
         };
-        let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .expect("HS256 signing with an in-memory key cannot fail");
         IssuedToken {
-            token,
+            token: self.sign(&claims),
             expires_in: self.ttl_seconds,
         }
     }
 
-    /// What a valid token says; `None` for anything malformed, forged, of another algorithm,
-    /// expired, or missing a claim.
+    /// A single-use stream ticket standing for the access token `access`, valid for
+    /// [`STREAM_TICKET_SECONDS`]: browsers cannot send `Authorization` on an `EventSource`.
+    pub fn issue_stream_ticket(&self, access: &TokenClaims) -> IssuedToken {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: access.user.to_string(),
+            iat: now,
+            exp: (now + STREAM_TICKET_SECONDS).min(access.expires_at),
+            sk: access.session_key.0,
+            jti: random_id(),
+            typ: STREAM.into(),
+            tok: Some(access.token_id.clone()),
+            texp: Some(access.expires_at),
+        };
+        IssuedToken {
+            token: self.sign(&claims),
+            expires_in: STREAM_TICKET_SECONDS,
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing with an in-memory key cannot fail")
+    }
+
+    fn decode(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+
+    /// What a valid access token says; `None` for anything malformed, forged, of another
+    /// algorithm, expired, missing a claim, or not an access token.
     pub fn verify(&self, token: &str) -> Option<TokenClaims> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        let c = data.claims;
+        let c = self.decode(token).filter(|c| c.typ == ACCESS)?;
         Some(TokenClaims {
             user: UserId(c.sub.parse().ok()?),
             session_key: SessionKey(c.sk),
             token_id: c.jti,
             expires_at: c.exp,
+        })
+    }
+
+    /// What a valid stream ticket says (its single use is the caller's to record).
+    pub fn verify_stream_ticket(&self, ticket: &str) -> Option<StreamTicket> {
+        let c = self.decode(ticket).filter(|c| c.typ == STREAM)?;
+        Some(StreamTicket {
+            id: c.jti,
+            expires_at: c.exp,
+            access: TokenClaims {
+                user: UserId(c.sub.parse().ok()?),
+                session_key: SessionKey(c.sk),
+                token_id: c.tok?,
+                expires_at: c.texp?,
+            },
         })
     }
 }
@@ -119,13 +200,19 @@ pub struct Session {
     pub token: TokenClaims,
 }
 
-/// Checks a bearer token against the store. The server installs one as request data; the
-/// security schemes below find it there, whatever store the server runs on.
+/// Checks a bearer token or a stream ticket against the store. The server installs one as
+/// request data; the security schemes below find it there, whatever store the server runs on.
 pub trait SessionCheck: Send + Sync + 'static {
     /// The session of a token, or the refusal to answer (401, or 503 when the store is away).
     fn check<'a>(
         &'a self,
         token: &'a str,
+    ) -> std::pin::Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>>;
+
+    /// The session a stream ticket stands for, using the ticket up (a second use is 401).
+    fn check_stream_ticket<'a>(
+        &'a self,
+        ticket: &'a str,
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>>;
 }
 
@@ -161,6 +248,47 @@ async fn check_admin(req: &Request, bearer: Bearer) -> poem::Result<Session> {
         Ok(s)
     } else {
         Err(refuse(ApiError::forbidden("This operation is for admins.")))
+    }
+}
+
+async fn check_stream_ticket(
+    req: &Request,
+    key: poem_openapi::auth::ApiKey,
+) -> poem::Result<Session> {
+    let gate = req
+        .data::<SessionGate>()
+        .expect("the server installs the session gate");
+    gate.0.check_stream_ticket(&key.key).await.map_err(refuse)
+}
+
+/// A single-use stream ticket from `POST /events/ticket`, as `?ticket=` (for browsers, whose
+/// `EventSource` cannot send `Authorization`).
+#[derive(SecurityScheme)]
+#[oai(
+    rename = "StreamTicket",
+    ty = "api_key",
+    key_name = "ticket",
+    key_in = "query",
+    checker = "check_stream_ticket"
+)]
+pub struct StreamTicketAuth(pub Session);
+
+/// Either credential a stream accepts.
+#[derive(SecurityScheme)]
+pub enum StreamAuth {
+    /// `?ticket=`.
+    Ticket(StreamTicketAuth),
+    /// `Authorization: Bearer <token>`.
+    Bearer(StaffAuth),
+}
+
+impl StreamAuth {
+    /// The session, whichever way it came.
+    pub fn into_session(self) -> Session {
+        match self {
+            Self::Ticket(t) => t.0,
+            Self::Bearer(b) => b.0,
+        }
     }
 }
 
@@ -242,6 +370,9 @@ mod tests {
             exp: chrono::Utc::now().timestamp() + 60,
             sk: 42,
             jti: "x".into(),
+            typ: ACCESS.into(),
+            tok: None,
+            texp: None,
         };
         let hs512 = encode(
             &Header::new(Algorithm::HS512),
@@ -250,5 +381,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.verify(&hs512), None);
+    }
+
+    #[test]
+    fn stream_tickets_and_access_tokens_are_never_taken_for_each_other() {
+        let t = Tokens::new(b"k1", 60);
+        let access = t.verify(&t.issue(&user()).token).unwrap();
+        let ticket = t.issue_stream_ticket(&access);
+        assert_eq!(ticket.expires_in, STREAM_TICKET_SECONDS);
+        assert_eq!(t.verify(&ticket.token), None, "a ticket is no access token");
+        let st = t.verify_stream_ticket(&ticket.token).unwrap();
+        assert_eq!(st.access, access);
+        assert_ne!(st.id, access.token_id);
+        let token = t.issue(&user()).token;
+        assert_eq!(
+            t.verify_stream_ticket(&token),
+            None,
+            "an access token is no ticket"
+        );
     }
 }

@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod limits;
+pub mod live;
 mod middleware;
 pub mod openapi;
 pub mod request_meta;
@@ -23,7 +24,8 @@ pub use api::AppState;
 pub use config::{Config, ConfigError, StoreConfig};
 
 use api::{
-    auth::AuthApi, health::HealthApi, public::PublicApi, tickets::TicketsApi, users::UsersApi,
+    auth::AuthApi, events::EventsApi, health::HealthApi, public::PublicApi, tickets::TicketsApi,
+    users::UsersApi,
 };
 use auth::{SessionGate, Tokens};
 use crm_core::{Crm, Store};
@@ -45,6 +47,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             PublicApi(state.clone()),
             TicketsApi(state.clone()),
             UsersApi(state.clone()),
+            EventsApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",
@@ -103,6 +106,7 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
                 Some(config::SUBMIT_BURST),
             ),
         }),
+        hub: Arc::new(live::Hub::default()),
     }
 }
 
@@ -204,7 +208,9 @@ pub async fn serve<S: Store>(
         .map(|a| format!("socket://{a}"))
         .unwrap_or_default();
     tracing::info!(address = %local, "listening (UI at /, API docs at /docs)");
-    let state = state(crm, config);
+    let state = state(crm.clone(), config);
+    let hub = state.hub.clone();
+    let live = tokio::spawn(live::run(crm, hub.clone()));
     let limits = state.limits.clone();
     let sweeper = tokio::spawn(async move {
         let mut every = tokio::time::interval(Duration::from_secs(60));
@@ -214,7 +220,17 @@ pub async fn serve<S: Store>(
         }
     });
     let endpoint = app(state, &config.cors_origins);
+    // Streams never end by themselves: close them as soon as shutdown begins.
+    let shutdown = {
+        let hub = hub.clone();
+        async move {
+            shutdown.await;
+            hub.close();
+        }
+    };
     let served = http::serve(listener, endpoint, shutdown, Duration::from_secs(30)).await;
+    hub.close();
+    let _ = live.await;
     sweeper.abort();
     served.map_err(|source| StartError::Listen {
         addr: local,

@@ -47,6 +47,13 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         &[401, 403, 404, 409, 413, 422, 500, 503],
     ),
     ("get", "/users/{id}/history", &[401, 403, 404, 500, 503]),
+    ("post", "/events/ticket", &[401, 500, 503]),
+    ("get", "/events", &[401, 422, 500, 503]),
+    (
+        "get",
+        "/public/tickets/{tracking_code}/events",
+        &[404, 500, 503],
+    ),
     ("get", "/healthz", &[]),
     ("get", "/readyz", &[503]),
 ];

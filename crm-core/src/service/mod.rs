@@ -7,6 +7,7 @@
 
 mod accounts;
 mod auth;
+mod live;
 mod tickets;
 mod users;
 

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod dto;
+pub mod events;
 pub mod health;
 pub mod public;
 pub mod tickets;
@@ -31,6 +32,8 @@ pub struct AppState<S> {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Per-address rate limits of this replica.
     pub limits: Arc<Limits>,
+    /// Live updates of this replica.
+    pub hub: Arc<crate::live::Hub>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -40,7 +43,22 @@ impl<S> Clone for AppState<S> {
             tokens: self.tokens.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             limits: self.limits.clone(),
+            hub: self.hub.clone(),
         }
+    }
+}
+
+impl<S: Store> AppState<S> {
+    async fn session_of(&self, claims: crate::auth::TokenClaims) -> Result<Session, ApiError> {
+        let (actor, user) = self
+            .crm
+            .session(claims.user, claims.session_key, &claims.token_id)
+            .await?;
+        Ok(Session {
+            actor,
+            user,
+            token: claims,
+        })
     }
 }
 
@@ -55,15 +73,31 @@ impl<S: Store> SessionCheck for AppState<S> {
             let claims = self.tokens.verify(token).ok_or_else(|| {
                 ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
             })?;
-            let (actor, user) = self
-                .crm
-                .session(claims.user, claims.session_key, &claims.token_id)
-                .await?;
-            Ok(Session {
-                actor,
-                user,
-                token: claims,
-            })
+            self.session_of(claims).await
+        })
+    }
+
+    fn check_stream_ticket<'a>(
+        &'a self,
+        ticket: &'a str,
+    ) -> Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>> {
+        Box::pin(async move {
+            let refused = || {
+                ApiError::unauthorized(
+                    "Invalid, used or expired stream ticket.",
+                    "not_authenticated",
+                )
+            };
+            let st = self
+                .tokens
+                .verify_stream_ticket(ticket)
+                .ok_or_else(refused)?;
+            let expires_at =
+                chrono::DateTime::from_timestamp(st.expires_at, 0).unwrap_or_else(chrono::Utc::now);
+            if !self.crm.use_once(&st.id, expires_at).await? {
+                return Err(refused());
+            }
+            self.session_of(st.access).await
         })
     }
 }
@@ -81,4 +115,6 @@ pub(crate) enum Tag {
     Users,
     /// Probes for orchestrators and load balancers.
     Health,
+    /// Live updates (Server-Sent Events).
+    Events,
 }

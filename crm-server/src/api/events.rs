@@ -1,0 +1,373 @@
+//! Live updates as Server-Sent Events: every event a signed-in user may see, replayed from a
+//! position and then live; a single-use ticket for browsers; and a customer's progress.
+//!
+//! A stream is a task of its own feeding a bounded channel: when the client reads too slowly
+//! to keep up, or the hub's backlog overtakes it, the stream ends and the client resumes from
+//! its last `id`, so nothing is buffered without bound and nothing is lost.
+
+use super::{
+    AppState, Tag,
+    dto::{ProgressBody, Status},
+};
+use crate::{
+    auth::{Session, StaffAuth, StreamAuth},
+    error::ApiError,
+    live::{Hub, Message},
+};
+use chrono::{DateTime, Utc};
+use crm_core::{CoreError, Crm, Event, Store, TicketProgress, UserId};
+use futures_util::stream::{self, BoxStream, StreamExt};
+use poem_openapi::{
+    Object, OpenApi,
+    param::{Header, Path, Query},
+    payload::{EventStream, Json},
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::{broadcast, mpsc};
+
+/// How often an idle stream sends a comment line, so proxies keep it open.
+pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
+/// Messages a stream may have waiting for its client before it is ended as too slow.
+pub const STREAM_BUFFER: usize = 256;
+/// How often a stream checks that its session is still valid without being told.
+const SESSION_CHECK_EVERY: Duration = Duration::from_secs(15);
+
+/// One event as a stream sends it (the SSE `id` is `seq`, the `event` is `kind`).
+#[derive(Object, Debug, Clone)]
+pub struct StreamEventBody {
+    /// Position in the global order; resume after it with `Last-Event-ID` or `?since=`.
+    pub seq: i64,
+    /// The ticket.
+    pub ticket_id: i64,
+    /// `submitted`, `assigned`, `released`, `status_changed` or `viewed`.
+    pub kind: String,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who did it (null for a customer's submission or an automatic assignment).
+    pub actor_id: Option<i64>,
+    /// The worker assigned or released.
+    pub worker_id: Option<i64>,
+    /// Status before a status change or release.
+    pub from_status: Option<Status>,
+    /// Status after a status change or release.
+    pub to_status: Option<Status>,
+    /// The ticket's status after the event.
+    pub status: Status,
+}
+
+impl From<&Event> for StreamEventBody {
+    fn from(e: &Event) -> Self {
+        Self {
+            seq: e.seq,
+            ticket_id: e.ticket_id.0,
+            kind: e.kind.as_str().to_owned(),
+            at: e.at,
+            actor_id: e.actor_id.map(UserId::get),
+            worker_id: e.worker_id.map(UserId::get),
+            from_status: e.from_status.map(Into::into),
+            to_status: e.to_status.map(Into::into),
+            status: e.status.into(),
+        }
+    }
+}
+
+/// A customer's progress as its stream sends it.
+#[derive(Object, Debug)]
+pub struct ProgressEventBody {
+    /// The position of the latest event of the request.
+    pub seq: i64,
+    /// The progress after it.
+    pub progress: ProgressBody,
+}
+
+type Events = EventStream<BoxStream<'static, StreamEventBody>>;
+type Progress = EventStream<BoxStream<'static, ProgressEventBody>>;
+
+fn sse<T: Send + 'static>(rx: mpsc::Receiver<T>) -> BoxStream<'static, T> {
+    stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|x| (x, rx)) }).boxed()
+}
+
+/// Live updates.
+pub struct EventsApi<S>(pub AppState<S>);
+
+#[OpenApi(tag = "Tag::Events")]
+impl<S: Store> EventsApi<S> {
+    /// A stream ticket
+    ///
+    /// A single-use ticket, valid for 60 s, to open `GET /events?ticket=` from a browser
+    /// (an `EventSource` cannot send `Authorization`). It stands for the token it was asked
+    /// with: signing that token out ends the stream too.
+    #[oai(path = "/events/ticket", method = "post")]
+    async fn ticket(&self, auth: StaffAuth) -> Result<Json<StreamTicketBody>, ApiError> {
+        Ok(Json(
+            self.0.tokens.issue_stream_ticket(&auth.0.token).into(),
+        ))
+    }
+
+    /// Live events
+    ///
+    /// Every event the signed-in user may see, as it happens: admins all, a worker the events
+    /// of tickets assigned to it, including the moment one is assigned to it or taken away.
+    /// With `Last-Event-ID` or `?since=`, first every later event from that position, then
+    /// live, without gap or repeat. A comment line every 15 s keeps it open. It ends when the
+    /// token expires, or its user is deleted, changes password or signs out.
+    #[oai(path = "/events", method = "get")]
+    async fn events(
+        &self,
+        auth: StreamAuth,
+        /// Resume after this position (as `Last-Event-ID`).
+        since: Query<Option<i64>>,
+        /// Resume after this position (sent by `EventSource` on reconnect).
+        #[oai(name = "Last-Event-ID")]
+        last_event_id: Header<Option<String>>,
+        /// A single-use ticket from `POST /events/ticket`, instead of a bearer token.
+        #[oai(name = "ticket")]
+        _ticket: Query<Option<String>>,
+    ) -> Result<Events, ApiError> {
+        let session = auth.into_session();
+        let since = match (last_event_id.0.as_deref().map(str::trim), since.0) {
+            (Some(id), _) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| {
+                ApiError::from(CoreError::Validation(
+                    crm_core::input::ValidationErrors::one(
+                        "Last-Event-ID",
+                        "A position is a whole number.",
+                    ),
+                ))
+            })?),
+            (_, s) => s,
+        };
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        let (live, live_from) = self.0.hub.subscribe();
+        // Replay before returning, so a store failure is an answer, not a silent stream.
+        let backlog = match since {
+            Some(after) if after < live_from => {
+                replay(&self.0.crm, &session, after, live_from).await?
+            }
+            _ => Vec::new(),
+        };
+        let start = since.unwrap_or(live_from).max(0);
+        tokio::spawn(pump(
+            self.0.crm.clone(),
+            self.0.hub.clone(),
+            session,
+            live,
+            backlog,
+            start,
+            tx,
+        ));
+        Ok(EventStream::new(sse(rx))
+            .keep_alive(KEEP_ALIVE)
+            .to_event(|e: StreamEventBody| {
+                poem::web::sse::Event::message(
+                    serde_json::to_string(&poem_openapi::types::ToJSON::to_json(&e))
+                        .unwrap_or_default(),
+                )
+                .id(e.seq.to_string())
+                .event_type(e.kind.clone())
+            }))
+    }
+
+    /// Follow a request live
+    ///
+    /// The progress of the request holding this code, now and each time it changes, with no
+    /// staff data. The same framing as `GET /events`.
+    #[oai(
+        path = "/public/tickets/:tracking_code/events",
+        method = "get",
+        tag = "Tag::Public"
+    )]
+    async fn progress(&self, tracking_code: Path<String>) -> Result<Progress, ApiError> {
+        let code = tracking_code.0;
+        let (live, live_from) = self.0.hub.subscribe();
+        let now = self.0.crm.track(&code).await?;
+        let (tx, rx) = mpsc::channel(STREAM_BUFFER);
+        tokio::spawn(pump_progress(
+            self.0.crm.clone(),
+            self.0.hub.clone(),
+            code,
+            now,
+            live_from,
+            live,
+            tx,
+        ));
+        Ok(EventStream::new(sse(rx))
+            .keep_alive(KEEP_ALIVE)
+            .to_event(|p: ProgressEventBody| {
+                poem::web::sse::Event::message(
+                    serde_json::to_string(&poem_openapi::types::ToJSON::to_json(&p))
+                        .unwrap_or_default(),
+                )
+                .id(p.seq.to_string())
+                .event_type("progress")
+            }))
+    }
+}
+
+/// A stream ticket and how long it is good for.
+#[derive(Object, Debug)]
+pub struct StreamTicketBody {
+    /// Pass as `GET /events?ticket=`; good once, for `expires_in` seconds.
+    pub ticket: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+impl From<crate::auth::IssuedToken> for StreamTicketBody {
+    fn from(t: crate::auth::IssuedToken) -> Self {
+        Self {
+            ticket: t.token,
+            expires_in: t.expires_in,
+        }
+    }
+}
+
+/// The events after `after` up to `upto` the session may see, read from the store.
+async fn replay<S: Store>(
+    crm: &Crm<S>,
+    session: &Session,
+    mut after: i64,
+    upto: i64,
+) -> Result<Vec<StreamEventBody>, ApiError> {
+    let mut out = Vec::new();
+    loop {
+        let batch = crm
+            .events_after(&session.actor, after, crate::live::BATCH)
+            .await?;
+        let full = batch.len() == crate::live::BATCH as usize;
+        for e in &batch {
+            if e.seq > upto {
+                return Ok(out);
+            }
+            out.push(StreamEventBody::from(e));
+            after = e.seq;
+        }
+        if !full || out.len() > 50_000 {
+            return Ok(out);
+        }
+        if let Some(last) = batch.last() {
+            after = last.seq;
+        }
+    }
+}
+
+/// Feeds one staff stream: the replayed backlog, then live events it may see, until its
+/// session ends, the client goes away or falls behind, or the server shuts down.
+async fn pump<S: Store>(
+    crm: Crm<S>,
+    hub: Arc<Hub>,
+    session: Session,
+    mut live: broadcast::Receiver<Message>,
+    backlog: Vec<StreamEventBody>,
+    start: i64,
+    tx: mpsc::Sender<StreamEventBody>,
+) {
+    let mut sent = start;
+    for e in backlog {
+        sent = e.seq;
+        if tx.send(e).await.is_err() {
+            return;
+        }
+    }
+    let expires = DateTime::from_timestamp(session.token.expires_at, 0).unwrap_or_else(Utc::now);
+    let until_expiry = (expires - Utc::now()).to_std().unwrap_or_default();
+    let expiry = tokio::time::sleep(until_expiry);
+    tokio::pin!(expiry);
+    let mut closing = hub.closing();
+    let mut check = tokio::time::interval(SESSION_CHECK_EVERY);
+    check.tick().await;
+    let visibility = session.actor.visibility();
+    loop {
+        tokio::select! {
+            () = &mut expiry => return,
+            _ = closing.changed() => return,
+            () = tx.closed() => return,
+            _ = check.tick() => {
+                if !still_valid(&crm, &session).await {
+                    return;
+                }
+            }
+            msg = live.recv() => match msg {
+                Ok(Message::Event(e)) => {
+                    if e.seq <= sent || !visibility.sees_event(&e) {
+                        continue;
+                    }
+                    sent = e.seq;
+                    // A client that cannot take what is sent is ended; it resumes from `sent`.
+                    if tx.try_send(StreamEventBody::from(e.as_ref())).is_err() {
+                        return;
+                    }
+                }
+                Ok(Message::Account(user)) if user == session.actor.id => {
+                    if !still_valid(&crm, &session).await {
+                        return;
+                    }
+                }
+                Ok(Message::Recheck) => {
+                    if !still_valid(&crm, &session).await {
+                        return;
+                    }
+                }
+                Ok(Message::Account(_)) => {}
+                // Behind the hub's backlog, or the hub is gone: end; the client resumes.
+                Err(_) => return,
+            },
+        }
+    }
+}
+
+async fn still_valid<S: Store>(crm: &Crm<S>, s: &Session) -> bool {
+    match crm
+        .session(s.token.user, s.token.session_key, &s.token.token_id)
+        .await
+    {
+        Ok(_) => true,
+        Err(CoreError::Unauthenticated) => false,
+        // The store is away: keep the stream; the next check decides.
+        Err(_) => true,
+    }
+}
+
+/// Feeds one customer's progress stream.
+async fn pump_progress<S: Store>(
+    crm: Crm<S>,
+    hub: Arc<Hub>,
+    code: String,
+    now: TicketProgress,
+    live_from: i64,
+    mut live: broadcast::Receiver<Message>,
+    tx: mpsc::Sender<ProgressEventBody>,
+) {
+    let ticket = now.id;
+    let mut last = now.clone();
+    if tx
+        .send(ProgressEventBody {
+            seq: live_from,
+            progress: now.into(),
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut closing = hub.closing();
+    loop {
+        tokio::select! {
+            _ = closing.changed() => return,
+            () = tx.closed() => return,
+            msg = live.recv() => match msg {
+                Ok(Message::Event(e)) if e.ticket_id == ticket => {
+                    let Ok(p) = crm.track(&code).await else { continue };
+                    if p == last {
+                        continue;
+                    }
+                    last = p.clone();
+                    if tx.try_send(ProgressEventBody { seq: e.seq, progress: p.into() }).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => return,
+            },
+        }
+    }
+}

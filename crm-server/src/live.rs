@@ -1,0 +1,183 @@
+//! The live-update hub of one replica: a background task that reads new events from the store
+//! whenever a change is signalled (LISTEN/NOTIFY on PostgreSQL, in-process on the memory
+//! store), and at least every [`POLL_EVERY`] in case a signal was lost, and hands them to the
+//! streams open on this replica. The store's event table is the source of truth; the hub only
+//! decides when to read it.
+//!
+//! Each stream subscribes to a bounded broadcast. A stream that falls behind it is ended (and
+//! its client resumes from its last position), so a slow consumer never makes the hub buffer
+//! without bound.
+
+use crm_core::{Change, ChangeListener, Crm, Event, Store, UserId, Visibility};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+use tokio::sync::{broadcast, watch};
+
+/// The longest a change may wait to be noticed when its notification was lost.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How many events the hub keeps for streams that are momentarily behind.
+pub const BACKLOG: usize = 4096;
+/// Events read from the store per query.
+pub const BATCH: u32 = 500;
+
+/// What the hub tells streams.
+#[derive(Debug, Clone)]
+pub enum Message {
+    /// A new event, in order.
+    Event(Arc<Event>),
+    /// This account's sessions may have ended: streams of it check theirs.
+    Account(UserId),
+    /// Anything may have changed: every stream checks its session.
+    Recheck,
+}
+
+/// The fan-out point streams subscribe to.
+pub struct Hub {
+    sender: broadcast::Sender<Message>,
+    /// The position of the last event handed out; changed together with the send, so a
+    /// subscriber knows exactly which events it will receive and which it must read itself.
+    last: Mutex<i64>,
+    closing: watch::Sender<bool>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            sender: broadcast::channel(BACKLOG).0,
+            last: Mutex::new(0),
+            closing: watch::channel(false).0,
+        }
+    }
+}
+
+impl Hub {
+    /// A receiver of everything after the returned position.
+    pub fn subscribe(&self) -> (broadcast::Receiver<Message>, i64) {
+        let last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        (self.sender.subscribe(), *last)
+    }
+
+    /// Resolves when the server is shutting down: streams end so connections can close.
+    pub fn closing(&self) -> watch::Receiver<bool> {
+        self.closing.subscribe()
+    }
+
+    /// Ends every stream (at shutdown).
+    pub fn close(&self) {
+        let _ = self.closing.send(true);
+    }
+
+    /// How many streams are open on this replica.
+    pub fn streams(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    fn start_at(&self, seq: i64) {
+        *self.last.lock().unwrap_or_else(|p| p.into_inner()) = seq;
+    }
+
+    fn publish(&self, event: Event) {
+        let mut last = self.last.lock().unwrap_or_else(|p| p.into_inner());
+        if event.seq <= *last {
+            return;
+        }
+        *last = event.seq;
+        let _ = self.sender.send(Message::Event(Arc::new(event)));
+    }
+
+    fn tell(&self, m: Message) {
+        let _ = self.sender.send(m);
+    }
+}
+
+/// Reads and hands out every event committed after the hub's position.
+async fn catch_up<S: Store>(crm: &Crm<S>, hub: &Hub) -> bool {
+    loop {
+        let (_, after) = hub.subscribe();
+        match crm
+            .store()
+            .events_after(after, Visibility::All, BATCH)
+            .await
+        {
+            Ok(batch) => {
+                let full = batch.len() == BATCH as usize;
+                for e in batch {
+                    hub.publish(e);
+                }
+                if !full {
+                    return true;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live updates: reading new events failed");
+                return false;
+            }
+        }
+    }
+}
+
+/// The hub's loop: runs until the hub closes. Started by the server's builder.
+pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
+    let mut closing = hub.closing();
+    // Start at the present: streams replay the past from the store themselves.
+    loop {
+        match crm.store().last_event_seq().await {
+            Ok(seq) => {
+                hub.start_at(seq);
+                break;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live updates: waiting for the store");
+                tokio::select! {
+                    () = tokio::time::sleep(POLL_EVERY) => {}
+                    _ = closing.changed() => return,
+                }
+            }
+        }
+    }
+    let mut listener: Option<Box<dyn ChangeListener>> = None;
+    loop {
+        if listener.is_none() {
+            match crm.store().listen().await {
+                Ok(l) => {
+                    listener = Some(l);
+                    // Whatever happened while there was no listener.
+                    catch_up(&crm, &hub).await;
+                    hub.tell(Message::Recheck);
+                }
+                Err(e) => tracing::warn!(error = %e, "live updates: cannot listen; polling"),
+            }
+        }
+        let step = {
+            let change = async {
+                match listener.as_mut() {
+                    Some(l) => l.next().await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                _ = closing.changed() => return,
+                () = tokio::time::sleep(POLL_EVERY) => None,
+                got = change => Some(got),
+            }
+        };
+        match step {
+            // The poll fallback, and every event notification.
+            None | Some(Ok(Change::Events)) => {
+                catch_up(&crm, &hub).await;
+            }
+            Some(Ok(Change::Account(user))) => hub.tell(Message::Account(user)),
+            Some(Ok(Change::Unknown)) => {
+                catch_up(&crm, &hub).await;
+                hub.tell(Message::Recheck);
+            }
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "live updates: the listener failed; reconnecting");
+                listener = None;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
