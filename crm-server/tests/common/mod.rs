@@ -235,3 +235,140 @@ pub fn pg_env(url: &str) -> Vec<(&'static str, String)> {
         ("SUBMIT_RATE_PER_MINUTE", "0".to_owned()),
     ]
 }
+
+/// One Server-Sent Event as a client receives it.
+#[derive(Debug, Clone)]
+pub struct SseEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: Value,
+}
+
+/// What reading a stream gave.
+#[derive(Debug)]
+pub enum SseRead {
+    Event(SseEvent),
+    /// Nothing within the wait.
+    Quiet,
+    /// The server ended the stream.
+    Ended,
+}
+
+/// A minimal SSE client over one HTTP/1.1 connection (chunked body decoded by hand).
+pub struct SseClient {
+    reader: std::io::BufReader<TcpStream>,
+    pending: String,
+    pub status: u16,
+}
+
+impl SseClient {
+    /// Opens `path` with the bearer `token` (if any) and extra headers.
+    pub fn open(port: u16, path: &str, token: Option<&str>, headers: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let mut req =
+            format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n");
+        if let Some(t) = token {
+            req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        req.push_str("\r\n");
+        s.write_all(req.as_bytes()).unwrap();
+        let mut reader = std::io::BufReader::new(s);
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let status = line
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        loop {
+            line.clear();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        Self {
+            reader,
+            pending: String::new(),
+            status,
+        }
+    }
+
+    /// The next event within `wait`, skipping comments.
+    pub fn next(&mut self, wait: Duration) -> SseRead {
+        use std::io::BufRead;
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(end) = self.pending.find("\n\n") {
+                let block: String = self.pending.drain(..end + 2).collect();
+                let mut ev = SseEvent {
+                    id: None,
+                    event: None,
+                    data: Value::Null,
+                };
+                let mut any = false;
+                for l in block.lines() {
+                    if let Some(v) = l.strip_prefix("id:") {
+                        ev.id = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = l.strip_prefix("event:") {
+                        ev.event = Some(v.trim().to_owned());
+                        any = true;
+                    } else if let Some(v) = l.strip_prefix("data:") {
+                        ev.data = serde_json::from_str(v.trim()).unwrap_or(Value::Null);
+                        any = true;
+                    }
+                }
+                if any {
+                    return SseRead::Event(ev);
+                }
+                continue;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return SseRead::Quiet;
+            }
+            self.reader
+                .get_ref()
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+                .unwrap();
+            // One chunk: its size line, its bytes, and the CRLF after them.
+            let mut size = String::new();
+            match self.reader.read_line(&mut size) {
+                Ok(0) => return SseRead::Ended,
+                Ok(_) => {}
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    return SseRead::Quiet;
+                }
+                Err(_) => return SseRead::Ended,
+            }
+            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+            if n == 0 {
+                return SseRead::Ended;
+            }
+            self.reader.get_ref().set_read_timeout(None).unwrap();
+            let mut chunk = vec![0u8; n + 2];
+            if self.reader.read_exact(&mut chunk).is_err() {
+                return SseRead::Ended;
+            }
+            self.pending
+                .push_str(&String::from_utf8_lossy(&chunk[..n]).replace("\r\n", "\n"));
+        }
+    }
+
+    /// Every event until `wait` passes with nothing new.
+    pub fn drain(&mut self, wait: Duration) -> Vec<SseEvent> {
+        let mut out = Vec::new();
+        while let SseRead::Event(e) = self.next(wait) {
+            out.push(e);
+        }
+        out
+    }
+}
