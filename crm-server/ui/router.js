@@ -5,6 +5,7 @@ import { ApiError, api, token } from "./api.js";
 import { h, show } from "./dom.js";
 import { flash } from "./components/notice.js";
 import { forget, loadMe, session } from "./session.js";
+import { resetLive } from "./live.js";
 import * as submit from "./views/submit.js";
 import * as track from "./views/track.js";
 import * as login from "./views/login.js";
@@ -28,6 +29,8 @@ const routes = [
 ];
 
 let leave = null;
+// Each navigation gets a number; a view's late redraw checks it is still the current page.
+let generation = 0;
 
 /** Forgets the session here; with `revoke`, first tells the server to end the token. */
 export async function signOut(message, revoke = false) {
@@ -38,6 +41,7 @@ export async function signOut(message, revoke = false) {
       // Signed out here either way; an expired token needs no revocation.
     }
   }
+  resetLive();
   forget();
   renderNav();
   if (message) flash(message, "info");
@@ -66,6 +70,8 @@ export function renderNav() {
 }
 
 export async function route() {
+  const mine = ++generation;
+  const alive = () => mine === generation;
   if (leave) {
     leave();
     leave = null;
@@ -91,8 +97,11 @@ export async function route() {
       return;
     }
     try {
-      const cleanup = await view.render(root, params(m));
-      if (typeof cleanup === "function") leave = cleanup;
+      const cleanup = await view.render(root, { ...params(m), alive });
+      if (typeof cleanup === "function") {
+        if (alive()) leave = cleanup;
+        else cleanup();
+      }
     } catch (e) {
       if (e instanceof ApiError && e.status === 401) return;
       show(root, h("h1", {}, "Something went wrong"), h("div", { class: "notice error" }, e.message));

@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import net from "node:net";
 import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -371,4 +372,92 @@ test("an admin resets a worker's password and the worker must change it at next 
   await changePassword(page, temp, "my-own-pass-456");
   await page.getByText("My tickets").first().waitFor();
   await page.context().close();
+});
+
+/** A TCP proxy to the server whose connections the test can cut, as a network drop would. */
+async function cuttableProxy(target) {
+  const { hostname, port } = new URL(target);
+  const sockets = new Set();
+  let refusing = false;
+  const server = net.createServer((client) => {
+    if (refusing) return client.destroy();
+    const upstream = net.connect(Number(port), hostname);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on("close", () => sockets.delete(s));
+      s.on("error", () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    cut(ms) {
+      refusing = true;
+      for (const s of sockets) s.destroy();
+      setTimeout(() => { refusing = false; }, ms);
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
+}
+
+test("an admin's list shows a ticket submitted from another tab, live, also after a network drop", async () => {
+  const proxy = await cuttableProxy(base);
+  const admin = await newPage(1280, proxy.url);
+  await signIn(admin, "admin", ADMIN_PW, proxy.url);
+  await admin.getByText("All tickets").waitFor();
+  await admin.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
+  const customer = await newPage();
+  await submitRequest(customer, { title: "Live toaster", description: "Smokes.", email: "live1@example.com" });
+  await customer.getByText(/Your request number is #\d+/).waitFor();
+  // No reload: the list shows it by itself.
+  await admin.getByRole("link", { name: "Live toaster" }).waitFor({ timeout: 5000 });
+  await shot(admin, "17-live-list");
+
+  // The network drops; a ticket arrives meanwhile; the page says so and catches up.
+  proxy.cut(3000);
+  await admin.getByTestId("live-status").filter({ hasText: "Reconnecting" }).waitFor({ timeout: 10000 });
+  await shot(admin, "18-reconnecting");
+  await submitRequest(customer, { title: "Missed while offline", description: "Hums.", email: "live2@example.com" });
+  await customer.getByText(/Your request number is #\d+/).waitFor();
+  await admin.getByTestId("live-status").filter({ hasText: "Live" }).waitFor({ timeout: 20000 });
+  await admin.getByRole("link", { name: "Missed while offline" }).waitFor({ timeout: 5000 });
+  await admin.context().close();
+  await customer.context().close();
+  proxy.close();
+});
+
+test("the tracking page turns Done by itself when the worker finishes", async () => {
+  const customer = await newPage();
+  await submitRequest(customer, { title: "Watch repair", description: "Stopped.", email: "watch@example.com" });
+  const code = await customer.getByTestId("tracking-code").textContent();
+  const number = (await customer.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+  await customer.goto(`${base}/#/track/${code}`);
+  await customer.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
+  const staff = await newPage();
+  await signIn(staff, "admin", ADMIN_PW);
+  const finished = await staff.evaluate(async (id) => {
+    const auth = { Authorization: `Bearer ${sessionStorage.getItem("crm.token")}`, "Content-Type": "application/json" };
+    const users = await (await fetch("/users/?role=worker", { headers: auth })).json();
+    const w = users.items.find((u) => u.username === "worker");
+    const calls = [
+      [`/tickets/${id}/assign`, { worker_id: w.id }],
+      [`/tickets/${id}/status`, { new_status: "in_progress" }],
+      [`/tickets/${id}/status`, { new_status: "done" }],
+    ];
+    for (const [path, body] of calls) {
+      const r = await fetch(path, { method: "POST", headers: auth, body: JSON.stringify(body) });
+      if (!r.ok) return r.status;
+    }
+    return 200;
+  }, number);
+  assert.equal(finished, 200);
+  await customer.locator("h2 .badge.done").waitFor({ timeout: 5000 });
+  await customer.locator("ol.steps li.reached").filter({ hasText: "Done" }).waitFor();
+  await shot(customer, "19-tracking-done-live");
+  await customer.context().close();
+  await staff.context().close();
 });

@@ -3,6 +3,8 @@
 import { api } from "../api.js";
 import { h, qs, show } from "../dom.js";
 import { forgetWorkers, workers } from "../session.js";
+import { liveBadge } from "../components/live-badge.js";
+import { debounce, follow } from "../live.js";
 
 const hours = (s) => (s === null ? "—" : s < 3600 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
 
@@ -16,14 +18,25 @@ function bar(s, max) {
   return b;
 }
 
-export async function render(root) {
+export async function render(root, { alive }) {
+  await draw(root, alive);
+  const redraw = debounce(() => alive() && draw(root, alive).catch(() => {}), 500);
+  return follow({
+    onEvent: redraw,
+    onReconnect: redraw,
+    onState: (s) => root.querySelector("[data-testid=live-status]")?.setState?.(s),
+  });
+}
+
+async function draw(root, alive) {
   forgetWorkers();
   const list = await workers();
   const overall = await api("GET", "/tickets/stats");
   const rows = await Promise.all(list.map(async (w) => ({ w, s: await api("GET", `/tickets/stats${qs({ worker_id: w.id })}`) })));
+  if (!alive()) return;
   const max = Math.max(1, ...rows.map((r) => r.s.total));
   show(root,
-    h("h1", {}, "Statistics"),
+    h("h1", {}, "Statistics", liveBadge()),
     h("section", { class: "panel" }, h("h2", {}, "All tickets"),
       h("p", {}, `${overall.total} total: ${overall.new} new, ${overall.in_progress} in progress, ${overall.done} done. Average resolution: ${hours(overall.avg_resolution_seconds)}.`)),
     h("section", { class: "panel" }, h("h2", {}, "Per worker"),

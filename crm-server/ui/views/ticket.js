@@ -4,6 +4,8 @@ import { api } from "../api.js";
 import { STATUS_LABEL, fmtTime, h, show, statusBadge } from "../dom.js";
 import { flash, notice } from "../components/notice.js";
 import { session, workerName, workers } from "../session.js";
+import { liveBadge } from "../components/live-badge.js";
+import { debounce, follow } from "../live.js";
 
 const NEXT_ACTION = { new: ["in_progress", "Start"], in_progress: ["done", "Finish"] };
 
@@ -26,17 +28,29 @@ function actorText(id) {
 
 const dl = (pairs) => h("dl", { class: "grid" }, ...pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
-export async function render(root, { id }) {
+export async function render(root, { id, alive }) {
+  await draw(root, id, alive);
+  // The page redraws itself when its ticket changes elsewhere.
+  const redraw = debounce(() => alive() && draw(root, id, alive).catch(() => {}));
+  return follow({
+    onEvent: (e) => { if (e.ticket_id === id) redraw(); },
+    onReconnect: redraw,
+    onState: (s) => root.querySelector("[data-testid=live-status]")?.setState?.(s),
+  });
+}
+
+async function draw(root, id, alive) {
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
   const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`)]);
+  if (!alive()) return;
   const msg = h("div", { "aria-live": "polite" });
   const act = async (fn, ok) => {
     msg.replaceChildren();
     try {
       await fn();
       flash(ok, "ok");
-      await render(root, { id });
+      await draw(root, id, alive);
     } catch (e) {
       if (e.status !== 401) msg.replaceChildren(notice("error", e.message));
     }
@@ -60,7 +74,7 @@ export async function render(root, { id }) {
   }
   show(root,
     h("p", {}, h("a", { href: "#/tickets" }, "← Back to the list")),
-    h("h1", {}, `#${t.id} `, t.title, " ", statusBadge(t.status)),
+    h("h1", {}, `#${t.id} `, t.title, " ", statusBadge(t.status), liveBadge()),
     msg,
     h("div", { class: "columns" },
       h("div", {},

@@ -5,11 +5,13 @@ import { api } from "../api.js";
 import { STATUS_LABEL, fmtTime, h, qs, show, statusBadge } from "../dom.js";
 import { notice } from "../components/notice.js";
 import { pager } from "../components/pager.js";
+import { liveBadge } from "../components/live-badge.js";
+import { debounce, follow } from "../live.js";
 import { session, workerName, workers } from "../session.js";
 
 const filters = { page: 1, size: 10, search: "", status: "", worker_id: "" };
 
-export async function render(root) {
+export async function render(root, { alive }) {
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
   const search = h("input", { type: "search", id: "q", value: filters.search, placeholder: "Title contains…" });
@@ -47,6 +49,10 @@ export async function render(root) {
     Object.assign(filters, { search: search.value.trim(), status: status.value, worker_id: worker ? worker.value : "", page: 1 });
     load().catch((e) => results.replaceChildren(notice("error", e.message)));
   });
-  show(root, h("h1", {}, admin ? "All tickets" : "My tickets"), h("div", { class: "panel" }, form, results));
+  const badge = liveBadge();
+  show(root, h("h1", {}, admin ? "All tickets" : "My tickets", badge), h("div", { class: "panel" }, form, results));
   await load();
+  // New and changed tickets appear without a reload.
+  const refresh = debounce(() => alive() && load().catch(() => {}));
+  return follow({ onEvent: refresh, onReconnect: refresh, onState: badge.setState });
 }

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { fmtTime, h, show, statusBadge } from "../dom.js";
 import { field } from "../components/field.js";
 import { notice } from "../components/notice.js";
+import { liveBadge } from "../components/live-badge.js";
 
 export async function render(root, { code }) {
   const out = h("div", { "aria-live": "polite" });
@@ -16,20 +17,38 @@ export async function render(root, { code }) {
   });
   show(root, h("h1", {}, "Track a request"), h("div", { class: "panel narrow" }, form, out));
   if (!code) return;
-  try {
-    const p = await api("GET", `/public/tickets/${encodeURIComponent(code)}`);
+  const badge = liveBadge("off");
+  const draw = (p) => {
     const step = (label, when, reached) =>
       h("li", { class: reached ? "reached" : null }, h("strong", {}, label), reached ? fmtTime(when) : "not yet");
     out.replaceChildren(
-      h("h2", {}, `Request #${p.id}: `, statusBadge(p.status)),
+      h("h2", {}, `Request #${p.id}: `, statusBadge(p.status), badge),
       h("ol", { class: "steps" },
         step("Received", p.created_at, true),
         h("li", { class: p.assigned || p.status !== "new" ? "reached" : null }, h("strong", {}, "Technician assigned"), p.assigned ? "yes" : "not yet"),
         step("Work started", p.in_progress_at, !!p.in_progress_at),
         step("Done", p.done_at, !!p.done_at)),
     );
+  };
+  try {
+    draw(await api("GET", `/public/tickets/${encodeURIComponent(code)}`));
   } catch (e) {
     out.replaceChildren(notice("error",
       e.status === 404 ? "No request has this tracking code. Check it and try again." : e.message));
+    return;
   }
+  // The page follows the request: each change arrives by itself. The browser's EventSource
+  // reconnects on its own and the server sends the current progress on every (re)connection.
+  const source = new EventSource(`/public/tickets/${encodeURIComponent(code)}/events`);
+  source.onopen = () => badge.setState("live");
+  source.onerror = () => badge.setState("reconnecting");
+  source.addEventListener("progress", (ev) => {
+    try {
+      draw(JSON.parse(ev.data).progress);
+      badge.setState("live");
+    } catch (e) {
+      // A malformed message changes nothing.
+    }
+  });
+  return () => source.close();
 }
