@@ -273,13 +273,13 @@ async fn check_stream_ticket(
 )]
 pub struct StreamTicketAuth(pub Session);
 
-/// Either credential a stream accepts.
+/// Either credential a stream accepts (a token, when one is sent, decides alone).
 #[derive(SecurityScheme)]
 pub enum StreamAuth {
-    /// `?ticket=`.
-    Ticket(StreamTicketAuth),
     /// `Authorization: Bearer <token>`.
     Bearer(StaffAuth),
+    /// `?ticket=`.
+    Ticket(StreamTicketAuth),
 }
 
 impl StreamAuth {

@@ -83,6 +83,7 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
                 methods.push(method.to_uppercase());
                 keep_declared_statuses(method, path, op);
                 limit_parameters(path, op);
+                describe_event_streams(op);
             }
             let segments = path.split('/').map(str::to_owned).collect();
             paths.push((segments, methods));
@@ -135,6 +136,32 @@ fn keep_declared_statuses(method: &str, path: &str, op: &mut Value) {
         responses.retain(|code, _| {
             code.starts_with('2') || code.parse::<u16>().is_ok_and(|c| errors.contains(&c))
         });
+    }
+}
+
+/// An event stream's schema describes one event, as Open API 3.2 does for sequential media
+/// types: `id` and `event` text, and `data` a JSON document of the item's schema (poem-openapi
+/// writes an array of items, which no event is).
+fn describe_event_streams(op: &mut Value) {
+    let responses = op.get_mut("responses").and_then(Value::as_object_mut);
+    for resp in responses.into_iter().flat_map(|r| r.values_mut()) {
+        if let Some(schema) = resp.pointer_mut("/content/text~1event-stream/schema") {
+            if let Some(items) = schema.get("items").cloned() {
+                *schema = json!({
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "id": { "type": "string", "description": "The position (`seq`)." },
+                        "event": { "type": "string", "description": "The kind." },
+                        "data": {
+                            "type": "string",
+                            "contentMediaType": "application/json",
+                            "contentSchema": items
+                        }
+                    }
+                });
+            }
+        }
     }
 }
 
@@ -279,6 +306,9 @@ pub mod limits {
                 "maxLength": SearchTerm::MAX_CHARS,
                 "pattern": format!("^[^{CONTROL}]*$")
             }),
+            ("header", "Last-Event-ID") => {
+                json!({ "pattern": "^[ \\t]*(-?[0-9]{1,18})?[ \\t]*$" })
+            }
             ("path", "tracking_code") if path.starts_with("/public/") => {
                 json!({ "pattern": "^[A-Za-z0-9_-]{22}$" })
             }

@@ -114,26 +114,33 @@ impl<S: Store> EventsApi<S> {
     #[oai(path = "/events", method = "get")]
     async fn events(
         &self,
+        req: &poem::Request,
         auth: StreamAuth,
         /// Resume after this position (as `Last-Event-ID`).
         since: Query<Option<i64>>,
         /// Resume after this position (sent by `EventSource` on reconnect).
         #[oai(name = "Last-Event-ID")]
         last_event_id: Header<Option<String>>,
-        /// A single-use ticket from `POST /events/ticket`, instead of a bearer token.
-        #[oai(name = "ticket")]
-        _ticket: Query<Option<String>>,
     ) -> Result<Events, ApiError> {
         let session = auth.into_session();
-        let since = match (last_event_id.0.as_deref().map(str::trim), since.0) {
-            (Some(id), _) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| {
-                ApiError::from(CoreError::Validation(
-                    crm_core::input::ValidationErrors::one(
-                        "Last-Event-ID",
-                        "A position is a whole number.",
-                    ),
-                ))
-            })?),
+        let bad_position = || {
+            ApiError::from(CoreError::Validation(
+                crm_core::input::ValidationErrors::one(
+                    "Last-Event-ID",
+                    "A position is a whole number.",
+                ),
+            ))
+        };
+        // The raw header decides: one that is present but not a number is refused, never
+        // read as absent (poem would take bytes it cannot read as no header).
+        let raw = req.headers().get("last-event-id").map(|v| v.to_str());
+        let header = match raw {
+            None => last_event_id.0,
+            Some(Ok(text)) => Some(text.to_owned()),
+            Some(Err(_)) => return Err(bad_position()),
+        };
+        let since = match (header.as_deref().map(str::trim), since.0) {
+            (Some(id), _) if !id.is_empty() => Some(id.parse::<i64>().map_err(|_| bad_position())?),
             (_, s) => s,
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
