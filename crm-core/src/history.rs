@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub enum EventKind {
     /// A customer submitted it (no acting user).
     Submitted,
-    /// An admin assigned it to `worker_id`.
+    /// It was assigned to `worker_id`, by an admin or (no actor) automatically.
     Assigned,
     /// Its worker `worker_id` was deleted and it went back to the queue.
     Released,
@@ -129,10 +129,11 @@ impl NewEvent {
         Self::bare(EventKind::Submitted, at, None, TicketStatus::New, None)
     }
 
-    /// An assignment by `actor` to `worker`, of a ticket in `status` that `prev` had.
+    /// An assignment to `worker` of a ticket in `status` that `prev` had, by `actor` (`None`:
+    /// automatic assignment).
     pub fn assigned(
         at: DateTime<Utc>,
-        actor: UserId,
+        actor: Option<UserId>,
         worker: UserId,
         prev: Option<UserId>,
         status: TicketStatus,
@@ -140,7 +141,7 @@ impl NewEvent {
         Self {
             worker_id: Some(worker),
             prev_worker: prev,
-            ..Self::bare(EventKind::Assigned, at, Some(actor), status, Some(worker))
+            ..Self::bare(EventKind::Assigned, at, actor, status, Some(worker))
         }
     }
 

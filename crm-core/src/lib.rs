@@ -15,6 +15,7 @@
 //! runs inside a Tokio runtime.
 
 pub mod account;
+pub mod assignment;
 pub mod clock;
 pub mod error;
 pub mod history;
@@ -31,6 +32,7 @@ pub mod ticket;
 pub mod user;
 
 pub use account::{AccountEvent, AccountEventKind, PasswordChange, SessionRecord};
+pub use assignment::{AssignmentMode, AssignmentSettings, Candidate};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, NewEvent};
@@ -41,8 +43,8 @@ pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{
-    Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Store, StoreHealth,
-    TicketStore, Transition, UserRecord, UserStore,
+    AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Store,
+    StoreHealth, TicketStore, Transition, UserRecord, UserStore,
 };
 pub use throttle::ThrottleState;
 pub use ticket::{Client, DedupKey, NewTicket, Submission, Ticket, TicketProgress, TrackingCode};

@@ -90,6 +90,10 @@ pub enum Permission {
     ResetPasswords,
     /// Reading an account's audit trail.
     ReadAccountHistory,
+    /// Reading and changing the automatic assignment settings.
+    ManageAssignment,
+    /// Setting another account's availability (anyone may set its own).
+    SetOthersAvailability,
 }
 
 impl Permission {
@@ -102,7 +106,9 @@ impl Permission {
             | Self::CreateUsers
             | Self::DeleteUsers
             | Self::ResetPasswords
-            | Self::ReadAccountHistory => &[Role::Admin],
+            | Self::ReadAccountHistory
+            | Self::ManageAssignment
+            | Self::SetOthersAvailability => &[Role::Admin],
         }
     }
 
@@ -116,6 +122,8 @@ impl Permission {
             Self::DeleteUsers => "Only admins can delete accounts.",
             Self::ResetPasswords => "Only admins can reset passwords.",
             Self::ReadAccountHistory => "Only admins can read an account's history.",
+            Self::ManageAssignment => "Only admins can change how tickets are assigned.",
+            Self::SetOthersAvailability => "Only admins can set another account's availability.",
         }
     }
 }

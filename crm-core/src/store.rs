@@ -5,6 +5,7 @@
 
 use crate::{
     account::{AccountEvent, PasswordChange, SessionRecord},
+    assignment::AssignmentSettings,
     error::StoreError,
     history::{Event, NewEvent},
     ids::{TicketId, UserId},
@@ -182,6 +183,28 @@ pub trait LoginThrottle: Send + Sync + 'static {
     async fn login_succeeded(&self, key: &str) -> Result<(), StoreError>;
 }
 
+/// Automatic assignment: the settings, who is available, and the one atomic step that gives
+/// waiting tickets to eligible workers ([`crate::assignment::plan`]).
+#[async_trait]
+pub trait AssignmentStore: Send + Sync + 'static {
+    /// The current settings (defaults when never set).
+    async fn assignment_settings(&self) -> Result<AssignmentSettings, StoreError>;
+
+    /// Replaces the settings.
+    async fn set_assignment_settings(&self, settings: AssignmentSettings)
+    -> Result<(), StoreError>;
+
+    /// Marks an active account available or not; [`StoreError::NotFound`] for no active
+    /// account. Returns the account.
+    async fn set_availability(&self, user: UserId, available: bool) -> Result<User, StoreError>;
+
+    /// Gives waiting tickets (no worker, `new`), oldest first, to eligible workers by the
+    /// settings, as one atomic step serialised across replicas: the candidates, their open
+    /// counts and the round-robin cursor are read, and the choices written with their
+    /// `assigned` events (no actor), under one lock. Returns the tickets assigned.
+    async fn assign_waiting(&self, at: DateTime<Utc>) -> Result<Vec<Ticket>, StoreError>;
+}
+
 /// What may have changed, as a listener learns it. Spurious wakes are allowed: the store's
 /// tables stay the source of truth, a change only says when to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,9 +262,15 @@ pub trait StoreHealth: Send + Sync + 'static {
 }
 
 /// A complete backend: the sum of the storage traits. Implemented for every type that has them.
-pub trait Store: TicketStore + UserStore + LoginThrottle + EventLog + StoreHealth {}
+pub trait Store:
+    TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + StoreHealth
+{
+}
 
-impl<T: TicketStore + UserStore + LoginThrottle + EventLog + StoreHealth> Store for T {}
+impl<T: TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + StoreHealth> Store
+    for T
+{
+}
 
 #[cfg(any(test, feature = "mock"))]
 mockall::mock! {
@@ -289,6 +318,14 @@ mockall::mock! {
         async fn last_event_seq(&self) -> Result<i64, StoreError>;
         async fn listen(&self) -> Result<Box<dyn ChangeListener>, StoreError>;
         async fn use_once(&self, nonce: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    }
+
+    #[async_trait]
+    impl AssignmentStore for Store {
+        async fn assignment_settings(&self) -> Result<AssignmentSettings, StoreError>;
+        async fn set_assignment_settings(&self, settings: AssignmentSettings) -> Result<(), StoreError>;
+        async fn set_availability(&self, user: UserId, available: bool) -> Result<User, StoreError>;
+        async fn assign_waiting(&self, at: DateTime<Utc>) -> Result<Vec<Ticket>, StoreError>;
     }
 
     #[async_trait]

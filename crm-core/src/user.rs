@@ -43,6 +43,8 @@ pub struct User {
     /// Still on a documented default password, or reset by an admin: the owner should choose
     /// a new one before anything else.
     pub must_change_password: bool,
+    /// Whether automatic assignment may choose it (workers; new accounts are available).
+    pub available: bool,
 }
 
 /// A user together with its stored password hash, for sign-in only.

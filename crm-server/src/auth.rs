@@ -326,6 +326,7 @@ mod tests {
             created_at: chrono::Utc::now(),
             session_key: SessionKey(42),
             must_change_password: false,
+            available: true,
         }
     }
 

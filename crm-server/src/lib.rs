@@ -24,8 +24,8 @@ pub use api::AppState;
 pub use config::{Config, ConfigError, StoreConfig};
 
 use api::{
-    auth::AuthApi, events::EventsApi, health::HealthApi, public::PublicApi, tickets::TicketsApi,
-    users::UsersApi,
+    auth::AuthApi, events::EventsApi, health::HealthApi, public::PublicApi, settings::SettingsApi,
+    tickets::TicketsApi, users::UsersApi,
 };
 use auth::{SessionGate, Tokens};
 use crm_core::{Crm, Store};
@@ -48,6 +48,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             TicketsApi(state.clone()),
             UsersApi(state.clone()),
             EventsApi(state.clone()),
+            SettingsApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",

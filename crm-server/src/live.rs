@@ -164,8 +164,15 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
             }
         };
         match step {
-            // The poll fallback, and every event notification.
-            None | Some(Ok(Change::Events)) => {
+            // The poll fallback also gives waiting tickets a worker if a pass was missed
+            // (automatic assignment runs after each change; this only repairs).
+            None => {
+                catch_up(&crm, &hub).await;
+                if let Err(e) = crm.assign_waiting().await {
+                    tracing::warn!(error = %e, "automatic assignment: the periodic pass failed");
+                }
+            }
+            Some(Ok(Change::Events)) => {
                 catch_up(&crm, &hub).await;
             }
             Some(Ok(Change::Account(user))) => hub.tell(Message::Account(user)),

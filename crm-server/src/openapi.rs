@@ -47,6 +47,17 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         &[401, 403, 404, 409, 413, 422, 500, 503],
     ),
     ("get", "/users/{id}/history", &[401, 403, 404, 500, 503]),
+    ("get", "/settings/assignment", &[401, 403, 500, 503]),
+    (
+        "put",
+        "/settings/assignment",
+        &[401, 403, 413, 422, 500, 503],
+    ),
+    (
+        "put",
+        "/users/{id}/availability",
+        &[401, 403, 404, 413, 422, 500, 503],
+    ),
     ("post", "/events/ticket", &[401, 500, 503]),
     ("get", "/events", &[401, 422, 500, 503]),
     (
@@ -291,6 +302,11 @@ pub mod limits {
             ),
             ("CreateUserRequest", "password", password()),
             ("AssignRequest", "worker_id", json!({ "minimum": 1 })),
+            (
+                "AssignmentBody",
+                "max_open_per_worker",
+                json!({ "minimum": 1 }),
+            ),
             ("PasswordChangeRequest", "new_password", password()),
             ("PasswordResetRequest", "new_password", password()),
         ]

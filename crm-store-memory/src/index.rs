@@ -20,6 +20,8 @@ pub(crate) struct Indexes {
     by_status: PerStatus,
     by_worker: HashMap<UserId, WorkerIndex>,
     stats_all: StatCounts,
+    /// Tickets waiting for a worker: `new` with none, oldest first when walked forward.
+    waiting: BTreeSet<OrderKey>,
 }
 
 #[derive(Default)]
@@ -69,6 +71,9 @@ impl Indexes {
 
     /// Files a ticket under its (new) status and worker; the overall order never changes.
     pub(crate) fn file(&mut self, f: Filing) {
+        if f.worker.is_none() && f.status == TicketStatus::New {
+            self.waiting.insert(f.key);
+        }
         self.by_status[f.status.index()].insert(f.key);
         add(&mut self.stats_all, &f, 1);
         if let Some(w) = f.worker {
@@ -81,6 +86,7 @@ impl Indexes {
 
     /// Takes a ticket out from under its (old) status and worker, before a change.
     pub(crate) fn unfile(&mut self, f: Filing) {
+        self.waiting.remove(&f.key);
         self.by_status[f.status.index()].remove(&f.key);
         add(&mut self.stats_all, &f, -1);
         if let Some(wi) = f.worker.and_then(|w| self.by_worker.get_mut(&w)) {
@@ -118,6 +124,11 @@ impl Indexes {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Up to `n` waiting tickets (rows), oldest first.
+    pub(crate) fn waiting_rows(&self, n: usize) -> Vec<u32> {
+        self.waiting.iter().take(n).map(|&(_, r)| r).collect()
     }
 
     /// The statistics counters of one worker, or of everything.

@@ -14,6 +14,7 @@
 //! e-mails and tracking codes that hold only row numbers; and a trigram index over case-folded
 //! titles for substring search ([`search`](crate::search)).
 
+mod assignment;
 mod events;
 mod index;
 mod rows;
@@ -24,7 +25,7 @@ mod users;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use crm_core::{Change, StoreError, StoreHealth, ThrottleState, UserId};
+use crm_core::{AssignmentSettings, Change, StoreError, StoreHealth, ThrottleState, UserId};
 use hashbrown::{DefaultHashBuilder, HashMap, HashTable};
 use index::Indexes;
 use rows::{ClientRow, Rows, UserRow};
@@ -104,6 +105,11 @@ struct Inner {
     log: Vec<(u32, u32)>,
     /// Single-use values already used, with when they expire.
     used: HashMap<String, DateTime<Utc>>,
+    assignment: AssignmentSettings,
+    /// The worker round robin chose last.
+    rr_cursor: Option<UserId>,
+    /// Each worker's latest `assigned` event position.
+    last_assigned: HashMap<UserId, i64>,
 }
 
 #[async_trait]

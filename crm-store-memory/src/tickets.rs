@@ -25,7 +25,7 @@ impl Inner {
         }
     }
 
-    fn ticket(&self, row: u32) -> Ticket {
+    pub(crate) fn ticket(&self, row: u32) -> Ticket {
         let r = &self.tickets[row as usize];
         Ticket {
             id: TicketId(i64::from(row) + 1),
@@ -62,6 +62,11 @@ impl Inner {
         self.next_event += 1;
         let seq = self.log.len() as i64 + 1;
         let ev = event.into_event(EventId(self.next_event), seq, TicketId(i64::from(row) + 1));
+        if ev.kind == crm_core::EventKind::Assigned {
+            if let Some(w) = ev.worker_id {
+                self.last_assigned.insert(w, seq);
+            }
+        }
         let events = &mut self.tickets[row as usize].events;
         self.log.push((row, events.len() as u32));
         events.push(ev);
@@ -358,7 +363,10 @@ impl TicketStore for MemoryStore {
             r.assigned_at = Some(at);
             r.updated_at = at;
         });
-        g.push_event(row, NewEvent::assigned(at, actor, worker, prev, status));
+        g.push_event(
+            row,
+            NewEvent::assigned(at, Some(actor), worker, prev, status),
+        );
         self.changed(Change::Events);
         Ok(g.ticket(row))
     }

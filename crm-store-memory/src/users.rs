@@ -47,6 +47,7 @@ impl Inner {
             created_at: new.created_at,
             session_key: new.session_key,
             must_change_password: new.must_change_password,
+            available: true,
         };
         self.active_names
             .insert(new.username.key(), self.users.len() as u32);

@@ -19,6 +19,7 @@
 //! Status names, event kinds and roles are bound from their Rust values, so the schema's
 //! `CHECK` constraints and the core's enums are the only two places that spell them.
 
+mod assignment;
 mod connect;
 mod error;
 mod events;

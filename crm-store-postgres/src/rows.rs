@@ -16,8 +16,8 @@ pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status,
     c.email AS client_email, c.phone AS client_phone, c.created_at AS client_created_at";
 
 /// The columns of a [`UserRow`].
-pub(crate) const USER_COLUMNS: &str =
-    "id, username, role, created_at, active, password_hash, session_key, must_change_password";
+pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at, active, password_hash, \
+    session_key, must_change_password, available";
 
 pub(crate) fn status(s: &str) -> Result<TicketStatus, StoreError> {
     s.parse().map_err(|e: String| StoreError::Backend(e.into()))
@@ -186,6 +186,7 @@ pub(crate) struct UserRow {
     pub(crate) password_hash: String,
     session_key: i64,
     must_change_password: bool,
+    available: bool,
 }
 
 impl UserRow {
@@ -197,6 +198,7 @@ impl UserRow {
             created_at: self.created_at,
             session_key: SessionKey(self.session_key),
             must_change_password: self.must_change_password,
+            available: self.available,
         })
     }
 }

@@ -76,6 +76,12 @@ macro_rules! conformance_tests {
             events_carry_the_state_after_them,
             single_use_values_are_used_once,
             listeners_hear_events_and_account_changes,
+            least_open_follows_the_documented_order,
+            round_robin_cycles_skipping_unavailable_and_full,
+            waiting_tickets_go_to_the_first_worker_that_becomes_eligible,
+            deleting_a_worker_hands_its_open_tickets_to_others,
+            manual_assignment_wins,
+            racing_submissions_respect_the_limit_and_spread_evenly,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

@@ -6,6 +6,7 @@
 //! ([`Permission`]) before the store is asked anything.
 
 mod accounts;
+mod assignment;
 mod auth;
 mod live;
 mod tickets;

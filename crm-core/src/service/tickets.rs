@@ -60,10 +60,12 @@ impl<S: Store> Crm<S> {
             created_at: self.clock.now(),
             tracking_code: TrackingCode::generate(),
         };
-        self.store.create_ticket(new).await.map_err(|e| match e {
+        let ticket = self.store.create_ticket(new).await.map_err(|e| match e {
             StoreError::DuplicateTicket => CoreError::DuplicateTicket,
             other => CoreError::from_store(other),
-        })
+        })?;
+        self.assign_waiting_after_change().await;
+        Ok(ticket)
     }
 
     /// The progress view for a tracking code; any malformed or unknown code is `not_found`.
@@ -127,7 +129,11 @@ impl<S: Store> Crm<S> {
                 .assign(id, worker, actor.id, self.clock.now())
                 .await
             {
-                Ok(t) => return Ok(t),
+                Ok(t) => {
+                    // A reassignment may have freed the previous worker.
+                    self.assign_waiting_after_change().await;
+                    return Ok(t);
+                }
                 Err(StoreError::Stale) => continue,
                 Err(StoreError::NotFound) => return Err(CoreError::NotFound("Ticket")),
                 Err(StoreError::TicketClosed) => return Err(CoreError::TicketClosed),
@@ -176,7 +182,13 @@ impl<S: Store> Crm<S> {
                 at: self.clock.now(),
             };
             match self.store.transition(change).await {
-                Ok(t) => return Ok(t),
+                Ok(t) => {
+                    if !next.is_open() {
+                        // Its worker has one open ticket fewer.
+                        self.assign_waiting_after_change().await;
+                    }
+                    return Ok(t);
+                }
                 Err(StoreError::Stale) => continue,
                 Err(e) => return Err(not_found("Ticket")(e)),
             }

@@ -24,10 +24,14 @@ impl<S: Store> Crm<S> {
         let new = self
             .new_user(username, password, role, Some(actor.id), false)
             .await?;
-        self.store.create_user(new).await.map_err(|e| match e {
+        let user = self.store.create_user(new).await.map_err(|e| match e {
             StoreError::UsernameTaken => CoreError::UsernameTaken,
             other => CoreError::from_store(other),
-        })
+        })?;
+        if role == Role::Worker {
+            self.assign_waiting_after_change().await;
+        }
+        Ok(user)
     }
 
     /// Lists active accounts (admins only).
@@ -53,14 +57,20 @@ impl<S: Store> Crm<S> {
         if id == actor.id {
             return Err(CoreError::CannotDeleteSelf);
         }
-        self.store
+        let released = self
+            .store
             .deactivate_user(id, actor.id, self.clock.now())
             .await
             .map_err(|e| match e {
                 StoreError::NotFound => CoreError::NotFound("User"),
                 StoreError::LastAdmin => CoreError::LastAdmin,
                 other => CoreError::from_store(other),
-            })
+            })?;
+        if released > 0 {
+            // Its open tickets wait again, like new ones.
+            self.assign_waiting_after_change().await;
+        }
+        Ok(released)
     }
 
     /// Creates the given accounts if, and only if, the store has no users at all (first start).

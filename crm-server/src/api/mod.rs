@@ -9,6 +9,7 @@ pub mod dto;
 pub mod events;
 pub mod health;
 pub mod public;
+pub mod settings;
 pub mod tickets;
 pub mod users;
 

@@ -3,6 +3,7 @@
 //! crate fails when one is not, so a check cannot be written without being run.
 
 mod accounts;
+mod assignment;
 mod hardening;
 mod lists;
 mod live;
@@ -11,6 +12,7 @@ mod submissions;
 mod workflow;
 
 pub use accounts::*;
+pub use assignment::*;
 pub use hardening::*;
 pub use lists::*;
 pub use live::*;

@@ -61,6 +61,22 @@ pub struct UserBody {
     /// Still on a documented default password, or reset by an admin: the owner should choose
     /// a new one (`POST /auth/password`) before anything else.
     pub must_change_password: bool,
+    /// Whether automatic assignment may choose this account (it matters for workers).
+    pub available: bool,
+}
+
+/// Whether automatic assignment may choose a worker.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct AvailabilityRequest {
+    /// True: may be chosen; false: is skipped (away, busy, off shift).
+    pub available: bool,
+}
+
+impl Example for AvailabilityRequest {
+    fn example() -> Self {
+        Self { available: false }
+    }
 }
 
 impl From<User> for UserBody {
@@ -71,6 +87,7 @@ impl From<User> for UserBody {
             role: u.role.into(),
             created_at: u.created_at,
             must_change_password: u.must_change_password,
+            available: u.available,
         }
     }
 }
