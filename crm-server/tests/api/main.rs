@@ -32,6 +32,7 @@ macro_rules! on_both_stores {
 mod helpers;
 
 mod accounts;
+mod assignment;
 mod auth;
 mod failures;
 mod hardening;
