@@ -30,6 +30,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/live-badge.js",
     "components/notice.js",
     "components/pager.js",
+    "views/assignment.js",
     "views/login.js",
     "views/password.js",
     "views/stats.js",

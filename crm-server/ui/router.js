@@ -14,6 +14,7 @@ import * as ticket from "./views/ticket.js";
 import * as workersView from "./views/workers.js";
 import * as stats from "./views/stats.js";
 import * as password from "./views/password.js";
+import * as assignment from "./views/assignment.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -26,6 +27,7 @@ const routes = [
   [/^#\/workers$/, workersView, "admin", () => ({})],
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
+  [/^#\/assignment$/, assignment, "admin", () => ({})],
 ];
 
 let leave = null;
@@ -48,6 +50,24 @@ export async function signOut(message, revoke = false) {
   location.hash = "#/login";
 }
 
+/** A worker's own availability for automatic assignment, as a toggle button. */
+function availabilityToggle(me) {
+  const label = () => (me.available ? "Available for new tickets" : "Away: no new tickets");
+  const btn = h("button", { type: "button", class: "toggle", "aria-pressed": String(!!me.available) }, label());
+  btn.addEventListener("click", async () => {
+    try {
+      const u = await api("PUT", `/users/${me.id}/availability`, { available: !me.available });
+      me.available = u.available;
+      btn.textContent = label();
+      btn.setAttribute("aria-pressed", String(!!me.available));
+      flash(me.available ? "You are available: new tickets may be assigned to you." : "You are away: no new tickets are assigned to you.", "ok");
+    } catch (e) {
+      flash(e.message, "error");
+    }
+  });
+  return btn;
+}
+
 export function renderNav() {
   const nav = document.getElementById("nav");
   const here = location.hash || "#/";
@@ -59,8 +79,8 @@ export function renderNav() {
     return;
   }
   const items = me.role === "admin"
-    ? [link("#/tickets", "Tickets"), link("#/workers", "Workers"), link("#/stats", "Statistics")]
-    : [link("#/tickets", "My tickets")];
+    ? [link("#/tickets", "Tickets"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/stats", "Statistics")]
+    : [link("#/tickets", "My tickets"), availabilityToggle(me)];
   nav.replaceChildren(
     ...items,
     h("span", { class: "who" }, `Signed in as ${me.username} (${me.role})`),

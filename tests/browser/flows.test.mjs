@@ -461,3 +461,42 @@ test("the tracking page turns Done by itself when the worker finishes", async ()
   await customer.context().close();
   await staff.context().close();
 });
+
+test("the admin switches automatic assignment on; a customer's submission reaches the worker already assigned", async () => {
+  const admin = await newPage();
+  await signIn(admin, "admin", ADMIN_PW);
+  // Only `worker` stays available, so the choice is known.
+  await admin.getByRole("link", { name: "Workers" }).click();
+  await admin.getByRole("button", { name: "reset.me is available; change" }).click();
+  await admin.getByRole("button", { name: "reset.me is away; change" }).waitFor();
+  await admin.getByRole("link", { name: "Assignment" }).click();
+  await admin.getByLabel("Mode").selectOption("least_open");
+  await admin.getByLabel(/^Open tickets per worker at most/).fill("");
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.getByText("Saved. New tickets, and those waiting, go to available workers automatically.").waitFor();
+  await shot(admin, "20-assignment-settings");
+
+  const customer = await newPage();
+  await submitRequest(customer, { title: "Auto-assigned kettle", description: "Clicks off.", email: "auto@example.com" });
+  const number = (await customer.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+
+  const worker = await newPage();
+  await signIn(worker, "worker", WORKER_PW);
+  await worker.getByRole("link", { name: "Auto-assigned kettle" }).waitFor({ timeout: 5000 });
+  await worker.getByRole("link", { name: "Auto-assigned kettle" }).click();
+  await worker.locator("ol.timeline").getByText("Assigned to worker automatically").waitFor();
+  await worker.locator("ol.timeline .badge.auto").waitFor();
+  await shot(worker, "21-auto-assigned");
+  // The worker goes away from the nav, and back.
+  await worker.getByRole("button", { name: "Available for new tickets" }).click();
+  await worker.getByText("You are away: no new tickets are assigned to you.").waitFor();
+  await worker.getByRole("button", { name: "Away: no new tickets" }).click();
+  await worker.getByText("You are available").waitFor();
+
+  // Back to manual for whatever runs after.
+  await admin.getByLabel("Mode").selectOption("off");
+  await admin.getByRole("button", { name: "Save" }).click();
+  await admin.getByText("Automatic assignment is off.").waitFor();
+  assert.ok(Number(number) > 0);
+  for (const p of [admin, customer, worker]) await p.context().close();
+});

@@ -12,7 +12,9 @@ const NEXT_ACTION = { new: ["in_progress", "Start"], in_progress: ["done", "Fini
 function eventText(e) {
   switch (e.kind) {
     case "submitted": return "Submitted by the customer";
-    case "assigned": return `Assigned to ${workerName(e.worker_id)}`;
+    case "assigned": return e.actor_id === null
+      ? `Assigned to ${workerName(e.worker_id)} automatically`
+      : `Assigned to ${workerName(e.worker_id)}`;
     case "released": return `Released: ${workerName(e.worker_id)} was deleted`;
     case "status_changed": return `${STATUS_LABEL[e.from_status]} → ${STATUS_LABEL[e.to_status]}`;
     case "viewed": return "Opened for the first time";
@@ -82,6 +84,7 @@ async function draw(root, id, alive) {
         h("section", { class: "panel" }, h("h2", {}, "History"),
           h("ol", { class: "timeline" }, ...history.items.map((e) => h("li", {},
             h("time", { datetime: e.at }, fmtTime(e.at)), eventText(e),
+            e.kind === "assigned" && e.actor_id === null ? h("span", { class: "badge auto", title: "Assigned automatically" }, "auto") : null,
             e.actor_id ? h("span", { class: "muted" }, ` — by ${actorText(e.actor_id)}`) : null)))),
       ),
       h("div", {},

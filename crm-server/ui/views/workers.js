@@ -25,15 +25,27 @@ export async function render(root) {
     const page = await api("GET", `/users/${qs({ page: filters.page, size: filters.size, search: filters.search })}`);
     results.replaceChildren(
       h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, ...["Username", "Role", "Created", ""].map((c) => h("th", { scope: "col" }, c)))),
+        h("thead", {}, h("tr", {}, ...["Username", "Role", "Created", "Automatic assignment", ""].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, page.items.length ? page.items.map((u) => h("tr", {},
           h("td", {}, u.username), h("td", {}, u.role), h("td", {}, fmtTime(u.created_at)),
+          h("td", {}, u.role !== "worker" ? "—" : h("button", {
+            class: "secondary toggle", type: "button", "aria-pressed": String(u.available),
+            "aria-label": `${u.username} is ${u.available ? "available" : "away"}; change`,
+            onclick: async () => {
+              try {
+                await api("PUT", `/users/${u.id}/availability`, { available: !u.available });
+                await load();
+              } catch (e) {
+                msg.replaceChildren(notice("error", e.message));
+              }
+            },
+          }, u.available ? "Available" : "Away")),
           h("td", {}, u.id === session.me.id ? h("span", { class: "muted" }, "you") :
             h("span", { class: "row-actions" },
               h("button", { class: "secondary", type: "button", "aria-label": `Reset password for ${u.username}`, onclick: () => resetPassword(u) }, "Reset password"),
               h("button", { class: "secondary", type: "button", "aria-label": `Delete ${u.username}`, onclick: () => confirmDelete(u) }, "Delete")))),
           )
-          : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No accounts match."))))),
+          : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No accounts match."))))),
       pager(page, (p) => { filters.page = p; load(); }, (s) => { filters.size = s; filters.page = 1; load(); }),
     );
   };
