@@ -89,6 +89,10 @@ pub enum CoreError {
     /// Deleting the last active admin would lock everyone out (409 `last_admin`).
     #[error("The last active admin cannot be deleted.")]
     LastAdmin,
+    /// A manual retry of a delivery that is still queued or in flight (409
+    /// `delivery_pending`): it is attempted anyway, and retrying now could send it twice at once.
+    #[error("This delivery is still pending; it is attempted on schedule.")]
+    DeliveryPending,
     /// Too many failed sign-ins for this username lately (429 `too_many_attempts`); attempts
     /// are refused, right password or not, until the delay passes.
     #[error("Too many failed sign-ins for this account. Try again in {retry_after_secs} s.")]
@@ -138,6 +142,7 @@ impl CoreError {
             Self::CannotDeleteSelf => "cannot_delete_self",
             Self::CannotResetSelf => "cannot_reset_self",
             Self::LastAdmin => "last_admin",
+            Self::DeliveryPending => "delivery_pending",
             Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",

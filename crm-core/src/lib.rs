@@ -21,6 +21,7 @@ pub mod error;
 pub mod history;
 pub mod ids;
 pub mod input;
+pub mod notify;
 pub mod page;
 pub mod password;
 pub mod role;
@@ -43,7 +44,7 @@ pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{
-    AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Store,
+    AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Outbox, Store,
     StoreHealth, TicketStore, Transition, UserRecord, UserStore,
 };
 pub use throttle::ThrottleState;

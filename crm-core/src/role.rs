@@ -94,6 +94,8 @@ pub enum Permission {
     ManageAssignment,
     /// Setting another account's availability (anyone may set its own).
     SetOthersAvailability,
+    /// Managing webhook endpoints and reading their delivery logs.
+    ManageWebhooks,
 }
 
 impl Permission {
@@ -108,7 +110,8 @@ impl Permission {
             | Self::ResetPasswords
             | Self::ReadAccountHistory
             | Self::ManageAssignment
-            | Self::SetOthersAvailability => &[Role::Admin],
+            | Self::SetOthersAvailability
+            | Self::ManageWebhooks => &[Role::Admin],
         }
     }
 
@@ -124,6 +127,7 @@ impl Permission {
             Self::ReadAccountHistory => "Only admins can read an account's history.",
             Self::ManageAssignment => "Only admins can change how tickets are assigned.",
             Self::SetOthersAvailability => "Only admins can set another account's availability.",
+            Self::ManageWebhooks => "Only admins can manage webhooks.",
         }
     }
 }

@@ -10,7 +10,8 @@ use crate::{
     history::{Event, NewEvent},
     ids::{TicketId, UserId},
     input::Username,
-    page::{Page, TicketQuery, UserQuery},
+    notify::{AttemptOutcome, Backlog, Claim, Delivery, NewWebhook, WebhookEndpoint},
+    page::{Page, PageRequest, TicketQuery, UserQuery},
     role::Visibility,
     status::TicketStatus,
     throttle::ThrottleState,
@@ -18,7 +19,7 @@ use crate::{
     user::{NewUser, StatCounts, User, UserCredentials},
 };
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 /// The state a status change was decided against. The store applies the change only if the
 /// ticket is still exactly in this state, otherwise it answers [`StoreError::Stale`].
@@ -254,6 +255,71 @@ pub trait EventLog: Send + Sync + 'static {
     ) -> Result<bool, StoreError>;
 }
 
+/// The outbox of notifications ([`crate::notify`]). Every change's notifications are
+/// recorded by the store in the same atomic step as its event (one per subscribed enabled
+/// webhook endpoint, and the customer's e-mail when mail is on), so one exists exactly when
+/// its change committed. Workers on any replica take due ones with a lease, deliver them
+/// without holding anything in the store, and report each attempt.
+#[async_trait]
+pub trait Outbox: Send + Sync + 'static {
+    /// Adds a webhook endpoint; later events it subscribes to are recorded for it.
+    async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError>;
+
+    /// Every endpoint, oldest first.
+    async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError>;
+
+    /// Removes an endpoint and its deliveries ([`StoreError::NotFound`] when there is none);
+    /// an attempt in flight finishes but is not recorded.
+    async fn delete_webhook(&self, id: i64) -> Result<(), StoreError>;
+
+    /// One page of an endpoint's deliveries, newest first, each with its attempts
+    /// ([`StoreError::NotFound`] when there is no such endpoint).
+    async fn deliveries(
+        &self,
+        endpoint: i64,
+        page: PageRequest,
+    ) -> Result<Page<Delivery>, StoreError>;
+
+    /// Makes a delivery that is not pending due again at `at`, and enables its endpoint if a
+    /// 410 had disabled it. [`StoreError::NotFound`] when the endpoint has no such delivery,
+    /// [`StoreError::Stale`] when it is still pending (queued or in flight).
+    async fn retry_delivery(
+        &self,
+        endpoint: i64,
+        id: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Delivery, StoreError>;
+
+    /// Whether changes from now on record customer e-mail (on when a mail server is
+    /// configured; off, nothing is recorded that could never be sent).
+    async fn set_mail_enabled(&self, on: bool) -> Result<(), StoreError>;
+
+    /// Takes up to `limit` pending deliveries due at `now`, oldest first, for one attempt
+    /// each: their `attempts` go up by one and they are not due again until `now + lease`
+    /// (if the taker dies, another worker takes them then). A customer's e-mail is taken
+    /// only once every earlier e-mail of that ticket is delivered or given up, so the
+    /// customer reads them in order. Nothing stays locked after the call returns.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease: TimeDelta,
+        limit: u32,
+    ) -> Result<Vec<Claim>, StoreError>;
+
+    /// Records how attempt number `attempt` of delivery `id` ended. Ignored (false) unless
+    /// that delivery is still pending at that attempt: a worker whose lease ran out and was
+    /// overtaken cannot overwrite the newer attempt.
+    async fn finish_attempt(
+        &self,
+        id: i64,
+        attempt: u32,
+        outcome: AttemptOutcome,
+    ) -> Result<bool, StoreError>;
+
+    /// What is waiting, for operators.
+    async fn outbox_backlog(&self) -> Result<Backlog, StoreError>;
+}
+
 /// Whether the backend answers, for readiness probes.
 #[async_trait]
 pub trait StoreHealth: Send + Sync + 'static {
@@ -263,12 +329,12 @@ pub trait StoreHealth: Send + Sync + 'static {
 
 /// A complete backend: the sum of the storage traits. Implemented for every type that has them.
 pub trait Store:
-    TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + StoreHealth
+    TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + Outbox + StoreHealth
 {
 }
 
-impl<T: TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + StoreHealth> Store
-    for T
+impl<T: TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + Outbox + StoreHealth>
+    Store for T
 {
 }
 
@@ -326,6 +392,19 @@ mockall::mock! {
         async fn set_assignment_settings(&self, settings: AssignmentSettings) -> Result<(), StoreError>;
         async fn set_availability(&self, user: UserId, available: bool) -> Result<User, StoreError>;
         async fn assign_waiting(&self, at: DateTime<Utc>) -> Result<Vec<Ticket>, StoreError>;
+    }
+
+    #[async_trait]
+    impl Outbox for Store {
+        async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError>;
+        async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError>;
+        async fn delete_webhook(&self, id: i64) -> Result<(), StoreError>;
+        async fn deliveries(&self, endpoint: i64, page: PageRequest) -> Result<Page<Delivery>, StoreError>;
+        async fn retry_delivery(&self, endpoint: i64, id: i64, at: DateTime<Utc>) -> Result<Delivery, StoreError>;
+        async fn set_mail_enabled(&self, on: bool) -> Result<(), StoreError>;
+        async fn claim_due(&self, now: DateTime<Utc>, lease: TimeDelta, limit: u32) -> Result<Vec<Claim>, StoreError>;
+        async fn finish_attempt(&self, id: i64, attempt: u32, outcome: AttemptOutcome) -> Result<bool, StoreError>;
+        async fn outbox_backlog(&self) -> Result<Backlog, StoreError>;
     }
 
     #[async_trait]

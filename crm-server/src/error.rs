@@ -200,7 +200,8 @@ impl From<CoreError> for ApiError {
             | CoreError::TicketClosed
             | CoreError::CannotDeleteSelf
             | CoreError::CannotResetSelf
-            | CoreError::LastAdmin => Self::Conflict(body),
+            | CoreError::LastAdmin
+            | CoreError::DeliveryPending => Self::Conflict(body),
             CoreError::Validation(_) | CoreError::InvalidWorker => Self::Unprocessable(body),
             CoreError::TooManyAttempts { retry_after_secs } => {
                 Self::TooManyRequests(body, retry_after_secs.to_string())

@@ -17,6 +17,7 @@
 mod assignment;
 mod events;
 mod index;
+mod outbox;
 mod rows;
 mod search;
 mod throttle;
@@ -110,6 +111,8 @@ struct Inner {
     rr_cursor: Option<UserId>,
     /// Each worker's latest `assigned` event position.
     last_assigned: HashMap<UserId, i64>,
+    /// Notifications waiting for delivery, and the webhook endpoints they go to.
+    outbox: outbox::OutboxState,
 }
 
 #[async_trait]

@@ -67,6 +67,7 @@ impl Inner {
                 self.last_assigned.insert(w, seq);
             }
         }
+        self.outbox.record(&ev);
         let events = &mut self.tickets[row as usize].events;
         self.log.push((row, events.len() as u32));
         events.push(ev);

@@ -23,6 +23,7 @@ mod assignment;
 mod connect;
 mod error;
 mod events;
+mod outbox;
 pub mod refold;
 mod rows;
 mod throttle;

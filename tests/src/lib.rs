@@ -82,6 +82,11 @@ macro_rules! conformance_tests {
             deleting_a_worker_hands_its_open_tickets_to_others,
             manual_assignment_wins,
             racing_submissions_respect_the_limit_and_spread_evenly,
+            notifications_are_recorded_exactly_with_their_change,
+            claims_are_leased_and_outcomes_fenced,
+            a_tickets_mail_goes_out_in_order,
+            racing_workers_never_share_a_delivery,
+            gone_endpoints_are_disabled_and_retries_revive_them,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

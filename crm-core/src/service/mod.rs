@@ -9,6 +9,7 @@ mod accounts;
 mod assignment;
 mod auth;
 mod live;
+mod notify;
 mod tickets;
 mod users;
 
