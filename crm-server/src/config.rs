@@ -52,8 +52,34 @@ pub struct Config {
     pub statement_timeout_ms: u64,
     /// `CORS_ORIGINS`: origins allowed to call the API from a browser.
     pub cors_origins: Vec<String>,
+    /// `WEBHOOK_ALLOW_HOSTS`: webhook hosts that may resolve to loopback, private or
+    /// link-local addresses.
+    pub webhook_allow_hosts: Vec<String>,
+    /// `SMTP_URL`, `MAIL_FROM`, `PUBLIC_BASE_URL`: customer e-mail, when a mail server is set.
+    pub mail: Option<MailConfig>,
     /// `RUST_LOG`.
     pub log_filter: String,
+}
+
+/// Where customer e-mail goes out, as whom, and where its links point. Holds the mail
+/// server's credentials: never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MailConfig {
+    /// `SMTP_URL`: `smtp://host:port` or `smtps://user:pass@host`.
+    pub smtp_url: String,
+    /// `MAIL_FROM`: the sender, `Shop <shop@example.com>`.
+    pub from: String,
+    /// `PUBLIC_BASE_URL`: where customers open the site (the tracking link's start).
+    pub public_base_url: String,
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("from", &self.from)
+            .field("public_base_url", &self.public_base_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -240,6 +266,51 @@ impl Config {
                 "CORS_ORIGINS must list origins; \"*\" is not allowed".into(),
             ));
         }
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let webhook_allow_hosts = list("WEBHOOK_ALLOW_HOSTS");
+        let mail = match get("SMTP_URL") {
+            None => None,
+            Some(smtp_url) => {
+                let smtp_url = smtp_url.trim().to_owned();
+                if !(smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://")) {
+                    return Err(ConfigError(
+                        "SMTP_URL must start with smtp:// or smtps://".into(),
+                    ));
+                }
+                let from = get("MAIL_FROM").ok_or_else(|| {
+                    ConfigError("MAIL_FROM is required with SMTP_URL: the sender customers see, e.g. \"Shop <shop@example.com>\"".into())
+                })?;
+                let public_base_url = get("PUBLIC_BASE_URL")
+                    .map(|u| u.trim().trim_end_matches('/').to_owned())
+                    .ok_or_else(|| {
+                        ConfigError("PUBLIC_BASE_URL is required with SMTP_URL: customers' tracking links start there".into())
+                    })?;
+                if !(public_base_url.starts_with("http://")
+                    || public_base_url.starts_with("https://"))
+                {
+                    return Err(ConfigError(
+                        "PUBLIC_BASE_URL must start with http:// or https://".into(),
+                    ));
+                }
+                crate::notify::mail::Mailer::new(&smtp_url, &from, &public_base_url)
+                    .map_err(ConfigError)?;
+                Some(MailConfig {
+                    smtp_url,
+                    from,
+                    public_base_url,
+                })
+            }
+        };
         Ok(Self {
             store,
             secret_key,
@@ -254,6 +325,8 @@ impl Config {
             submit_rate_per_minute,
             statement_timeout_ms,
             cors_origins,
+            webhook_allow_hosts,
+            mail,
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
         })
     }
@@ -374,5 +447,44 @@ mod tests {
         .unwrap();
         assert_eq!(c.trusted_proxies.0.len(), 2);
         assert_eq!(c.cors_origins.len(), 2);
+    }
+
+    #[test]
+    fn mail_needs_a_sender_and_a_public_address() {
+        let smtp = ("SMTP_URL", "smtp://127.0.0.1:2525");
+        let from = ("MAIL_FROM", "Shop <shop@example.com>");
+        let base = ("PUBLIC_BASE_URL", "https://shop.example.com/");
+        assert_eq!(cfg(&[]).unwrap().mail, None);
+        for (vars, named) in [
+            (vec![smtp, base], "MAIL_FROM"),
+            (vec![smtp, from], "PUBLIC_BASE_URL"),
+            (vec![("SMTP_URL", "http://x"), from, base], "SMTP_URL"),
+            (vec![smtp, ("MAIL_FROM", "nobody"), base], "MAIL_FROM"),
+            (
+                vec![smtp, from, ("PUBLIC_BASE_URL", "shop.example.com")],
+                "PUBLIC_BASE_URL",
+            ),
+        ] {
+            let e = cfg(&vars).unwrap_err();
+            assert!(e.0.contains(named), "{e}");
+        }
+        let c = cfg(&[
+            smtp,
+            from,
+            base,
+            ("WEBHOOK_ALLOW_HOSTS", "127.0.0.1, hooks.lan"),
+        ])
+        .unwrap();
+        let m = c.mail.unwrap();
+        assert_eq!(m.public_base_url, "https://shop.example.com");
+        assert_eq!(c.webhook_allow_hosts, ["127.0.0.1", "hooks.lan"]);
+        let secret = cfg(&[
+            ("SMTP_URL", "smtps://u:hunter2@mail.example.com"),
+            from,
+            base,
+        ])
+        .unwrap();
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        assert!(!format!("{:?}", secret.mail).contains("hunter2"));
     }
 }

@@ -16,6 +16,7 @@ pub mod http;
 pub mod limits;
 pub mod live;
 mod middleware;
+pub mod notify;
 pub mod openapi;
 pub mod request_meta;
 pub mod ui;
@@ -25,7 +26,7 @@ pub use config::{Config, ConfigError, StoreConfig};
 
 use api::{
     auth::AuthApi, events::EventsApi, health::HealthApi, public::PublicApi, settings::SettingsApi,
-    tickets::TicketsApi, users::UsersApi,
+    tickets::TicketsApi, users::UsersApi, webhooks::WebhooksApi,
 };
 use auth::{SessionGate, Tokens};
 use crm_core::{Crm, Store};
@@ -49,6 +50,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             UsersApi(state.clone()),
             EventsApi(state.clone()),
             SettingsApi(state.clone()),
+            WebhooksApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",
@@ -108,6 +110,10 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
             ),
         }),
         hub: Arc::new(live::Hub::default()),
+        webhooks: notify::webhook::WebhookClient::new(Arc::new(
+            notify::webhook::TargetPolicy::new(&config.webhook_allow_hosts),
+        )),
+        deliveries: Arc::default(),
     }
 }
 
@@ -209,8 +215,28 @@ pub async fn serve<S: Store>(
         .map(|a| format!("socket://{a}"))
         .unwrap_or_default();
     tracing::info!(address = %local, "listening (UI at /, API docs at /docs)");
+    let mailer = match &config.mail {
+        None => None,
+        Some(m) => Some(
+            notify::mail::Mailer::new(&m.smtp_url, &m.from, &m.public_base_url)
+                .map_err(ConfigError)?,
+        ),
+    };
+    if let Err(e) = crm.set_mail_enabled(mailer.is_some()).await {
+        tracing::warn!(error = %e, "customer e-mail: cannot record the setting");
+    }
+    if mailer.is_none() {
+        tracing::info!("customer e-mail: off (no SMTP_URL)");
+    }
     let state = state(crm.clone(), config);
     let hub = state.hub.clone();
+    let notifier = notify::Notifier::new(
+        crm.clone(),
+        state.webhooks.clone(),
+        mailer,
+        state.deliveries.clone(),
+    );
+    let deliveries = tokio::spawn(notifier.run(hub.clone()));
     let live = tokio::spawn(live::run(crm, hub.clone()));
     let limits = state.limits.clone();
     let sweeper = tokio::spawn(async move {
@@ -232,6 +258,7 @@ pub async fn serve<S: Store>(
     let served = http::serve(listener, endpoint, shutdown, Duration::from_secs(30)).await;
     hub.close();
     let _ = live.await;
+    let _ = deliveries.await;
     sweeper.abort();
     served.map_err(|source| StartError::Listen {
         addr: local,

@@ -58,6 +58,19 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         "/users/{id}/availability",
         &[401, 403, 404, 413, 422, 500, 503],
     ),
+    ("post", "/webhooks", &[401, 403, 413, 422, 500, 503]),
+    ("get", "/webhooks", &[401, 403, 500, 503]),
+    ("delete", "/webhooks/{id}", &[401, 403, 404, 500, 503]),
+    (
+        "get",
+        "/webhooks/{id}/deliveries",
+        &[401, 403, 404, 422, 500, 503],
+    ),
+    (
+        "post",
+        "/webhooks/{id}/deliveries/{delivery_id}/retry",
+        &[401, 403, 404, 409, 500, 503],
+    ),
     ("post", "/events/ticket", &[401, 500, 503]),
     ("get", "/events", &[401, 422, 500, 503]),
     (

@@ -12,6 +12,7 @@ pub mod public;
 pub mod settings;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 use crate::{
     auth::{Session, SessionCheck, Tokens},
@@ -35,6 +36,10 @@ pub struct AppState<S> {
     pub limits: Arc<Limits>,
     /// Live updates of this replica.
     pub hub: Arc<crate::live::Hub>,
+    /// Checks webhook URLs (and sends deliveries) under `WEBHOOK_ALLOW_HOSTS`.
+    pub webhooks: crate::notify::webhook::WebhookClient,
+    /// Delivery counters of this replica.
+    pub deliveries: Arc<crate::notify::DeliveryStats>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -45,6 +50,8 @@ impl<S> Clone for AppState<S> {
             trusted_proxies: self.trusted_proxies.clone(),
             limits: self.limits.clone(),
             hub: self.hub.clone(),
+            webhooks: self.webhooks.clone(),
+            deliveries: self.deliveries.clone(),
         }
     }
 }
@@ -118,4 +125,6 @@ pub(crate) enum Tag {
     Health,
     /// Live updates (Server-Sent Events).
     Events,
+    /// Webhook endpoints and their deliveries, for admins.
+    Webhooks,
 }

@@ -5,10 +5,12 @@
 mod text;
 mod tickets;
 mod users;
+mod webhooks;
 
 pub use text::Text;
 pub use tickets::*;
 pub use users::*;
+pub use webhooks::*;
 
 use crm_core::{Page, Role, TicketStatus};
 use poem_openapi::{

@@ -1,0 +1,222 @@
+//! The delivery worker of one replica: takes due notifications from the store's outbox and
+//! delivers them, webhooks by HTTP and customer e-mail by SMTP. Every replica runs one; the
+//! store's leases keep them from taking the same notification at once, and a notification
+//! whose worker died is taken again when its lease ends (at least once, same id).
+//!
+//! The worker wakes on every new event (through the live-update hub), and at least every
+//! [`POLL_EVERY`] for retries that have come due. Each attempt runs as its own task, so one
+//! slow receiver never holds up the others, and nothing in the store is held while it runs.
+
+pub mod mail;
+pub mod webhook;
+
+use crate::{api::dto::TicketBody, live::Hub};
+use chrono::{DateTime, TimeDelta, Utc};
+use crm_core::{
+    Crm, Store, Ticket,
+    notify::{AttemptOutcome, Claim, NextStep, Target, Topic, next_attempt},
+};
+use mail::{Mailer, SendError};
+use poem_openapi::types::ToJSON;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+use tokio::{sync::Semaphore, task::JoinSet};
+use webhook::WebhookClient;
+
+/// The longest a due retry waits to be noticed.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How long a taken notification is this worker's: longer than any attempt can take
+/// ([`webhook::TIMEOUT`], [`mail::TIMEOUT`]), so a lease never ends under a live attempt.
+pub const LEASE: TimeDelta = TimeDelta::minutes(2);
+/// Attempts in flight at once on one replica.
+pub const IN_FLIGHT: usize = 32;
+
+/// Counters operators read.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    /// Attempts that delivered.
+    pub delivered: AtomicU64,
+    /// Attempts that failed (each retry counts).
+    pub failed: AtomicU64,
+}
+
+/// What the worker delivers with.
+pub struct Notifier<S> {
+    crm: Crm<S>,
+    webhooks: WebhookClient,
+    mail: Option<Mailer>,
+    stats: Arc<DeliveryStats>,
+}
+
+impl<S: Store> Notifier<S> {
+    /// A worker over `crm`'s outbox; without a mailer, customer e-mail is not recorded at all.
+    pub fn new(
+        crm: Crm<S>,
+        webhooks: WebhookClient,
+        mail: Option<Mailer>,
+        stats: Arc<DeliveryStats>,
+    ) -> Self {
+        Self {
+            crm,
+            webhooks,
+            mail,
+            stats,
+        }
+    }
+
+    /// Delivers until the hub closes, then waits a little for attempts in flight (an attempt
+    /// cut short is taken again by a replica when its lease ends).
+    pub async fn run(self, hub: Arc<Hub>) {
+        let this = Arc::new(self);
+        let mut closing = hub.closing();
+        let (mut events, _) = hub.subscribe();
+        let slots = Arc::new(Semaphore::new(IN_FLIGHT));
+        let mut running = JoinSet::new();
+        loop {
+            while running.try_join_next().is_some() {}
+            let free = slots.available_permits();
+            let mut took = 0;
+            if free > 0 {
+                match this.crm.claim_notifications(LEASE, free as u32).await {
+                    Ok(claims) => {
+                        took = claims.len();
+                        for claim in claims {
+                            let permit = slots.clone().acquire_owned().await.expect("never closed");
+                            let this = this.clone();
+                            running.spawn(async move {
+                                this.attempt(claim).await;
+                                drop(permit);
+                            });
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "notifications: cannot read the outbox"),
+                }
+            }
+            if took == free && free > 0 {
+                continue; // there may be more due
+            }
+            tokio::select! {
+                _ = closing.changed() => break,
+                _ = events.recv() => {}
+                () = tokio::time::sleep(POLL_EVERY) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+            }
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(20), async {
+            while running.join_next().await.is_some() {}
+        })
+        .await;
+    }
+
+    /// One attempt at one notification, and its outcome recorded.
+    async fn attempt(&self, claim: Claim) {
+        let d = &claim.delivery;
+        let ticket = match self.crm.notification_ticket(d.ticket_id).await {
+            Ok(t) => t,
+            Err(e) => {
+                // Left to its lease: the store is what failed, so recording would fail too.
+                tracing::warn!(error = %e, delivery = d.id, "notifications: cannot read the ticket");
+                return;
+            }
+        };
+        let (payload, status_code, result) = match d.target {
+            Target::Webhook { topic, .. } => {
+                let payload = d
+                    .payload
+                    .clone()
+                    .unwrap_or_else(|| webhook_body(topic, d.created_at, d.seq, ticket));
+                let Some(ep) = &claim.endpoint else {
+                    return;
+                };
+                let a = self
+                    .webhooks
+                    .post(&ep.url, &ep.secret, &format!("msg_{}", d.id), &payload)
+                    .await;
+                let result = match (a.status, a.error) {
+                    (_, None) => Ok(()),
+                    (Some(410), Some(e)) => Err((e, Failure::Gone)),
+                    (_, Some(e)) => Err((e, Failure::Retry)),
+                };
+                (payload, a.status, result)
+            }
+            Target::Mail(kind) => {
+                let result = match &self.mail {
+                    None => Err((
+                        "no mail server is configured on this replica (SMTP_URL)".to_owned(),
+                        Failure::Retry,
+                    )),
+                    Some(m) => match m.send(d.id, kind, &ticket).await {
+                        Ok(()) => Ok(()),
+                        Err(SendError::Transient(e)) => Err((e, Failure::Retry)),
+                        Err(SendError::Permanent(e)) => Err((e, Failure::Permanent)),
+                    },
+                };
+                (kind.as_str().to_owned(), None, result)
+            }
+        };
+        let now = Utc::now();
+        let (next, error) = match result {
+            Ok(()) => {
+                self.stats.delivered.fetch_add(1, Ordering::Relaxed);
+                (NextStep::Delivered, None)
+            }
+            Err((e, how)) => {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(delivery = d.id, attempt = d.attempts, error = %e, "notification attempt failed");
+                let next = match how {
+                    Failure::Gone => NextStep::DisableEndpoint,
+                    Failure::Permanent => NextStep::GiveUp,
+                    Failure::Retry => {
+                        next_attempt(d.attempts, now).map_or(NextStep::GiveUp, NextStep::RetryAt)
+                    }
+                };
+                (next, Some(e))
+            }
+        };
+        let outcome = AttemptOutcome {
+            at: now,
+            payload,
+            status_code,
+            error,
+            next,
+        };
+        match self.crm.finish_notification(&claim, outcome).await {
+            Ok(true) => {}
+            Ok(false) => tracing::info!(delivery = d.id, "notification attempt overtaken"),
+            Err(e) => {
+                tracing::warn!(error = %e, delivery = d.id, "notifications: cannot record an attempt")
+            }
+        }
+    }
+}
+
+enum Failure {
+    /// 410 Gone: the receiver asks us to stop.
+    Gone,
+    /// Never going to work (a refused address).
+    Permanent,
+    /// Worth another try on the schedule.
+    Retry,
+}
+
+/// The body of a webhook delivery: `{"type", "timestamp", "data": {ticket, "seq"}}`, the
+/// ticket as staff see it when the notification is first attempted.
+pub fn webhook_body(topic: Topic, at: DateTime<Utc>, seq: i64, ticket: Ticket) -> String {
+    let mut data = TicketBody::from(ticket)
+        .to_json()
+        .unwrap_or_else(|| serde_json::json!({}));
+    if let Some(map) = data.as_object_mut() {
+        map.insert("seq".into(), seq.into());
+    }
+    serde_json::json!({
+        "type": topic.as_str(),
+        "timestamp": at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "data": data,
+    })
+    .to_string()
+}

@@ -1,0 +1,352 @@
+//! Webhook delivery: Standard Webhooks signatures, and an HTTP client that reaches only the
+//! addresses a shop may send to. Targets that resolve to loopback, private, link-local and
+//! similar internal addresses are refused unless their host is listed in
+//! `WEBHOOK_ALLOW_HOSTS`; the check is made on the very addresses the client connects to (its
+//! resolver drops the others), so a name that resolves differently later cannot slip past it.
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use hmac::{Hmac, Mac};
+use reqwest::{
+    Url,
+    dns::{Addrs, Name, Resolve, Resolving},
+};
+use sha2::Sha256;
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
+
+/// How long a receiver has to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under the secret (its `whsec_`
+/// prefix dropped and the rest base64-decoded), as Standard Webhooks signs.
+pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<String, String> {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .map_err(|_| "the endpoint's secret is not base64".to_owned())?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes keys of any length");
+    mac.update(id.as_bytes());
+    mac.update(b".");
+    mac.update(timestamp.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// Whether an address is reachable from outside the machine's own networks: not loopback,
+/// private, link-local, shared (carrier-grade NAT), unspecified, broadcast or multicast.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)))
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80) // link-local
+}
+
+/// Which hosts may be internal.
+#[derive(Debug, Clone, Default)]
+pub struct TargetPolicy {
+    /// Host names and addresses listed in `WEBHOOK_ALLOW_HOSTS`, lower-cased.
+    allow: Vec<String>,
+}
+
+impl TargetPolicy {
+    /// A policy allowing these hosts to be internal.
+    pub fn new(allow: &[String]) -> Self {
+        Self {
+            allow: allow
+                .iter()
+                .map(|h| h.trim().trim_matches(['[', ']']).to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    fn allowed(&self, host: &str) -> bool {
+        let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+        self.allow.iter().any(|a| *a == host)
+    }
+
+    /// Checks a URL before it is stored or sent to: `http` or `https`, a host, no user name
+    /// or password in it, and (unless the host is allowed) only public addresses.
+    pub async fn check(&self, url: &str) -> Result<Url, String> {
+        let url = Url::parse(url).map_err(|e| format!("Not a valid URL: {e}."))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err("A webhook URL starts with http:// or https://.".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(
+                "Put no user name or password in a webhook URL; the signature authenticates us."
+                    .into(),
+            );
+        }
+        let host = url
+            .host_str()
+            .ok_or_else(|| "A webhook URL names a host.".to_owned())?
+            .to_owned();
+        if self.allowed(&host) {
+            return Ok(url);
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+            .await
+            .map_err(|_| format!("The host {host} does not resolve."))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("The host {host} does not resolve."));
+        }
+        if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+            return Err(format!(
+                "The host {host} resolves to {}, a loopback, private or link-local address; \
+                 list it in WEBHOOK_ALLOW_HOSTS to allow it.",
+                bad.ip()
+            ));
+        }
+        Ok(url)
+    }
+
+    /// Refuses an address written into the URL itself (the resolver never sees those).
+    fn check_literal(&self, url: &Url) -> Result<(), String> {
+        let Some(ip) = url
+            .host_str()
+            .and_then(|h| h.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+        else {
+            return Ok(());
+        };
+        if is_public(ip) || self.allowed(&ip.to_string()) {
+            Ok(())
+        } else {
+            Err(format!(
+                "refused: {ip} is a loopback, private or link-local address"
+            ))
+        }
+    }
+}
+
+/// The client's resolver: every address of an allowed host, only public ones of others.
+struct Resolver(Arc<TargetPolicy>);
+
+impl Resolve for Resolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let policy = self.0.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let ok: Vec<SocketAddr> = if policy.allowed(&host) {
+                all
+            } else {
+                all.into_iter().filter(|a| is_public(a.ip())).collect()
+            };
+            if ok.is_empty() {
+                return Err(format!(
+                    "refused: {host} resolves to no public address (see WEBHOOK_ALLOW_HOSTS)"
+                )
+                .into());
+            }
+            let addrs: Addrs = Box::new(ok.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
+/// What one POST came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The receiver's status, if it answered.
+    pub status: Option<u16>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// Sends signed deliveries.
+#[derive(Clone)]
+pub struct WebhookClient {
+    http: reqwest::Client,
+    policy: Arc<TargetPolicy>,
+}
+
+impl WebhookClient {
+    /// A client under `policy`: no proxies, no redirects (a redirect is a failed attempt, so
+    /// it cannot lead the request somewhere the policy would refuse), [`TIMEOUT`] per attempt.
+    pub fn new(policy: Arc<TargetPolicy>) -> Self {
+        let http = reqwest::Client::builder()
+            .dns_resolver(Arc::new(Resolver(policy.clone())))
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(10))
+            .user_agent(concat!("repair-crm-webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the TLS backend is built in");
+        Self { http, policy }
+    }
+
+    /// The policy URLs are checked against.
+    pub fn policy(&self) -> &TargetPolicy {
+        &self.policy
+    }
+
+    /// POSTs `body` to `url` with the Standard Webhooks headers for message `id`.
+    pub async fn post(&self, url: &str, secret: &str, id: &str, body: &str) -> Answer {
+        let fail = |error: String| Answer {
+            status: None,
+            error: Some(error),
+        };
+        let url = match Url::parse(url) {
+            Ok(u) => u,
+            Err(e) => return fail(format!("invalid URL: {e}")),
+        };
+        if let Err(e) = self.policy.check_literal(&url) {
+            return fail(e);
+        }
+        let timestamp = chrono::Utc::now().timestamp();
+        let signature = match sign(secret, id, timestamp, body.as_bytes()) {
+            Ok(s) => s,
+            Err(e) => return fail(e),
+        };
+        let sent = self
+            .http
+            .post(url)
+            .header("content-type", "application/json")
+            .header("webhook-id", id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(body.to_owned())
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status().is_success() => Answer {
+                status: Some(r.status().as_u16()),
+                error: None,
+            },
+            Ok(r) => Answer {
+                status: Some(r.status().as_u16()),
+                error: Some(format!("answered HTTP {}", r.status().as_u16())),
+            },
+            Err(e) => fail(describe(&e)),
+        }
+    }
+}
+
+/// A transport failure in one line, naming no secret.
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        return format!("no answer within {} s", TIMEOUT.as_secs());
+    }
+    let mut why = String::new();
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        why = s.to_string();
+        source = s.source();
+    }
+    if e.is_connect() {
+        format!("could not connect: {why}")
+    } else {
+        format!("request failed: {why}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The example published with the Standard Webhooks specification's reference libraries.
+    #[test]
+    fn signs_like_the_specifications_example() {
+        let sig = sign(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            br#"{"test": 2432232314}"#,
+        )
+        .unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
+
+    #[test]
+    fn internal_addresses_are_not_public() {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "255.255.255.255",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "::ffff:127.0.0.1",
+            "::",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+
+    #[tokio::test]
+    async fn urls_are_checked_before_they_are_stored() {
+        let none = TargetPolicy::default();
+        for (url, why) in [
+            ("http://127.0.0.1:9/x", "loopback"),
+            ("http://localhost/x", "loopback"),
+            ("http://[::1]/x", "loopback"),
+            ("http://169.254.169.254/latest", "loopback"),
+            ("https://user:pw@example.com/", "user name"),
+            ("ftp://example.com/", "http"),
+            ("not a url", "valid"),
+        ] {
+            let e = none.check(url).await.unwrap_err();
+            assert!(e.contains(why), "{url}: {e}");
+        }
+        let local = TargetPolicy::new(&["127.0.0.1".into(), "LOCALHOST".into()]);
+        assert!(local.check("http://127.0.0.1:9/x").await.is_ok());
+        assert!(local.check("http://localhost:9/x").await.is_ok());
+        assert!(local.check("http://10.0.0.1/x").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn the_client_refuses_internal_targets_it_was_not_allowed() {
+        let client = WebhookClient::new(Arc::new(TargetPolicy::default()));
+        for url in ["http://127.0.0.1:9/x", "http://localhost:9/x"] {
+            let a = client.post(url, "whsec_AAAA", "msg_1", "{}").await;
+            assert_eq!(a.status, None);
+            assert!(a.error.unwrap().contains("refused"), "{url}");
+        }
+    }
+}
