@@ -55,7 +55,25 @@ start_throwaway_cluster() {
   export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
+# A Python with aiosmtpd (PyPI, pinned): the real SMTP server of the notification tests.
+AIOSMTPD_VERSION=1.4.6
+ensure_test_python() {
+  local venv=target/test-venv
+  if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION from PyPI into $venv"
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+      if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install python3-venv"; exit 1; fi
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$venv"
+    fi
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+  export CRM_TEST_PYTHON="$PWD/$venv/bin/python"
+}
+
 ensure_pg_binaries
+ensure_test_python
 if [ -n "${TEST_DATABASE_URL:-}" ]; then
   log "using TEST_DATABASE_URL"
 elif [ -n "${DATABASE_URL:-}" ]; then

@@ -91,7 +91,7 @@ impl TargetPolicy {
 
     fn allowed(&self, host: &str) -> bool {
         let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
-        self.allow.iter().any(|a| *a == host)
+        self.allow.contains(&host)
     }
 
     /// Checks a URL before it is stored or sent to: `http` or `https`, a host, no user name

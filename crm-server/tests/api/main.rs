@@ -41,3 +41,4 @@ mod probes;
 mod public;
 mod tickets;
 mod users;
+mod webhooks;

@@ -13,6 +13,7 @@ async fn user_accounts_and_deletion(app: &TestApp) {
     assert_eq!(
         keys,
         [
+            "available",
             "created_at",
             "id",
             "must_change_password",

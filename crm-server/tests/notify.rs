@@ -1,0 +1,571 @@
+//! Notifications end to end, through the real binary and real peers: an HTTP receiver of the
+//! test's own that records every request, checks every signature and fails some attempts on
+//! purpose; two server processes on one PostgreSQL database sharing one outbox; and a real
+//! SMTP server (aiosmtpd, run with the Python that `scripts/test.sh` prepares, named by
+//! `CRM_TEST_PYTHON`) that is down when the first message is due.
+
+mod common;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use common::*;
+use crm_tests::pg::create_database;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::{
+    collections::{HashMap, HashSet},
+    io::{BufRead, BufReader, Read, Write},
+    net::{TcpListener, TcpStream},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// One request the receiver got.
+#[derive(Debug, Clone)]
+struct Hit {
+    path: String,
+    id: String,
+    timestamp: String,
+    signature: String,
+    content_type: String,
+    body: String,
+    answered: u16,
+    at: Instant,
+}
+
+#[derive(Default)]
+struct Log {
+    hits: Vec<Hit>,
+    in_flight: HashMap<String, usize>,
+    /// Webhook ids that were being received twice at the same moment.
+    overlaps: Vec<String>,
+    seen: HashSet<String>,
+}
+
+/// An HTTP server that records webhook deliveries. `/ok` answers 204, except 500 to the first
+/// attempt of a delivery whose body mentions "flaky"; `/gone` answers 410; `/slow` answers 200
+/// after 150 ms, so two deliveries of one notification at once would overlap.
+struct Receiver {
+    port: u16,
+    log: Arc<Mutex<Log>>,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let log = Arc::new(Mutex::new(Log::default()));
+        let shared = log.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let log = shared.clone();
+                std::thread::spawn(move || serve(conn, &log));
+            }
+        });
+        Self { port, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn hits(&self, path: &str) -> Vec<Hit> {
+        let log = self.log.lock().unwrap();
+        log.hits
+            .iter()
+            .filter(|h| h.path == path)
+            .cloned()
+            .collect()
+    }
+
+    fn overlaps(&self) -> Vec<String> {
+        self.log.lock().unwrap().overlaps.clone()
+    }
+}
+
+fn serve(conn: TcpStream, log: &Mutex<Log>) {
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    let path = line.split(' ').nth(1).unwrap_or("").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).unwrap();
+        if h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    let len: usize = headers
+        .get("content-length")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).unwrap();
+    let body = String::from_utf8(body).unwrap();
+    let id = headers.get("webhook-id").cloned().unwrap_or_default();
+    let answer = {
+        let mut l = log.lock().unwrap();
+        let n = l.in_flight.entry(id.clone()).or_default();
+        *n += 1;
+        if *n > 1 {
+            l.overlaps.push(id.clone());
+        }
+        let first = l.seen.insert(id.clone());
+        match path.as_str() {
+            "/gone" => 410,
+            "/ok" if first && body.contains("flaky") => 500,
+            "/ok" => 204,
+            _ => 200,
+        }
+    };
+    if path == "/slow" {
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    {
+        let mut l = log.lock().unwrap();
+        *l.in_flight.get_mut(&id).unwrap() -= 1;
+        l.hits.push(Hit {
+            path,
+            timestamp: headers
+                .get("webhook-timestamp")
+                .cloned()
+                .unwrap_or_default(),
+            signature: headers
+                .get("webhook-signature")
+                .cloned()
+                .unwrap_or_default(),
+            content_type: headers.get("content-type").cloned().unwrap_or_default(),
+            id,
+            body,
+            answered: answer,
+            at: Instant::now(),
+        });
+    }
+    let mut conn = conn;
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {answer} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    );
+}
+
+/// Checks a hit's signature exactly as a receiver following Standard Webhooks would.
+fn verify(secret: &str, hit: &Hit) {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap())
+        .unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
+    mac.update(format!("{}.{}.{}", hit.id, hit.timestamp, hit.body).as_bytes());
+    let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+    assert!(
+        hit.signature.split(' ').any(|s| s == expected),
+        "bad signature on {hit:?}"
+    );
+    let ts: i64 = hit.timestamp.parse().unwrap();
+    assert!(
+        (chrono::Utc::now().timestamp() - ts).abs() < 300,
+        "stale timestamp"
+    );
+    assert!(hit.id.starts_with("msg_"), "{}", hit.id);
+    assert_eq!(hit.content_type, "application/json");
+}
+
+fn body(hit: &Hit) -> Value {
+    serde_json::from_str(&hit.body).unwrap()
+}
+
+/// Polls `done` until it holds, for at most `secs`.
+fn wait_for(secs: u64, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn submit(s: &Server, title: &str, name: &str, email: &str) -> Value {
+    let (st, t) = s.call(
+        "POST",
+        "/public/tickets",
+        None,
+        Some(json!({"title": title, "description": "It broke.", "client": {"name": name, "email": email}})),
+    );
+    assert_eq!(st, 201, "{t}");
+    t
+}
+
+fn worker_id(s: &Server, admin: &str) -> i64 {
+    let (_, users) = s.call("GET", "/users?role=worker", Some(admin), None);
+    users["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{users}"))
+}
+
+fn add_hook(s: &Server, admin: &str, url: &str, events: &[&str]) -> (i64, String) {
+    let (st, ep) = s.call(
+        "POST",
+        "/webhooks",
+        Some(admin),
+        Some(json!({"url": url, "events": events})),
+    );
+    assert_eq!(st, 201, "{ep}");
+    (
+        ep["id"].as_i64().unwrap(),
+        ep["secret"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn quiet(mut env: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
+    // Warnings only: the test never reads the servers' output pipes until they stop.
+    env.push(("RUST_LOG", "warn".into()));
+    env.push(("WEBHOOK_ALLOW_HOSTS", "127.0.0.1".into()));
+    env.push(("SUBMIT_RATE_PER_MINUTE", "0".into()));
+    // Not the documented defaults, which must be changed before a worker may work.
+    env.push(("ADMIN_PASSWORD", ADMIN_PW.into()));
+    env.push(("WORKER_PASSWORD", WORKER_PW.into()));
+    env
+}
+
+const ADMIN_PW: &str = "admin-pass-e2e";
+const WORKER_PW: &str = "worker-pass-e2e";
+
+#[test]
+fn webhooks_are_signed_retried_with_one_id_and_a_410_disables_the_endpoint() {
+    let rx = Receiver::start();
+    let s = Server::start(&quiet(Vec::new()));
+    let admin = s.login("admin", ADMIN_PW);
+    let all = [
+        "ticket.submitted",
+        "ticket.assigned",
+        "ticket.released",
+        "ticket.status_changed",
+    ];
+    let (ok, ok_secret) = add_hook(&s, &admin, &rx.url("/ok"), &all);
+    let (gone, gone_secret) = add_hook(&s, &admin, &rx.url("/gone"), &["ticket.submitted"]);
+
+    let flaky = submit(&s, "flaky screen", "Ann", "ann@example.com");
+    let steady = submit(&s, "steady battery", "Bob", "bob@example.com");
+    let w = worker_id(&s, &admin);
+    let sid = steady["id"].as_i64().unwrap();
+    let (st, r) = s.call(
+        "POST",
+        &format!("/tickets/{sid}/assign"),
+        Some(&admin),
+        Some(json!({"worker_id": w})),
+    );
+    assert_eq!(st, 200, "{r}");
+    let worker = s.login("worker", WORKER_PW);
+    let (st, r) = s.call(
+        "POST",
+        &format!("/tickets/{sid}/status"),
+        Some(&worker),
+        Some(json!({"new_status": "in_progress"})),
+    );
+    assert_eq!(st, 200, "{r}");
+
+    // Four notifications to /ok; the flaky one twice (500, then 204 about 5 s later).
+    wait_for(40, "every delivery to /ok", || {
+        rx.hits("/ok").iter().filter(|h| h.answered == 204).count() == 4
+    });
+    let hits = rx.hits("/ok");
+    assert_eq!(hits.len(), 5, "{hits:#?}");
+    for h in &hits {
+        verify(&ok_secret, h);
+    }
+    let types: HashSet<(String, i64)> = hits
+        .iter()
+        .map(|h| {
+            let b = body(h);
+            (
+                b["type"].as_str().unwrap().to_owned(),
+                b["data"]["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let fid = flaky["id"].as_i64().unwrap();
+    assert_eq!(
+        types,
+        HashSet::from([
+            ("ticket.submitted".into(), fid),
+            ("ticket.submitted".into(), sid),
+            ("ticket.assigned".into(), sid),
+            ("ticket.status_changed".into(), sid),
+        ])
+    );
+    let retried: Vec<&Hit> = hits.iter().filter(|h| h.body.contains("flaky")).collect();
+    assert_eq!(retried.len(), 2);
+    assert_eq!(retried[0].id, retried[1].id, "a retry keeps its webhook-id");
+    assert_eq!(retried[0].body, retried[1].body, "and its body");
+    assert_eq!((retried[0].answered, retried[1].answered), (500, 204));
+    assert!(retried[1].at - retried[0].at >= Duration::from_secs(4));
+    let b = body(retried[0]);
+    assert!(b["timestamp"].is_string() && b["data"]["seq"].as_i64().unwrap() >= 1);
+    assert_eq!(b["data"]["title"], "flaky screen");
+    assert_eq!(b["data"]["client"]["email"], "ann@example.com");
+
+    // The delivery log shows both attempts; a manual retry sends it once more, same id.
+    let (st, log) = s.call(
+        "GET",
+        &format!("/webhooks/{ok}/deliveries?size=100"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(st, 200);
+    let d = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["ticket_id"] == fid)
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (d["status"].as_str(), d["attempts"].as_u64()),
+        (Some("delivered"), Some(2))
+    );
+    let codes: Vec<u64> = d["log"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].as_u64().unwrap())
+        .collect();
+    assert_eq!(codes, [500, 204]);
+    assert_eq!(format!("msg_{}", d["id"]), retried[0].id);
+    let (st, again) = s.call(
+        "POST",
+        &format!("/webhooks/{ok}/deliveries/{}/retry", d["id"]),
+        Some(&admin),
+        None,
+    );
+    assert_eq!((st, again["status"].as_str()), (200, Some("pending")));
+    wait_for(20, "the manual retry", || {
+        rx.hits("/ok")
+            .iter()
+            .filter(|h| h.id == retried[0].id)
+            .count()
+            == 3
+    });
+
+    // /gone answered 410: the endpoint is disabled and hears nothing more.
+    wait_for(20, "the 410", || !rx.hits("/gone").is_empty());
+    wait_for(20, "the endpoint disabled", || {
+        let (_, l) = s.call("GET", "/webhooks", Some(&admin), None);
+        l["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["id"] == gone && e["enabled"] == false)
+    });
+    let before = rx.hits("/gone").len();
+    assert!(before <= 2, "at most the two already queued");
+    for h in rx.hits("/gone") {
+        verify(&gone_secret, &h);
+    }
+    let late = submit(&s, "after the endpoint left", "Cy", "cy@example.com");
+    wait_for(20, "the next delivery to /ok", || {
+        rx.hits("/ok")
+            .iter()
+            .any(|h| body(h)["data"]["id"] == late["id"])
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(rx.hits("/gone").len(), before);
+    assert!(rx.overlaps().is_empty(), "{:?}", rx.overlaps());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_deliver_every_notification_and_never_one_twice_at_once() {
+    let (url, _db) = create_database("crm_notify").await;
+    let env = quiet(pg_env(&url));
+    tokio::task::spawn_blocking(move || {
+        let rx = Receiver::start();
+        let (a, b) = std::thread::scope(|sc| {
+            let ha = sc.spawn(|| Server::start(&env));
+            let hb = sc.spawn(|| Server::start(&env));
+            (ha.join().unwrap(), hb.join().unwrap())
+        });
+        let admin = a.login("admin", ADMIN_PW);
+        let (_, secret) = add_hook(&b, &admin, &rx.url("/slow"), &["ticket.submitted"]);
+        const N: usize = 40;
+        std::thread::scope(|sc| {
+            for i in 0..N {
+                let s = if i % 2 == 0 { &a } else { &b };
+                sc.spawn(move || {
+                    submit(
+                        s,
+                        &format!("Replica race {i}"),
+                        "R",
+                        &format!("r{i}@example.com"),
+                    )
+                });
+            }
+        });
+        wait_for(60, "every notification", || {
+            let ids: HashSet<String> = rx.hits("/slow").into_iter().map(|h| h.id).collect();
+            ids.len() == N
+        });
+        std::thread::sleep(Duration::from_millis(500));
+        let hits = rx.hits("/slow");
+        for h in &hits {
+            verify(&secret, h);
+        }
+        assert!(
+            rx.overlaps().is_empty(),
+            "delivered twice at once: {:?}",
+            rx.overlaps()
+        );
+        assert_eq!(
+            hits.len(),
+            N,
+            "each exactly once (all answered 200 at the first attempt)"
+        );
+        let titles: HashSet<String> = hits
+            .iter()
+            .map(|h| body(h)["data"]["title"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(titles.len(), N);
+    })
+    .await
+    .unwrap();
+}
+
+/// The Python with aiosmtpd: `CRM_TEST_PYTHON`, else the one `scripts/test.sh` prepares.
+fn python() -> PathBuf {
+    let p = std::env::var_os("CRM_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python")
+        });
+    let ok = Command::new(&p)
+        .args(["-c", "import aiosmtpd"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import aiosmtpd: run scripts/test.sh, or set CRM_TEST_PYTHON to a Python \
+         with aiosmtpd installed",
+        p.display()
+    );
+    p
+}
+
+/// aiosmtpd on `port`, appending what it receives to a file as JSON lines.
+struct MailSink {
+    child: Child,
+    file: PathBuf,
+}
+
+impl MailSink {
+    fn start(port: u16, file: PathBuf) -> Self {
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mail/sink.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(port.to_string())
+            .arg(&file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert_eq!(line.trim(), "ready");
+        Self { child, file }
+    }
+
+    fn messages(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for MailSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn customers_get_three_messages_in_order_even_when_the_mail_server_was_down() {
+    let smtp_port = free_port();
+    let dir = std::env::temp_dir().join(format!("crm-mail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("received.jsonl");
+    let _ = std::fs::remove_file(&file);
+    let s = Server::start(&quiet(vec![
+        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+        ("MAIL_FROM", "Fix-It Shop <shop@example.com>".into()),
+        ("PUBLIC_BASE_URL", "http://shop.example.test".into()),
+    ]));
+    // Nobody listens on the mail port yet: the submission succeeds all the same.
+    let t = submit(
+        &s,
+        "Screen <script>alert(1)</script>",
+        "Ann <b>Bold</b>",
+        "ann@example.com",
+    );
+    let (id, code) = (
+        t["id"].as_i64().unwrap(),
+        t["tracking_code"].as_str().unwrap().to_owned(),
+    );
+    let admin = s.login("admin", ADMIN_PW);
+    let w = worker_id(&s, &admin);
+    let (st, _) = s.call(
+        "POST",
+        &format!("/tickets/{id}/assign"),
+        Some(&admin),
+        Some(json!({"worker_id": w})),
+    );
+    assert_eq!(st, 200);
+    let worker = s.login("worker", WORKER_PW);
+    for status in ["in_progress", "done"] {
+        let (st, _) = s.call(
+            "POST",
+            &format!("/tickets/{id}/status"),
+            Some(&worker),
+            Some(json!({"new_status": status})),
+        );
+        assert_eq!(st, 200);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let sink = MailSink::start(smtp_port, file);
+    assert!(sink.messages().is_empty());
+    wait_for(40, "three messages", || sink.messages().len() >= 3);
+    std::thread::sleep(Duration::from_millis(500));
+    let got = sink.messages();
+    assert_eq!(got.len(), 3, "{got:#?}");
+    let subjects: Vec<&str> = got.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("We received your repair request #{id}"),
+            format!("Work has started on your repair request #{id}"),
+            format!("Your repair #{id} is ready for pickup"),
+        ]
+    );
+    let link = format!("http://shop.example.test/#/track/{code}");
+    let mut ids = HashSet::new();
+    for m in &got {
+        assert_eq!(m["rcpt_tos"], json!(["ann@example.com"]));
+        assert_eq!(m["mail_from"], "shop@example.com");
+        let plain = m["plain"].as_str().unwrap();
+        let html = m["html"].as_str().unwrap();
+        assert!(plain.contains(&link), "{plain}");
+        assert!(html.contains(&link), "{html}");
+        assert!(
+            !html.contains("<script>") && !html.contains("<b>"),
+            "{html}"
+        );
+        assert!(html.contains("&lt;script&gt;") && html.contains("Ann &lt;b&gt;Bold&lt;/b&gt;"));
+        assert!(ids.insert(m["message_id"].as_str().unwrap().to_owned()));
+    }
+}
