@@ -19,6 +19,8 @@ use std::{
 
 /// How long a receiver has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long resolving a new endpoint's host may take.
+pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `v1,` and the base64 HMAC-SHA256 of `id.timestamp.body` under the secret (its `whsec_`
 /// prefix dropped and the rest base64-decoded), as Standard Webhooks signs.
@@ -115,8 +117,10 @@ impl TargetPolicy {
             return Ok(url);
         }
         let port = url.port_or_known_default().unwrap_or(443);
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.trim_matches(['[', ']']), port))
+        let lookup = tokio::net::lookup_host((host.trim_matches(['[', ']']), port));
+        let addrs: Vec<SocketAddr> = tokio::time::timeout(LOOKUP_TIMEOUT, lookup)
             .await
+            .map_err(|_| format!("The host {host} did not resolve in time."))?
             .map_err(|_| format!("The host {host} does not resolve."))?
             .collect();
         if addrs.is_empty() {
