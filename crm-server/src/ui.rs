@@ -31,6 +31,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/notice.js",
     "components/pager.js",
     "views/assignment.js",
+    "views/deliveries.js",
     "views/login.js",
     "views/password.js",
     "views/stats.js",
@@ -38,6 +39,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "views/ticket.js",
     "views/tickets.js",
     "views/track.js",
+    "views/webhooks.js",
     "views/workers.js",
 );
 

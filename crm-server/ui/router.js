@@ -15,6 +15,8 @@ import * as workersView from "./views/workers.js";
 import * as stats from "./views/stats.js";
 import * as password from "./views/password.js";
 import * as assignment from "./views/assignment.js";
+import * as webhooks from "./views/webhooks.js";
+import * as deliveries from "./views/deliveries.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -28,6 +30,8 @@ const routes = [
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
   [/^#\/assignment$/, assignment, "admin", () => ({})],
+  [/^#\/webhooks$/, webhooks, "admin", () => ({})],
+  [/^#\/webhooks\/(\d+)$/, deliveries, "admin", (m) => ({ id: Number(m[1]) })],
 ];
 
 let leave = null;
@@ -79,7 +83,7 @@ export function renderNav() {
     return;
   }
   const items = me.role === "admin"
-    ? [link("#/tickets", "Tickets"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/stats", "Statistics")]
+    ? [link("#/tickets", "Tickets"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
     : [link("#/tickets", "My tickets"), availabilityToggle(me)];
   nav.replaceChildren(
     ...items,

@@ -11,6 +11,8 @@ import { mkdirSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const BIN = process.env.CRM_SERVER_BIN || resolve(here, "../../target/debug/crm-server");
@@ -52,7 +54,7 @@ async function startServer(env) {
 }
 
 before(async () => {
-  ({ proc: server, url: base } = await startServer({ ADMIN_PASSWORD: ADMIN_PW, WORKER_PASSWORD: WORKER_PW }));
+  ({ proc: server, url: base } = await startServer({ ADMIN_PASSWORD: ADMIN_PW, WORKER_PASSWORD: WORKER_PW, WEBHOOK_ALLOW_HOSTS: "127.0.0.1" }));
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
@@ -499,4 +501,87 @@ test("the admin switches automatic assignment on; a customer's submission reache
   await admin.getByText("Automatic assignment is off.").waitFor();
   assert.ok(Number(number) > 0);
   for (const p of [admin, customer, worker]) await p.context().close();
+});
+
+test("an admin adds a webhook, sees its secret once, and revives it from the delivery log after a 410", async () => {
+  // A receiver of our own: answers `answer`, records each delivery.
+  const got = [];
+  let answer = 410;
+  const rx = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      got.push({ id: req.headers["webhook-id"], ts: req.headers["webhook-timestamp"], sig: req.headers["webhook-signature"], body });
+      res.writeHead(answer).end();
+    });
+  });
+  await new Promise((ok) => rx.listen(0, "127.0.0.1", ok));
+  const hookUrl = `http://127.0.0.1:${rx.address().port}/hook`;
+  const waitFor = async (what, cond) => {
+    for (let i = 0; i < 200 && !cond(); i++) await new Promise((ok) => setTimeout(ok, 100));
+    assert.ok(cond(), `timed out waiting for ${what}`);
+  };
+
+  const admin = await newPage();
+  await signIn(admin, "admin", ADMIN_PW);
+  await admin.getByRole("link", { name: "Webhooks" }).click();
+  await admin.getByText("No webhooks yet.").waitFor();
+  // A private address is refused next to the field.
+  await admin.getByLabel("Endpoint URL").fill("http://10.1.2.3/hook");
+  await admin.getByRole("button", { name: "Add webhook" }).click();
+  await admin.locator('[data-error-for="url"]').getByText(/private or link-local/).waitFor();
+  await admin.getByLabel("Endpoint URL").fill(hookUrl);
+  await admin.getByRole("button", { name: "Add webhook" }).click();
+  const secret = await admin.getByTestId("webhook-secret").textContent();
+  assert.match(secret, /^whsec_[A-Za-z0-9+/]+=*$/);
+  await shot(admin, "22-webhook-secret");
+  await admin.getByRole("button", { name: "Done" }).click();
+  await admin.getByRole("cell", { name: hookUrl, exact: true }).waitFor();
+  assert.equal(await admin.getByTestId("webhook-secret").count(), 0, "shown once");
+
+  // A submission is delivered, signed; the receiver answers 410.
+  const customer = await newPage();
+  await submitRequest(customer, { title: "Webhooked toaster", description: "Burns one side.", email: "hook@example.com" });
+  await customer.getByText(/Your request number is #\d+/).waitFor();
+  await waitFor("the first delivery", () => got.length === 1);
+  const key = Buffer.from(secret.slice("whsec_".length), "base64");
+  const first = got[0];
+  const expected = "v1," + createHmac("sha256", key).update(`${first.id}.${first.ts}.${first.body}`).digest("base64");
+  assert.equal(first.sig, expected);
+  assert.equal(JSON.parse(first.body).data.title, "Webhooked toaster");
+
+  await admin.reload();
+  await admin.getByText("Disabled (410)").waitFor();
+  await admin.getByRole("link", { name: `Deliveries to ${hookUrl}` }).click();
+  const row = admin.locator(`tr[data-delivery="${first.id.slice(4)}"]`);
+  await row.getByText("Disabled").first().waitFor();
+  await row.locator("td").nth(5).getByText("HTTP 410").waitFor();
+  await shot(admin, "23-webhook-deliveries-410");
+  // The receiver is back: a retry enables the endpoint and delivers the same message.
+  answer = 204;
+  await row.getByRole("button", { name: `Retry ${first.id}` }).click();
+  await admin.getByText(`${first.id} is queued for another attempt.`).waitFor();
+  await waitFor("the retry", () => got.length === 2);
+  assert.equal(got[1].id, first.id);
+  assert.equal(got[1].body, first.body);
+  for (let i = 0; i < 50; i++) {
+    await admin.getByRole("button", { name: "Refresh" }).click();
+    if (await row.getByText("Delivered").count()) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  await row.getByText("Delivered").waitFor();
+  assert.equal(await admin.getByText("Disabled (410)").count(), 0, "the endpoint is enabled again");
+  await row.locator("details summary").click();
+  await row.locator("ol.attempts li").nth(1).getByText("HTTP 204").waitFor();
+  await shot(admin, "24-webhook-delivered");
+  await admin.getByRole("link", { name: "‹ Webhooks" }).click();
+  await admin.getByRole("cell", { name: "Enabled", exact: true }).waitFor();
+
+  // Removed: nothing more arrives.
+  await admin.getByRole("button", { name: `Remove ${hookUrl}` }).click();
+  await admin.getByRole("dialog").getByRole("button", { name: "Remove" }).click();
+  await admin.getByText("The webhook was removed.").waitFor();
+  await admin.getByText("No webhooks yet.").waitFor();
+  for (const p of [admin, customer]) await p.context().close();
+  rx.close();
 });
