@@ -274,6 +274,9 @@ pub fn next_attempt(attempts: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> 
     Some(now + TimeDelta::milliseconds(ms + jitter))
 }
 
+/// The longest webhook URL accepted, in characters.
+pub const MAX_URL_CHARS: usize = 2000;
+
 /// A webhook endpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WebhookEndpoint {

@@ -100,11 +100,25 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
     let raw = service.spec();
     let mut spec: Value = serde_json::from_str(&raw).expect("poem-openapi writes valid JSON");
     let mut paths = Vec::new();
+    // Every schema a request body names, and those nested in them (`...Request`): all are
+    // parsed with unknown fields refused.
+    let mut request_bodies = std::collections::HashSet::new();
     if let Some(map) = spec.get_mut("paths").and_then(Value::as_object_mut) {
         for (path, item) in map.iter_mut() {
             let mut methods = Vec::new();
             for (method, op) in item.as_object_mut().into_iter().flatten() {
                 methods.push(method.to_uppercase());
+                for content in op
+                    .pointer("/requestBody/content")
+                    .and_then(Value::as_object)
+                    .into_iter()
+                    .flat_map(|c| c.values())
+                {
+                    if let Some(r) = content.pointer("/schema/$ref").and_then(Value::as_str) {
+                        request_bodies
+                            .insert(r.trim_start_matches("#/components/schemas/").to_owned());
+                    }
+                }
                 keep_declared_statuses(method, path, op);
                 limit_parameters(path, op);
                 describe_event_streams(op);
@@ -120,8 +134,7 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
         for (name, schema) in schemas.iter_mut() {
             declare_nullable(schema);
             limit_fields(name, schema);
-            if name.ends_with("Request") {
-                // Request bodies are parsed with unknown fields refused.
+            if request_bodies.contains(name) || name.ends_with("Request") {
                 schema["additionalProperties"] = json!(false);
             }
         }
@@ -318,7 +331,12 @@ pub mod limits {
             (
                 "AssignmentBody",
                 "max_open_per_worker",
-                json!({ "minimum": 1 }),
+                json!({ "minimum": 1, "maximum": u32::MAX }),
+            ),
+            (
+                "WebhookRequest",
+                "url",
+                json!({ "maxLength": crm_core::notify::MAX_URL_CHARS }),
             ),
             ("PasswordChangeRequest", "new_password", password()),
             ("PasswordResetRequest", "new_password", password()),

@@ -7,7 +7,8 @@ use crate::{
     ids::TicketId,
     input::ValidationErrors,
     notify::{
-        AttemptOutcome, Backlog, Claim, Delivery, NewWebhook, Topic, WebhookEndpoint, new_secret,
+        AttemptOutcome, Backlog, Claim, Delivery, MAX_URL_CHARS, NewWebhook, Topic,
+        WebhookEndpoint, new_secret,
     },
     page::{Page, PageRequest},
     role::{Actor, Permission, Visibility},
@@ -15,9 +16,6 @@ use crate::{
     ticket::Ticket,
 };
 use chrono::TimeDelta;
-
-/// The longest webhook URL accepted.
-pub const MAX_URL_CHARS: usize = 2000;
 
 impl<S: Store> Crm<S> {
     /// Adds a webhook endpoint (admins only) and returns it with its new signing secret,
@@ -155,15 +153,15 @@ impl<S: Store> Crm<S> {
 
 /// An absolute `http` or `https` URL of sane length with no blanks or control characters.
 fn check_url(url: &str) -> Result<String, String> {
-    let url = url.trim();
-    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
-    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-        return Err("A webhook URL starts with http:// or https://.".into());
-    }
     if url.chars().count() > MAX_URL_CHARS {
         return Err(format!(
             "A webhook URL is at most {MAX_URL_CHARS} characters."
         ));
+    }
+    let url = url.trim();
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Err("A webhook URL starts with http:// or https://.".into());
     }
     if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("A webhook URL has no spaces or control characters.".into());

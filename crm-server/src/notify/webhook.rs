@@ -99,6 +99,12 @@ impl TargetPolicy {
     /// Checks a URL before it is stored or sent to: `http` or `https`, a host, no user name
     /// or password in it, and (unless the host is allowed) only public addresses.
     pub async fn check(&self, url: &str) -> Result<Url, String> {
+        if url.chars().count() > crm_core::notify::MAX_URL_CHARS {
+            return Err(format!(
+                "A webhook URL is at most {} characters.",
+                crm_core::notify::MAX_URL_CHARS
+            ));
+        }
         let url = Url::parse(url).map_err(|e| format!("Not a valid URL: {e}."))?;
         if !matches!(url.scheme(), "http" | "https") {
             return Err("A webhook URL starts with http:// or https://.".into());
