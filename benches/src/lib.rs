@@ -167,6 +167,7 @@ pub fn list_cases(worker: UserId) -> Vec<(&'static str, ListTickets)> {
     let page1 = |status, worker_id, search: Option<&str>| ListTickets {
         page: Some(1),
         size: Some(20),
+        cursor: None,
         status,
         worker_id,
         search: search.map(str::to_owned),

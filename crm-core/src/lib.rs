@@ -38,14 +38,16 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, NewEvent};
 pub use ids::{ClientId, EventId, TicketId, UserId};
-pub use page::{Page, PageRequest, TicketFilter, TicketQuery, UserQuery, parse_list};
+pub use page::{
+    Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, UserQuery, parse_list,
+};
 pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{
-    AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Outbox, Store,
-    StoreHealth, TicketStore, Transition, UserRecord, UserStore,
+    AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Outbox,
+    PoolStatus, Store, StoreHealth, TicketStore, Transition, UserRecord, UserStore,
 };
 pub use throttle::ThrottleState;
 pub use ticket::{Client, DedupKey, NewTicket, Submission, Ticket, TicketProgress, TrackingCode};

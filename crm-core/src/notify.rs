@@ -326,6 +326,16 @@ pub fn targets<'a>(
     out
 }
 
+/// Deliveries are listed newest first by id alone.
+impl crate::page::Positioned for Delivery {
+    fn position(&self) -> crate::page::Cursor {
+        crate::page::Cursor {
+            key: self.id,
+            id: self.id,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,61 @@ use crate::{
 };
 use serde::Serialize;
 
-/// A validated page request: `page >= 1`, `size` 1-100.
+/// A position in a list's newest-first order: the sort key of the last item a page showed
+/// and its id. A page asked for "after" a cursor starts just past that item, found by an
+/// index seek, so reaching the ten-thousandth page costs what the first one does, and items
+/// added meanwhile (which sort before it) neither repeat nor push others past the walk.
+///
+/// Clients see it as an opaque string ([`Cursor::encode`]); for tickets and users the key
+/// is `created_at` in microseconds, for webhook deliveries the id itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Cursor {
+    /// The last item's sort key.
+    pub key: i64,
+    /// The last item's id (the tie-breaker).
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The text form clients pass back as `?cursor=`.
+    pub fn encode(self) -> String {
+        format!("{:x}.{:x}", self.key as u64, self.id as u64)
+    }
+
+    /// Reads [`Cursor::encode`]'s form; anything else is `None`.
+    pub fn decode(s: &str) -> Option<Self> {
+        let (key, id) = s.split_once('.')?;
+        let hex = |p: &str| {
+            (!p.is_empty() && p.len() <= 16 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+                .then(|| u64::from_str_radix(p, 16).ok())
+                .flatten()
+        };
+        Some(Self {
+            key: hex(key)? as i64,
+            id: hex(id)? as i64,
+        })
+    }
+}
+
+impl Serialize for Cursor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.encode())
+    }
+}
+
+/// Where an item stands in its list's order, so a page can say where the next one starts.
+pub trait Positioned {
+    /// The cursor just past this item.
+    fn position(&self) -> Cursor;
+}
+
+/// A validated page request: `page >= 1`, `size` 1-100, and optionally a cursor to start
+/// after instead of a page number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageRequest {
     page: u32,
     size: u32,
+    after: Option<Cursor>,
 }
 
 impl PageRequest {
@@ -39,7 +89,11 @@ impl PageRequest {
             },
         );
         match (page, size) {
-            (Some(page), Some(size)) => Ok(Self { page, size }),
+            (Some(page), Some(size)) => Ok(Self {
+                page,
+                size,
+                after: None,
+            }),
             _ => Err(errs),
         }
     }
@@ -54,19 +108,53 @@ impl PageRequest {
         self.size
     }
 
-    /// How many items precede this page.
-    pub fn offset(self) -> u64 {
-        u64::from(self.page - 1) * u64::from(self.size)
+    /// This request, walking on from `cursor` instead of counting pages.
+    pub fn after(self, cursor: Cursor) -> Self {
+        Self {
+            page: 1,
+            after: Some(cursor),
+            ..self
+        }
     }
 
-    /// Wraps one page of results with the counts a pager needs.
-    pub fn page_of<T>(self, items: Vec<T>, total: u64) -> Page<T> {
+    /// The cursor the page starts after, if it was asked for by cursor.
+    pub fn cursor(self) -> Option<Cursor> {
+        self.after
+    }
+
+    /// How many items precede this page (by cursor: none are skipped, the seek starts past
+    /// them).
+    pub fn offset(self) -> u64 {
+        match self.after {
+            Some(_) => 0,
+            None => u64::from(self.page - 1) * u64::from(self.size),
+        }
+    }
+
+    /// How many items a store fetches for this page: one more than it shows, so the page
+    /// knows whether another follows without counting.
+    pub fn fetch_limit(self) -> u32 {
+        self.size + 1
+    }
+
+    /// Wraps one page of results with the counts a pager needs. `items` may hold up to
+    /// [`PageRequest::fetch_limit`] items: the one past the page only says that another page
+    /// follows, and `next_cursor` then points past the page's last item.
+    pub fn page_of<T: Positioned>(self, mut items: Vec<T>, total: u64) -> Page<T> {
+        let more = items.len() > self.size as usize;
+        items.truncate(self.size as usize);
+        let next_cursor = if more {
+            items.last().map(Positioned::position)
+        } else {
+            None
+        };
         Page {
             items,
             total,
-            page: self.page,
+            page: if self.after.is_some() { 0 } else { self.page },
             size: self.size,
             pages: total.div_ceil(u64::from(self.size)),
+            next_cursor,
         }
     }
 }
@@ -76,6 +164,7 @@ impl Default for PageRequest {
         Self {
             page: 1,
             size: Self::DEFAULT_SIZE,
+            after: None,
         }
     }
 }
@@ -85,12 +174,25 @@ impl Default for PageRequest {
 pub fn parse_list(
     page: Option<i64>,
     size: Option<i64>,
+    cursor: Option<&str>,
     search: Option<&str>,
 ) -> Result<(PageRequest, Option<SearchTerm>), ValidationErrors> {
     let mut errs = ValidationErrors::default();
+    let cursor = errs.check(
+        "cursor",
+        match (cursor, page) {
+            (None, _) => Ok(None),
+            (Some(_), Some(_)) => Err("Give either page or cursor, not both.".to_owned()),
+            (Some(c), None) => Cursor::decode(c)
+                .map(Some)
+                .ok_or_else(|| "Cursor must be a next_cursor from an earlier page.".to_owned()),
+        },
+    );
     let page = PageRequest::new(page, size)
         .map_err(|e| errs.0.extend(e.0))
-        .ok();
+        .ok()
+        .zip(cursor)
+        .map(|(p, c)| c.map_or(p, |c| p.after(c)));
     let search = errs.check("search", SearchTerm::parse(search.unwrap_or("")));
     match (page, search) {
         (Some(page), Some(search)) => Ok((page, search)),
@@ -111,6 +213,9 @@ pub struct Page<T> {
     pub size: u32,
     /// Number of pages (`0` when nothing matches).
     pub pages: u64,
+    /// Where the next page starts, when there is one: pass it back as `cursor` to walk on at
+    /// constant cost however deep the list goes.
+    pub next_cursor: Option<Cursor>,
 }
 
 /// A ticket list as a caller asks for it (before the facade applies visibility).
@@ -176,19 +281,79 @@ mod tests {
 
     #[test]
     fn list_parameters_report_every_problem_at_once() {
-        let e = parse_list(Some(0), Some(500), Some(&"s".repeat(201))).unwrap_err();
+        let e = parse_list(Some(0), Some(500), None, Some(&"s".repeat(201))).unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["page", "size", "search"]);
-        let (p, s) = parse_list(None, None, Some("  ")).unwrap();
+        let (p, s) = parse_list(None, None, None, Some("  ")).unwrap();
         assert_eq!((p, s), (PageRequest::default(), None));
+        let e = parse_list(Some(2), None, Some("1.2"), None).unwrap_err();
+        assert_eq!(e.0[0].field, "cursor");
+        let e = parse_list(None, None, Some("nonsense"), None).unwrap_err();
+        assert_eq!(e.0[0].field, "cursor");
+        let c = Cursor {
+            key: 1_700_000_000_000_000,
+            id: 42,
+        };
+        let (p, _) = parse_list(None, Some(20), Some(&c.encode()), None).unwrap();
+        assert_eq!((p.cursor(), p.offset(), p.size()), (Some(c), 0, 20));
+    }
+
+    impl Positioned for i64 {
+        fn position(&self) -> Cursor {
+            Cursor {
+                key: *self,
+                id: *self,
+            }
+        }
     }
 
     #[test]
     fn pages_count() {
         let p = PageRequest::new(Some(5), Some(10)).unwrap();
-        let page = p.page_of(Vec::<u8>::new(), 21);
+        let page = p.page_of(Vec::<i64>::new(), 21);
         assert_eq!((page.pages, page.total, page.page), (3, 21, 5));
-        assert_eq!(p.page_of(Vec::<u8>::new(), 0).pages, 0);
-        assert_eq!(p.page_of(Vec::<u8>::new(), 30).pages, 3);
+        assert_eq!(p.page_of(Vec::<i64>::new(), 0).pages, 0);
+        assert_eq!(p.page_of(Vec::<i64>::new(), 30).pages, 3);
+    }
+
+    #[test]
+    fn the_item_past_the_page_only_says_another_follows() {
+        let p = PageRequest::new(Some(1), Some(2)).unwrap();
+        let page = p.page_of(vec![9, 8, 7], 3);
+        assert_eq!(page.items, [9, 8]);
+        assert_eq!(page.next_cursor, Some(Cursor { key: 8, id: 8 }));
+        assert_eq!(p.page_of(vec![9, 8], 2).next_cursor, None);
+        let by_cursor = p.after(Cursor { key: 8, id: 8 }).page_of(vec![7], 3);
+        assert_eq!((by_cursor.page, by_cursor.next_cursor), (0, None));
+    }
+
+    #[test]
+    fn cursors_read_back_only_their_own_form() {
+        for c in [
+            Cursor { key: 0, id: 1 },
+            Cursor {
+                key: -5,
+                id: i64::MAX,
+            },
+            Cursor {
+                key: 1_764_000_000_123_456,
+                id: 100_000,
+            },
+        ] {
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        for bad in [
+            "",
+            ".",
+            "1.",
+            ".1",
+            "1.2.3",
+            "g.1",
+            "1 .2",
+            "11111111111111111.1",
+            "+1.2",
+        ] {
+            assert_eq!(Cursor::decode(bad), None, "{bad:?}");
+        }
     }
 }

@@ -320,11 +320,31 @@ pub trait Outbox: Send + Sync + 'static {
     async fn outbox_backlog(&self) -> Result<Backlog, StoreError>;
 }
 
-/// Whether the backend answers, for readiness probes.
+/// Whether the backend answers, for readiness probes, and how busy its connections are, for
+/// metrics.
 #[async_trait]
 pub trait StoreHealth: Send + Sync + 'static {
     /// Succeeds when the backend can serve queries.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The connection pool's state, for a backend that has one (`None` otherwise): the
+    /// first thing to look at when requests slow down under load.
+    fn pool_status(&self) -> Option<PoolStatus> {
+        None
+    }
+}
+
+/// A connection pool at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Most connections the pool opens.
+    pub max: u32,
+    /// Connections open now (idle or in use).
+    pub open: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// Calls waiting for a connection (a transaction's included until its `BEGIN` is sent).
+    pub waiting: u64,
 }
 
 /// A complete backend: the sum of the storage traits. Implemented for every type that has them.
@@ -410,6 +430,7 @@ mockall::mock! {
     #[async_trait]
     impl StoreHealth for Store {
         async fn ping(&self) -> Result<(), StoreError>;
+        fn pool_status(&self) -> Option<PoolStatus>;
     }
 }
 

@@ -190,6 +190,15 @@ impl fmt::Debug for TrackingCode {
     }
 }
 
+impl crate::page::Positioned for Ticket {
+    fn position(&self) -> crate::page::Cursor {
+        crate::page::Cursor {
+            key: self.created_at.timestamp_micros(),
+            id: self.id.0,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

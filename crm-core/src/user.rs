@@ -136,3 +136,12 @@ impl StatCounts {
         }
     }
 }
+
+impl crate::page::Positioned for User {
+    fn position(&self) -> crate::page::Cursor {
+        crate::page::Cursor {
+            key: self.created_at.timestamp_micros(),
+            id: self.id.0,
+        }
+    }
+}

@@ -1,6 +1,6 @@
 //! Configuration from the environment, read once at start and passed on as values.
 
-use crate::request_meta::TrustedProxies;
+use crate::request_meta::Networks;
 use crm_core::{DefaultAccount, Role};
 
 /// Which backend the server runs on.
@@ -41,7 +41,10 @@ pub struct Config {
     /// `PORT`.
     pub port: u16,
     /// `TRUSTED_PROXIES`: peers (addresses or CIDR ranges) whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: TrustedProxies,
+    pub trusted_proxies: Networks,
+    /// `METRICS_ALLOW`: clients (addresses or CIDR ranges) that `GET /metrics` answers;
+    /// loopback by default.
+    pub metrics_allow: Networks,
     /// `LOGIN_RATE_PER_MINUTE`: sign-in attempts one address may make per minute on this
     /// replica (0: no limit).
     pub login_rate_per_minute: u32,
@@ -212,23 +215,24 @@ impl Config {
                 ConfigError(format!("PORT must be a port number (0-65535), not {p:?}"))
             })?,
         };
-        let trusted_proxies = get("TRUSTED_PROXIES")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| {
-                        TrustedProxies::parse_entry(s).ok_or_else(|| {
-                            ConfigError(format!(
-                                "TRUSTED_PROXIES must list IP addresses or CIDR ranges; {s:?} is neither"
-                            ))
-                        })
+        let networks = |name: &str, default: &str| -> Result<Networks, ConfigError> {
+            get(name)
+                .unwrap_or_else(|| default.to_owned())
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    Networks::parse_entry(s).ok_or_else(|| {
+                        ConfigError(format!(
+                            "{name} must list IP addresses or CIDR ranges; {s:?} is neither"
+                        ))
                     })
-                    .collect::<Result<Vec<_>, _>>()
-            })
-            .transpose()?
-            .map(TrustedProxies)
-            .unwrap_or_default();
+                })
+                .collect::<Result<Vec<_>, _>>()
+                .map(Networks)
+        };
+        let trusted_proxies = networks("TRUSTED_PROXIES", "")?;
+        let metrics_allow = networks("METRICS_ALLOW", "127.0.0.0/8, ::1")?;
         let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
             match get(name) {
                 None => Ok(default),
@@ -321,6 +325,7 @@ impl Config {
             host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
             port,
             trusted_proxies,
+            metrics_allow,
             login_rate_per_minute,
             submit_rate_per_minute,
             statement_timeout_ms,
@@ -402,7 +407,12 @@ mod tests {
     #[test]
     fn every_secret_key_printed_in_the_repository_is_an_example_refused() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        for file in ["docker-compose.yml", "README.md", "benches/load/run.sh"] {
+        for file in [
+            "docker-compose.yml",
+            "README.md",
+            "benches/load/run.sh",
+            "benches/load/pg.sh",
+        ] {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
             for line in text.lines() {
                 let Some(rest) = line.split("SECRET_KEY").nth(1) else {
@@ -430,6 +440,7 @@ mod tests {
             ("PORT", "eighty"),
             ("ACCESS_TOKEN_EXPIRE_MINUTES", "0"),
             ("TRUSTED_PROXIES", "10.0.0.1, nonsense"),
+            ("METRICS_ALLOW", "localhost"),
             ("CORS_ORIGINS", "*"),
             ("DATABASE_URL", "mysql://x"),
             ("SUBMIT_RATE_PER_MINUTE", "-1"),
@@ -447,6 +458,23 @@ mod tests {
         .unwrap();
         assert_eq!(c.trusted_proxies.0.len(), 2);
         assert_eq!(c.cors_origins.len(), 2);
+        let loopback = |c: &Config| {
+            ["127.0.0.1", "127.5.5.5", "::1", "10.0.0.1"]
+                .map(|ip| c.metrics_allow.contains(&ip.parse().unwrap()))
+        };
+        assert_eq!(
+            loopback(&c),
+            [true, true, true, false],
+            "loopback by default"
+        );
+        let c = cfg(&[("METRICS_ALLOW", "10.0.0.0/8")]).unwrap();
+        assert_eq!(loopback(&c), [false, false, false, true]);
+        let c = cfg(&[("METRICS_ALLOW", " ")]).unwrap();
+        assert_eq!(
+            loopback(&c),
+            [true, true, true, false],
+            "blank: the default"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod limits;
 pub mod live;
+pub mod metrics;
 mod middleware;
 pub mod notify;
 pub mod openapi;
@@ -64,6 +65,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
     let doc = Arc::new(openapi::document(&service));
     let (spec, docs) = (doc.json.clone(), doc.html.clone());
     let cors = Arc::new(middleware::CorsPolicy::new(cors_origins));
+    let counted = (state.metrics.clone(), doc.clone());
     let gate = SessionGate(Arc::new(state));
     Route::new()
         .at(
@@ -94,6 +96,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
         .catch_all_error(|e| async move { error::render_any(e) })
         .around(move |ep, req| middleware::cors(cors.clone(), ep, req))
         .with(middleware::AccessLog)
+        .around(move |ep, req| metrics::count(counted.0.clone(), counted.1.clone(), ep, req))
 }
 
 /// Builds the state for `crm` from the configuration.
@@ -108,12 +111,15 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
                 config.submit_rate_per_minute,
                 Some(config::SUBMIT_BURST),
             ),
+            throttled_sign_ins: Default::default(),
         }),
         hub: Arc::new(live::Hub::default()),
         webhooks: notify::webhook::WebhookClient::new(Arc::new(
             notify::webhook::TargetPolicy::new(&config.webhook_allow_hosts),
         )),
         deliveries: Arc::default(),
+        metrics: Arc::default(),
+        metrics_allow: Arc::new(config.metrics_allow.clone()),
     }
 }
 

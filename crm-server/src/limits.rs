@@ -4,23 +4,36 @@
 
 use crate::error::ApiError;
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
-use std::{net::IpAddr, num::NonZeroU32};
+use std::{
+    net::IpAddr,
+    num::NonZeroU32,
+    sync::atomic::{AtomicU64, Ordering},
+};
 
-/// One limit, keyed by client address; `None` when disabled (a rate of 0).
-pub struct AddressLimit(Option<DefaultKeyedRateLimiter<IpAddr>>);
+/// One limit, keyed by client address (`None` when disabled, a rate of 0), and how many
+/// requests it refused.
+pub struct AddressLimit(Option<DefaultKeyedRateLimiter<IpAddr>>, AtomicU64);
 
 impl AddressLimit {
     /// `per_minute` requests a minute (0 disables), in bursts of at most `burst` (default: the
     /// minute's allowance at once).
     pub fn per_minute(per_minute: u32, burst: Option<u32>) -> Self {
-        Self(NonZeroU32::new(per_minute).map(|rate| {
-            let quota = Quota::per_minute(rate);
-            let quota = match burst.and_then(NonZeroU32::new) {
-                Some(b) => quota.allow_burst(b),
-                None => quota,
-            };
-            DefaultKeyedRateLimiter::keyed(quota)
-        }))
+        Self(
+            NonZeroU32::new(per_minute).map(|rate| {
+                let quota = Quota::per_minute(rate);
+                let quota = match burst.and_then(NonZeroU32::new) {
+                    Some(b) => quota.allow_burst(b),
+                    None => quota,
+                };
+                DefaultKeyedRateLimiter::keyed(quota)
+            }),
+            AtomicU64::new(0),
+        )
+    }
+
+    /// Requests refused so far.
+    pub fn refused(&self) -> u64 {
+        self.1.load(Ordering::Relaxed)
     }
 
     /// Counts one request from `ip`; 429 `rate_limited` with the wait when over the limit.
@@ -30,6 +43,7 @@ impl AddressLimit {
             return Ok(());
         };
         limiter.check_key(&ip).map_err(|not_until| {
+            self.1.fetch_add(1, Ordering::Relaxed);
             let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
             ApiError::rate_limited(wait.as_millis().div_ceil(1000) as u64)
         })
@@ -51,6 +65,8 @@ pub struct Limits {
     pub login: AddressLimit,
     /// `POST /public/tickets` per address.
     pub submit: AddressLimit,
+    /// Sign-ins the per-username throttle (in the store) refused on this server.
+    pub throttled_sign_ins: AtomicU64,
 }
 
 impl Limits {

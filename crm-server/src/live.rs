@@ -10,7 +10,10 @@
 
 use crm_core::{Change, ChangeListener, Crm, Event, Store, UserId, Visibility};
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 use tokio::sync::{broadcast, watch};
@@ -40,6 +43,8 @@ pub struct Hub {
     /// subscriber knows exactly which events it will receive and which it must read itself.
     last: Mutex<i64>,
     closing: watch::Sender<bool>,
+    /// Client streams open now ([`Hub::open_stream`]).
+    open: AtomicUsize,
 }
 
 impl Default for Hub {
@@ -48,7 +53,17 @@ impl Default for Hub {
             sender: broadcast::channel(BACKLOG).0,
             last: Mutex::new(0),
             closing: watch::channel(false).0,
+            open: AtomicUsize::new(0),
         }
+    }
+}
+
+/// One client stream, counted by [`Hub::streams`] while it lives.
+pub struct OpenStream<'a>(&'a Hub);
+
+impl Drop for OpenStream<'_> {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -69,9 +84,16 @@ impl Hub {
         let _ = self.closing.send(true);
     }
 
-    /// How many streams are open on this replica.
+    /// Counts a client stream until the returned guard drops.
+    pub fn open_stream(&self) -> OpenStream<'_> {
+        self.open.fetch_add(1, Ordering::Relaxed);
+        OpenStream(self)
+    }
+
+    /// How many client streams are open on this replica (the server's own subscribers, such
+    /// as the delivery worker, are not streams).
     pub fn streams(&self) -> usize {
-        self.sender.receiver_count()
+        self.open.load(Ordering::Relaxed)
     }
 
     fn start_at(&self, seq: i64) {

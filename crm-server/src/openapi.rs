@@ -25,6 +25,7 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("post", "/public/tickets", &[409, 413, 422, 429, 500, 503]),
     ("get", "/public/tickets/{tracking_code}", &[404, 500, 503]),
     ("get", "/tickets", &[401, 403, 422, 500, 503]),
+    ("get", "/metrics", &[403, 500]),
     ("get", "/tickets/stats", &[401, 403, 404, 422, 500, 503]),
     ("get", "/tickets/{id}", &[401, 404, 500, 503]),
     ("get", "/tickets/{id}/history", &[401, 404, 500, 503]),
@@ -145,16 +146,31 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
 }
 
 impl Document {
+    /// The documented path template `path` falls under, preferring literal segments
+    /// (`/tickets/stats` over `/tickets/{id}`).
+    fn template(&self, path: &str) -> Option<&(Vec<String>, Vec<String>)> {
+        let got: Vec<&str> = path.split('/').collect();
+        self.paths
+            .iter()
+            .filter(|(segments, _)| {
+                segments.len() == got.len()
+                    && segments
+                        .iter()
+                        .zip(&got)
+                        .all(|(s, g)| s == g || (s.starts_with('{') && !g.is_empty()))
+            })
+            .max_by_key(|(segments, _)| segments.iter().filter(|s| !s.starts_with('{')).count())
+    }
+
+    /// The route a path is served by, as the document writes it (`/tickets/{id}`): a label
+    /// whose values are bounded by the document, whatever paths clients send.
+    pub fn route(&self, path: &str) -> Option<String> {
+        self.template(path).map(|(segments, _)| segments.join("/"))
+    }
+
     /// The methods the path answers (with `HEAD` beside `GET`), or `None` for no such path.
     pub fn allowed(&self, path: &str) -> Option<String> {
-        let got: Vec<&str> = path.split('/').collect();
-        let (_, methods) = self.paths.iter().find(|(segments, _)| {
-            segments.len() == got.len()
-                && segments
-                    .iter()
-                    .zip(&got)
-                    .all(|(s, g)| s == g || (s.starts_with('{') && !g.is_empty()))
-        })?;
+        let (_, methods) = self.template(path)?;
         let mut all: Vec<String> = methods.clone();
         if all.iter().any(|m| m == "GET") {
             all.push("HEAD".into());

@@ -5,11 +5,12 @@ use ipnet::IpNet;
 use poem::Request;
 use std::net::IpAddr;
 
-/// The proxies whose `X-Forwarded-For` is believed: single addresses or CIDR ranges.
+/// A set of single addresses and CIDR ranges: the proxies whose `X-Forwarded-For` is
+/// believed (`TRUSTED_PROXIES`), the clients `/metrics` answers (`METRICS_ALLOW`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TrustedProxies(pub Vec<IpNet>);
+pub struct Networks(pub Vec<IpNet>);
 
-impl TrustedProxies {
+impl Networks {
     /// Whether `ip` is one of them (an IPv4-mapped IPv6 address counts as its IPv4 address).
     pub fn contains(&self, ip: &IpAddr) -> bool {
         let ip = match ip {
@@ -29,7 +30,7 @@ impl TrustedProxies {
 
 /// The requester's address: the peer, or the client named in `X-Forwarded-For` when the peer
 /// is a trusted proxy (walking the list from the right, past every trusted proxy).
-pub fn client_ip(req: &Request, trusted: &TrustedProxies) -> Option<IpAddr> {
+pub fn client_ip(req: &Request, trusted: &Networks) -> Option<IpAddr> {
     let peer = match req.remote_addr().0 {
         poem::Addr::SocketAddr(a) => Some(a.ip()),
         _ => None,
@@ -47,7 +48,7 @@ pub fn user_agent(req: &Request) -> Option<String> {
 fn requester_ip(
     peer: Option<IpAddr>,
     headers: &poem::http::HeaderMap,
-    trusted: &TrustedProxies,
+    trusted: &Networks,
 ) -> Option<IpAddr> {
     let peer = peer?;
     if !trusted.contains(&peer) {
@@ -83,9 +84,9 @@ mod tests {
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "198.51.100.9, 10.0.0.2".parse().unwrap());
-        let trusted = TrustedProxies(vec![
-            TrustedProxies::parse_entry("10.0.0.1").unwrap(),
-            TrustedProxies::parse_entry("10.0.0.2").unwrap(),
+        let trusted = Networks(vec![
+            Networks::parse_entry("10.0.0.1").unwrap(),
+            Networks::parse_entry("10.0.0.2").unwrap(),
         ]);
         // An untrusted peer: its own address, whatever it claims.
         assert_eq!(
@@ -113,17 +114,17 @@ mod tests {
 
     #[test]
     fn trusted_proxies_take_cidr_ranges() {
-        let t = TrustedProxies(
+        let t = Networks(
             ["10.0.0.0/8", "::1", "fd00::/8"]
                 .iter()
-                .map(|s| TrustedProxies::parse_entry(s).unwrap())
+                .map(|s| Networks::parse_entry(s).unwrap())
                 .collect(),
         );
         assert!(t.contains(&ip("10.20.30.40")));
         assert!(t.contains(&ip("::ffff:10.1.2.3")), "IPv4-mapped");
         assert!(t.contains(&ip("::1")) && t.contains(&ip("fd12::1")));
         assert!(!t.contains(&ip("11.0.0.1")) && !t.contains(&ip("fe80::1")));
-        assert_eq!(TrustedProxies::parse_entry("nonsense"), None);
+        assert_eq!(Networks::parse_entry("nonsense"), None);
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "198.51.100.9, 10.9.9.9".parse().unwrap());
         assert_eq!(

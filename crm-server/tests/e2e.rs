@@ -148,6 +148,13 @@ async fn two_processes_on_one_database_agree() {
         assert_eq!((st, page["total"].as_u64()), (200, Some(1)), "a token from one replica works on the other");
         let (_, users) = b.call("GET", "/users", Some(&token), None);
         assert_eq!(users["total"], 2, "default accounts seeded once");
+        let (st, text) = b.call("GET", "/metrics", None, None);
+        assert_eq!(st, 200);
+        let text = text.as_str().unwrap();
+        assert_eq!(metric(text, "crm_db_pool_max_connections"), Some(16.0), "{text}");
+        assert!(metric(text, "crm_db_pool_open_connections").is_some_and(|n| n >= 1.0), "{text}");
+        assert_eq!(metric(text, "crm_db_pool_waiting"), Some(0.0), "{text}");
+        assert_eq!(metric(text, "crm_outbox_pending"), Some(0.0), "no webhooks, no mail: {text}");
     })
     .await
     .unwrap();
@@ -219,4 +226,74 @@ fn the_default_start_runs_in_memory_with_the_default_accounts() {
         log.contains("SECRET_KEY is not set") && log.contains("default password"),
         "{log}"
     );
+}
+
+/// The value of the sample whose name and labels are exactly `series`.
+fn metric(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.split(' ').next()?.parse().ok())
+}
+
+#[test]
+fn metrics_answer_only_allowed_addresses_and_count_what_was_served() {
+    let s = Server::start(&[
+        ("RUST_LOG", "warn".to_owned()),
+        ("TRUSTED_PROXIES", "127.0.0.1".to_owned()),
+    ]);
+    let scrape = || {
+        let (st, text) = s.call("GET", "/metrics", None, None);
+        assert_eq!(st, 200, "{text}");
+        text.as_str().unwrap().to_owned()
+    };
+    const HEALTHZ: &str = r#"crm_http_requests_total{method="GET",route="/healthz",status="200"}"#;
+    let before = metric(&scrape(), HEALTHZ).expect("the start-up probes were counted");
+    assert_eq!(s.call("GET", "/healthz", None, None).0, 200);
+    assert_eq!(s.call("GET", "/tickets/12345", None, None).0, 401);
+    assert_eq!(s.call("GET", "/tickets/stats", None, None).0, 401);
+    assert_eq!(s.call("GET", "/no/such/thing", None, None).0, 404);
+    let text = scrape();
+    assert_eq!(metric(&text, HEALTHZ), Some(before + 1.0), "{text}");
+    for series in [
+        r#"crm_http_requests_total{method="GET",route="/tickets/{id}",status="401"}"#,
+        r#"crm_http_requests_total{method="GET",route="/tickets/stats",status="401"}"#,
+        r#"crm_http_requests_total{method="GET",route="unmatched",status="404"}"#,
+        r#"crm_http_request_duration_seconds_count{method="GET",route="/tickets/{id}",status="401"}"#,
+    ] {
+        assert_eq!(metric(&text, series), Some(1.0), "{series} in {text}");
+    }
+    assert!(!text.contains("12345"), "ids never become labels");
+    for series in [
+        "crm_live_streams",
+        "crm_sign_in_throttled_total",
+        r#"crm_rate_limited_total{limit="submit"}"#,
+        r#"crm_notification_attempts_total{outcome="failed"}"#,
+        "crm_outbox_pending",
+    ] {
+        assert_eq!(metric(&text, series), Some(0.0), "{series} in {text}");
+    }
+    assert!(
+        !text.contains("crm_db_pool"),
+        "the memory store has no pool"
+    );
+    assert!(text.ends_with("# EOF\n"));
+
+    // Through the trusted proxy, the client is the forwarded address: not loopback.
+    let (st, body) = http(
+        s.port,
+        "GET",
+        "/metrics",
+        None,
+        None,
+        &[("X-Forwarded-For", "198.51.100.23")],
+    )
+    .unwrap();
+    assert_eq!((st, body["code"].as_str()), (403, Some("forbidden")));
+
+    let other = Server::start(&[
+        ("RUST_LOG", "warn".to_owned()),
+        ("METRICS_ALLOW", "10.0.0.0/8".to_owned()),
+    ]);
+    let (st, body) = other.call("GET", "/metrics", None, None);
+    assert_eq!((st, body["code"].as_str()), (403, Some("forbidden")));
 }

@@ -159,11 +159,15 @@ impl Outbox for MemoryStore {
             return Err(StoreError::NotFound);
         }
         let ids = o.by_endpoint.get(&endpoint).map_or(&[][..], |v| &v[..]);
-        let items = ids
+        // Ids grow, so the ones before a cursor are a prefix.
+        let before = page
+            .cursor()
+            .map_or(ids.len(), |c| ids.partition_point(|&id| id < c.id));
+        let items = ids[..before]
             .iter()
             .rev()
             .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-            .take(page.size() as usize)
+            .take(page.fetch_limit() as usize)
             .map(|id| o.deliveries[id].clone())
             .collect();
         Ok(page.page_of(items, ids.len() as u64))

@@ -8,12 +8,15 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Change, Client, ClientId, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role,
+    Change, Client, ClientId, Cursor, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role,
     StatCounts, StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus,
     TicketStore, TrackingCode, Transition, UserId, Visibility, input::fold_case,
     store::transition_event,
 };
-use std::hash::BuildHasher;
+use std::{
+    hash::BuildHasher,
+    ops::{Bound, RangeBounds},
+};
 
 impl Inner {
     fn dedup_key(&self, row: u32) -> DedupKey<'_> {
@@ -152,9 +155,13 @@ impl Inner {
                 .filter(|&(_, row)| matches(row))
                 .collect(),
         };
-        let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
-        let size = query.page.size() as usize;
         let total = hits.len() as u64;
+        let bound = before(query.page.cursor());
+        if !matches!(bound, Bound::Unbounded) {
+            hits.retain(|k| (Bound::Unbounded, bound).contains(k));
+        }
+        let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
+        let size = query.page.fetch_limit() as usize;
         let end = offset.saturating_add(size).min(hits.len());
         let items = if offset >= hits.len() {
             Vec::new()
@@ -379,10 +386,10 @@ impl TicketStore for MemoryStore {
         }
         let set = g.indexes.set(query.scope(), query.filter.status);
         let items = set
-            .iter()
+            .range((Bound::Unbounded, before(query.page.cursor())))
             .rev()
             .skip(usize::try_from(query.page.offset()).unwrap_or(usize::MAX))
-            .take(query.page.size() as usize)
+            .take(query.page.fetch_limit() as usize)
             .map(|&(_, row)| g.ticket(row))
             .collect();
         Ok(query.page.page_of(items, set.len() as u64))
@@ -420,5 +427,19 @@ impl TicketStore for MemoryStore {
         let g = self.read();
         let row = g.visible_row(id, visibility)?;
         Ok(g.tickets[row as usize].events.clone())
+    }
+}
+
+/// The keys that come after `cursor` in the newest-first order (all, without one): row
+/// `id - 1` stands for the ticket `id`.
+fn before(cursor: Option<Cursor>) -> Bound<OrderKey> {
+    match cursor {
+        None => Bound::Unbounded,
+        // No ticket has an id below 1: all at that instant come after such a cursor.
+        Some(c) if c.id < 1 => Bound::Excluded((c.key, 0)),
+        Some(c) => match u32::try_from(c.id - 1) {
+            Ok(row) => Bound::Excluded((c.key, row)),
+            Err(_) => Bound::Included((c.key, u32::MAX)),
+        },
     }
 }

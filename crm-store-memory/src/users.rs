@@ -7,9 +7,9 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    AccountEvent, AccountEventKind, Change, NewEvent, NewUser, Page, PasswordChange, Role,
-    SessionRecord, StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord,
-    UserStore,
+    AccountEvent, AccountEventKind, Change, NewEvent, NewUser, Page, PasswordChange, Positioned,
+    Role, SessionRecord, StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery,
+    UserRecord, UserStore,
     input::{Username, fold_case},
 };
 
@@ -131,12 +131,14 @@ impl UserStore for MemoryStore {
             .filter(|u| query.role.is_none_or(|r| u.role == r))
             .filter(|u| needle.is_none_or(|n| fold_case(&u.username).contains(n)))
             .collect();
-        hits.sort_unstable_by_key(|u| std::cmp::Reverse((u.created_at, u.id)));
+        hits.sort_unstable_by_key(|u| std::cmp::Reverse(u.position()));
         let total = hits.len() as u64;
+        let cursor = query.page.cursor();
         let items = hits
             .into_iter()
+            .filter(|u| cursor.is_none_or(|c| u.position() < c))
             .skip(usize::try_from(query.page.offset()).unwrap_or(usize::MAX))
-            .take(query.page.size() as usize)
+            .take(query.page.fetch_limit() as usize)
             .cloned()
             .collect();
         Ok(query.page.page_of(items, total))

@@ -49,7 +49,7 @@ impl AssignmentStore for PgStore {
     async fn assignment_settings(&self) -> Result<AssignmentSettings, StoreError> {
         let row: SettingsRow =
             sqlx::query_as("SELECT mode, max_open_per_worker, rr_cursor FROM assignment_settings")
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.conn().await?)
                 .await
                 .db(&self.target)?;
         row.settings()
@@ -60,7 +60,7 @@ impl AssignmentStore for PgStore {
         sqlx::query("UPDATE assignment_settings SET mode = $1, max_open_per_worker = $2")
             .bind(s.mode.as_str())
             .bind(s.max_open_per_worker.map(|m| m.min(i32::MAX as u32) as i32))
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         Ok(())
@@ -74,7 +74,7 @@ impl AssignmentStore for PgStore {
         let row: UserRow = sqlx::query_as(&sql)
             .bind(user.0)
             .bind(available)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?
             .ok_or(StoreError::NotFound)?;
@@ -101,7 +101,7 @@ impl AssignmentStore for PgStore {
 impl PgStore {
     /// One pass: lock the settings, read candidates and waiting tickets, plan, write.
     async fn assign_pass(&self, at: DateTime<Utc>) -> Result<(Vec<Ticket>, bool), StoreError> {
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         let row: SettingsRow = sqlx::query_as(
             "SELECT mode, max_open_per_worker, rr_cursor FROM assignment_settings FOR UPDATE",
         )

@@ -9,7 +9,10 @@ use sqlx::{
     ConnectOptions, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+/// How long a pooled connection may sit idle before it is pinged on its next use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// Settings of the connection pool.
 #[derive(Debug, Clone)]
@@ -72,13 +75,27 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            // Checked out connections are pinged, so a pool that lost the database drops dead
-            // connections and reconnects by itself once it is back.
-            .test_before_acquire(true)
+            // A connection that sat idle may have been cut (a database restart, a proxy's
+            // idle timeout): it is pinged before use, so a pool that lost the database drops
+            // dead connections and reconnects by itself once it is back. One that was just
+            // used is not: pinging it would add a round trip to every statement.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|e| unavailable(&target, &e))?;
-        let store = Self { pool, target };
+        let store = Self {
+            pool,
+            target,
+            waiting: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -86,7 +103,11 @@ impl PgStore {
     /// Wraps an existing pool (migrations are not run; call [`PgStore::migrate`]).
     pub fn from_pool(pool: PgPool) -> Self {
         let target = target_of(&pool.connect_options());
-        Self { pool, target }
+        Self {
+            pool,
+            target,
+            waiting: Arc::default(),
+        }
     }
 
     /// Applies the embedded migrations that the database does not have yet, then the data

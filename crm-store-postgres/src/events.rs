@@ -62,7 +62,7 @@ impl EventLog for PgStore {
             .bind(after)
             .bind(worker)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         rows.into_iter().map(Event::try_from).collect()
@@ -71,7 +71,7 @@ impl EventLog for PgStore {
     #[tracing::instrument(skip_all, err)]
     async fn last_event_seq(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT last_seq FROM event_order")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .db(&self.target)
     }
@@ -101,7 +101,7 @@ impl EventLog for PgStore {
         // keeps the table as small as the set of live tickets.
         sqlx::query("DELETE FROM used_nonces WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         let done = sqlx::query(
@@ -112,7 +112,7 @@ impl EventLog for PgStore {
         .bind(nonce)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         Ok(done.rows_affected() == 1)

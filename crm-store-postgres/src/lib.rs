@@ -35,7 +35,11 @@ pub use connect::{PgSettings, parse_url};
 use async_trait::async_trait;
 use crm_core::{StoreError, StoreHealth};
 use error::DbResult;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, pool::PoolConnection};
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 /// The PostgreSQL backend. Clones share one pool.
 #[derive(Clone)]
@@ -43,6 +47,8 @@ pub struct PgStore {
     pool: PgPool,
     /// `host:port`, for error messages that never carry credentials.
     target: String,
+    /// Calls waiting for a pool connection now ([`PgStore::conn`]).
+    waiting: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -57,9 +63,50 @@ impl std::fmt::Debug for PgStore {
 impl StoreHealth for PgStore {
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .map(|_| ())
             .db(&self.target)
+    }
+
+    fn pool_status(&self) -> Option<crm_core::PoolStatus> {
+        let open = self.pool.size();
+        Some(crm_core::PoolStatus {
+            max: self.pool.options().get_max_connections(),
+            open,
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(open),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// Counts one waiter for as long as it lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl<'a> Waiting<'a> {
+    fn enter(n: &'a AtomicU64) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Self(n)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl PgStore {
+    /// A pool connection, counted among the waiters until it is there. Every statement runs
+    /// on one of these, so the metrics see the queue when the pool is the bottleneck.
+    async fn conn(&self) -> Result<PoolConnection<Postgres>, StoreError> {
+        let _waiting = Waiting::enter(&self.waiting);
+        self.pool.acquire().await.db(&self.target)
+    }
+
+    /// A transaction on a counted connection ([`PgStore::conn`]).
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+        let _waiting = Waiting::enter(&self.waiting);
+        self.pool.begin().await.db(&self.target)
     }
 }

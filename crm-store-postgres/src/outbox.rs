@@ -130,7 +130,7 @@ impl Outbox for PgStore {
         .bind(&topics)
         .bind(&new.secret)
         .bind(new.at)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         row.try_into()
@@ -141,7 +141,7 @@ impl Outbox for PgStore {
         let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id"
         ))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         rows.into_iter().map(TryInto::try_into).collect()
@@ -151,7 +151,7 @@ impl Outbox for PgStore {
     async fn delete_webhook(&self, id: i64) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         if done.rows_affected() == 0 {
@@ -166,7 +166,7 @@ impl Outbox for PgStore {
         endpoint: i64,
         page: PageRequest,
     ) -> Result<Page<Delivery>, StoreError> {
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         // One snapshot for the count and the page.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
@@ -183,11 +183,12 @@ impl Outbox for PgStore {
         let total = total.ok_or(StoreError::NotFound)?;
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
             "SELECT {DELIVERY_COLUMNS} FROM outbox WHERE endpoint_id = $1 \
-             ORDER BY id DESC LIMIT $2 OFFSET $3"
+             AND ($4::bigint IS NULL OR id < $4) ORDER BY id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(endpoint)
-        .bind(i64::from(page.size()))
+        .bind(i64::from(page.fetch_limit()))
         .bind(i64::try_from(page.offset()).unwrap_or(i64::MAX))
+        .bind(page.cursor().map(|c| c.id))
         .fetch_all(&mut *tx)
         .await
         .db(&self.target)?;
@@ -225,7 +226,7 @@ impl Outbox for PgStore {
         id: i64,
         at: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         let row: Option<DeliveryRow> = sqlx::query_as(&format!(
             "UPDATE outbox SET status = 'pending', next_attempt_at = $3 \
              WHERE id = $2 AND endpoint_id = $1 AND status <> 'pending' \
@@ -283,7 +284,7 @@ impl Outbox for PgStore {
     async fn set_mail_enabled(&self, on: bool) -> Result<(), StoreError> {
         sqlx::query("UPDATE notify_settings SET mail_enabled = $1 WHERE mail_enabled <> $1")
             .bind(on)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         Ok(())
@@ -336,7 +337,7 @@ impl Outbox for PgStore {
         .bind(now)
         .bind(now + lease)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         rows.into_iter()
@@ -376,7 +377,7 @@ impl Outbox for PgStore {
             NextStep::GiveUp => (DeliveryStatus::Failed, None, None),
             NextStep::DisableEndpoint => (DeliveryStatus::Disabled, None, None),
         };
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         let endpoint: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE outbox SET status = $3, next_attempt_at = coalesce($4, next_attempt_at), \
                  payload = coalesce(payload, $5), last_status = $6, last_error = $7, \
@@ -431,7 +432,7 @@ impl Outbox for PgStore {
             "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending'), \
                     (SELECT count(*) FROM outbox WHERE status = 'failed')",
         )
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         Ok(Backlog {

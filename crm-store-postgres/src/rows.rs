@@ -19,6 +19,14 @@ pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status,
 pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at, active, password_hash, \
     session_key, must_change_password, available";
 
+/// A cursor's key (microseconds) as a time PostgreSQL accepts: clamped to the years 1-9999,
+/// which every stored time is within, so a forged cursor orders the same and never errors.
+pub(crate) fn cursor_time(key: i64) -> DateTime<Utc> {
+    const FIRST: i64 = -62_135_596_800_000_000; // 0001-01-01T00:00:00Z
+    const LAST: i64 = 253_402_300_799_999_999; // 9999-12-31T23:59:59.999999Z
+    DateTime::<Utc>::from_timestamp_micros(key.clamp(FIRST, LAST)).unwrap_or_default()
+}
+
 pub(crate) fn status(s: &str) -> Result<TicketStatus, StoreError> {
     s.parse().map_err(|e: String| StoreError::Backend(e.into()))
 }

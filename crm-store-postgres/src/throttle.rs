@@ -14,7 +14,7 @@ impl LoginThrottle for PgStore {
             "SELECT failures, last_failure, locked_until FROM login_throttle WHERE username_key = $1",
         )
         .bind(key)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         Ok(row.map(Into::into))
@@ -26,7 +26,7 @@ impl LoginThrottle for PgStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<ThrottleState, StoreError> {
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         // Make sure the row exists, then lock it: the rule is applied to the latest state by
         // one failure at a time.
         sqlx::query(
@@ -80,7 +80,7 @@ impl LoginThrottle for PgStore {
     async fn login_succeeded(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_throttle WHERE username_key = $1")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         Ok(())

@@ -38,28 +38,63 @@ impl PgStore {
         sqlx::query_as::<_, TicketRow>(&sql)
             .bind(id.0)
             .bind(visible_to(visibility))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?
             .ok_or(StoreError::NotFound)?
             .try_into()
     }
+}
 
-    async fn total_without_search(
-        &self,
-        worker: Option<UserId>,
-        status: Option<TicketStatus>,
-    ) -> Result<u64, StoreError> {
-        let n: Option<i64> = sqlx::query_scalar(
-            "SELECT sum(n)::bigint FROM ticket_counts \
-             WHERE ($1::bigint IS NULL OR worker_id = $1) AND ($2::text IS NULL OR status = $2)",
-        )
-        .bind(worker.map(UserId::get))
-        .bind(status.map(TicketStatus::as_str))
-        .fetch_one(&self.pool)
-        .await
-        .db(&self.target)?;
-        Ok(n.unwrap_or(0).max(0) as u64)
+/// A ticket list's row: the ticket and the list's total.
+#[derive(sqlx::FromRow)]
+struct ListedRow {
+    total: Option<i64>,
+    #[sqlx(flatten)]
+    ticket: TicketRow,
+}
+
+/// Appends the total of a ticket list as a scalar subquery: without a search, from the kept
+/// counts (`ticket_counts`, a few rows per worker and status); with one, a count of the
+/// matching rows of `ticket_search`.
+fn push_total(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
+    if query.filter.search.is_none() {
+        q.push("(SELECT sum(n)::bigint FROM ticket_counts t WHERE TRUE");
+        if let Some(w) = worker {
+            q.push(" AND t.worker_id = ").push_bind(w.0);
+        }
+        if let Some(s) = query.filter.status {
+            q.push(" AND t.status = ").push_bind(s.as_str());
+        }
+        q.push(")");
+    } else {
+        q.push("(SELECT count(*) FROM ticket_search t");
+        push_filters(q, worker, query);
+        q.push(")");
+    }
+}
+
+/// Appends the ids of one page (plus one past it), newest first.
+fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
+    let source = if query.filter.search.is_some() {
+        "ticket_search"
+    } else {
+        "tickets"
+    };
+    q.push(format!("SELECT t.id FROM {source} t"));
+    push_filters(q, worker, query);
+    if let Some(c) = query.page.cursor() {
+        q.push(" AND (t.created_at, t.id) < (")
+            .push_bind(crate::rows::cursor_time(c.key))
+            .push(", ")
+            .push_bind(c.id)
+            .push(")");
+    }
+    q.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ")
+        .push_bind(i64::from(query.page.fetch_limit()));
+    if query.page.offset() > 0 {
+        q.push(" OFFSET ")
+            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
     }
 }
 
@@ -90,7 +125,7 @@ impl TicketStore for PgStore {
     #[tracing::instrument(skip_all, err)]
     async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError> {
         let s = &new.submission;
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         // Find or create the client. ON CONFLICT waits for a racing first request to commit;
         // the follow-up read then sees its row. An existing client is never updated.
         let inserted: Option<ClientRow> = sqlx::query_as(
@@ -195,7 +230,7 @@ impl TicketStore for PgStore {
         .bind(at)
         .bind(actor.0)
         .bind(EventKind::Viewed.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .db(&self.target)?
         .ok_or(StoreError::NotFound)?
@@ -226,7 +261,7 @@ impl TicketStore for PgStore {
             .bind(EventKind::StatusChanged.as_str())
             .bind(TicketStatus::InProgress.as_str())
             .bind(TicketStatus::Done.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         match row {
@@ -272,7 +307,7 @@ impl TicketStore for PgStore {
             .bind(Role::Worker.as_str())
             .bind(TicketStatus::Done.as_str())
             .bind(EventKind::Assigned.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         if let Some(r) = row {
@@ -284,7 +319,7 @@ impl TicketStore for PgStore {
             sqlx::query_scalar("SELECT active AND role = $2 FROM users WHERE id = $1")
                 .bind(worker.0)
                 .bind(Role::Worker.as_str())
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.conn().await?)
                 .await
                 .db(&self.target)?;
         if usable != Some(true) {
@@ -301,58 +336,46 @@ impl TicketStore for PgStore {
 
     #[tracing::instrument(skip_all, err)]
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError> {
-        let f = &query.filter;
         let worker = match query.scope() {
             Scope::Nothing => return Ok(query.page.page_of(Vec::new(), 0)),
             scope => scope.worker(),
         };
-        // The page's ids come from an index walk (an index-only scan for deep pages) before
-        // the join, so an OFFSET never joins the rows it skips.
-        let source = if f.search.is_some() {
-            "ticket_search"
-        } else {
-            "tickets"
-        };
-        let mut items_q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {TICKET_COLUMNS} FROM (SELECT t.id FROM {source} t"
-        ));
-        push_filters(&mut items_q, worker, query);
-        items_q
-            .push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ")
-            .push_bind(i64::from(query.page.size()))
-            .push(" OFFSET ")
-            .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX))
-            .push(
-                ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
-                 ORDER BY t.created_at DESC, t.id DESC",
-            );
-        let items = async {
-            items_q
-                .build_query_as::<TicketRow>()
-                .fetch_all(&self.pool)
-                .await
-                .db(&self.target)
-        };
-        let total = async {
-            if f.search.is_none() {
-                return self.total_without_search(worker, f.status).await;
+        // One statement, one round trip: the total is an uncorrelated subquery (computed
+        // once), and the page's ids come from an index walk (an index-only scan for deep
+        // pages, a seek for a cursor) before the join, so an OFFSET never joins the rows it
+        // skips. One row more than the page says whether another page follows.
+        let mut q = QueryBuilder::<Postgres>::new("SELECT ");
+        push_total(&mut q, worker, query);
+        q.push(format!(" AS total, {TICKET_COLUMNS} FROM ("));
+        push_page_ids(&mut q, worker, query);
+        q.push(
+            ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
+             ORDER BY t.created_at DESC, t.id DESC",
+        );
+        let rows: Vec<ListedRow> = q
+            .build_query_as()
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .db(&self.target)?;
+        let total = match rows.first() {
+            Some(r) => r.total.unwrap_or(0).max(0) as u64,
+            // An empty page (past the end, or nothing matches) carries no total: ask alone.
+            None => {
+                let mut q = QueryBuilder::<Postgres>::new("SELECT ");
+                push_total(&mut q, worker, query);
+                let n: Option<i64> = q
+                    .build_query_scalar()
+                    .fetch_one(&mut *self.conn().await?)
+                    .await
+                    .db(&self.target)?;
+                n.unwrap_or(0).max(0) as u64
             }
-            let mut count_q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM ticket_search t");
-            push_filters(&mut count_q, worker, query);
-            let n: i64 = count_q
-                .build_query_scalar()
-                .fetch_one(&self.pool)
-                .await
-                .db(&self.target)?;
-            Ok(n as u64)
         };
-        // The page and its total on two pool connections at once.
-        let (items, total) = tokio::join!(items, total);
-        let items = items?
+        let items = rows
             .into_iter()
-            .map(Ticket::try_from)
+            .map(|r| Ticket::try_from(r.ticket))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(query.page.page_of(items, total?))
+        Ok(query.page.page_of(items, total))
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -362,7 +385,7 @@ impl TicketStore for PgStore {
              FROM ticket_counts WHERE ($1::bigint IS NULL OR worker_id = $1) GROUP BY status",
         )
         .bind(worker.map(UserId::get))
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         let mut c = StatCounts::default();
@@ -388,7 +411,7 @@ impl TicketStore for PgStore {
              FROM tickets WHERE tracking_code = $1",
         )
         .bind(code.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.conn().await?)
         .await
         .db(&self.target)?
         .ok_or(StoreError::NotFound)?
@@ -409,7 +432,7 @@ impl TicketStore for PgStore {
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
             .bind(id.0)
             .bind(visible_to(visibility))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         if rows.is_empty() {

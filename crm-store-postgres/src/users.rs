@@ -55,12 +55,14 @@ async fn insert_user<'c, E: sqlx::PgExecutor<'c>>(
 impl UserStore for PgStore {
     #[tracing::instrument(skip_all, err)]
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
-        insert_user(&self.pool, &self.target, &new).await?.user()
+        insert_user(&mut *self.conn().await?, &self.target, &new)
+            .await?
+            .user()
     }
 
     #[tracing::instrument(skip_all, err)]
     async fn seed_users(&self, users: Vec<NewUser>) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         // A self-conflicting lock: replicas starting together take turns, and only the first
         // finds the table empty.
         sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
@@ -86,7 +88,7 @@ impl UserStore for PgStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: UserRow = sqlx::query_as(&sql)
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?
             .ok_or(StoreError::NotFound)?;
@@ -104,7 +106,7 @@ impl UserStore for PgStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(username) = $1 AND active");
         let row: Option<UserRow> = sqlx::query_as(&sql)
             .bind(username.key())
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         row.map(|r| {
@@ -123,22 +125,27 @@ impl UserStore for PgStore {
                               AND ($2::text IS NULL OR lower(username) LIKE $2)";
         let role = query.role.map(Role::as_str);
         let search = query.search.as_ref().map(|s| s.like_pattern());
+        let cursor = query.page.cursor();
         let page_sql = format!(
-            "SELECT {USER_COLUMNS} FROM users {FILTER} ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+            "SELECT {USER_COLUMNS} FROM users {FILTER} \
+             AND ($5::timestamptz IS NULL OR (created_at, id) < ($5, $6)) \
+             ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
         );
         let count_sql = format!("SELECT count(*) FROM users {FILTER}");
         let rows: Vec<UserRow> = sqlx::query_as(&page_sql)
             .bind(role)
             .bind(&search)
-            .bind(i64::from(query.page.size()))
+            .bind(i64::from(query.page.fetch_limit()))
             .bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
+            .bind(cursor.map(|c| crate::rows::cursor_time(c.key)))
+            .bind(cursor.map(|c| c.id))
+            .fetch_all(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         let total: i64 = sqlx::query_scalar(&count_sql)
             .bind(role)
             .bind(&search)
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         let items = rows.iter().map(UserRow::user).collect::<Result<_, _>>()?;
@@ -155,7 +162,7 @@ impl UserStore for PgStore {
         let row: SessionRow = sqlx::query_as(&sql)
             .bind(id.0)
             .bind(token_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?
             .ok_or(StoreError::NotFound)?;
@@ -171,7 +178,7 @@ impl UserStore for PgStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active");
         let row: UserRow = sqlx::query_as(&sql)
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?
             .ok_or(StoreError::NotFound)?;
@@ -202,7 +209,7 @@ impl UserStore for PgStore {
             .bind(change.at)
             .bind(change.kind.as_str())
             .bind(change.actor.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         if let Some(r) = row {
@@ -210,7 +217,7 @@ impl UserStore for PgStore {
         }
         let active: Option<bool> = sqlx::query_scalar("SELECT active FROM users WHERE id = $1")
             .bind(change.user.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.conn().await?)
             .await
             .db(&self.target)?;
         match active {
@@ -236,7 +243,7 @@ impl UserStore for PgStore {
         .bind(user.0)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         Ok(())
@@ -249,7 +256,7 @@ impl UserStore for PgStore {
              WHERE user_id = $1 ORDER BY id",
         )
         .bind(id.0)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.conn().await?)
         .await
         .db(&self.target)?;
         if rows.is_empty() {
@@ -266,7 +273,7 @@ impl UserStore for PgStore {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.db(&self.target)?;
+        let mut tx = self.begin().await?;
         // Roles never change, so reading it unlocked is safe.
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active")

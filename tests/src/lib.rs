@@ -61,6 +61,7 @@ macro_rules! conformance_tests {
             default_accounts_are_seeded_once,
             authentication,
             large_lists_and_search_agree_with_a_naive_filter,
+            cursor_paging_walks_every_ticket_once,
             control_characters_are_refused_and_nothing_stored,
             search_folds_case_character_by_character,
             worker_ids_must_be_positive,

@@ -53,6 +53,8 @@ pub struct ListTickets {
     pub page: Option<i64>,
     /// Page size 1-100; default 10.
     pub size: Option<i64>,
+    /// Walk on from this `next_cursor` of an earlier page (instead of `page`).
+    pub cursor: Option<String>,
     /// Only this status.
     pub status: Option<TicketStatus>,
     /// Only this worker's tickets (workers may name only themselves).
@@ -68,6 +70,8 @@ pub struct ListUsers {
     pub page: Option<i64>,
     /// Page size 1-100; default 10.
     pub size: Option<i64>,
+    /// Walk on from this `next_cursor` of an earlier page (instead of `page`).
+    pub cursor: Option<String>,
     /// Only this role.
     pub role: Option<Role>,
     /// Username substring.

@@ -10,7 +10,7 @@ use crate::{
         AttemptOutcome, Backlog, Claim, Delivery, MAX_URL_CHARS, NewWebhook, Topic,
         WebhookEndpoint, new_secret,
     },
-    page::{Page, PageRequest},
+    page::{Page, parse_list},
     role::{Actor, Permission, Visibility},
     store::Store,
     ticket::Ticket,
@@ -70,9 +70,10 @@ impl<S: Store> Crm<S> {
         endpoint: i64,
         page: Option<i64>,
         size: Option<i64>,
+        cursor: Option<&str>,
     ) -> Result<Page<Delivery>, CoreError> {
         require(actor, Permission::ManageWebhooks)?;
-        let page = PageRequest::new(page, size)?;
+        let (page, _) = parse_list(page, size, cursor, None)?;
         self.store
             .deliveries(endpoint, page)
             .await

@@ -89,8 +89,13 @@ impl<S: Store> Crm<S> {
         actor: &Actor,
         req: ListTickets,
     ) -> Result<Page<Ticket>, CoreError> {
-        let (page, search) = parse_list(req.page, req.size, req.search.as_deref())
-            .and_then(|ps| check_worker_id(req.worker_id).map(|()| ps))?;
+        let (page, search) = parse_list(
+            req.page,
+            req.size,
+            req.cursor.as_deref(),
+            req.search.as_deref(),
+        )
+        .and_then(|ps| check_worker_id(req.worker_id).map(|()| ps))?;
         let visibility = actor.visibility();
         if visibility.scope(req.worker_id) == crate::role::Scope::Nothing {
             return Err(CoreError::Forbidden(

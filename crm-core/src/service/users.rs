@@ -37,7 +37,12 @@ impl<S: Store> Crm<S> {
     /// Lists active accounts (admins only).
     pub async fn list_users(&self, actor: &Actor, req: ListUsers) -> Result<Page<User>, CoreError> {
         require(actor, Permission::ListUsers)?;
-        let (page, search) = parse_list(req.page, req.size, req.search.as_deref())?;
+        let (page, search) = parse_list(
+            req.page,
+            req.size,
+            req.cursor.as_deref(),
+            req.search.as_deref(),
+        )?;
         let query = UserQuery {
             search,
             role: req.role,

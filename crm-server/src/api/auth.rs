@@ -5,9 +5,10 @@ use super::{
     dto::{LoginRequest, PasswordChangeRequest, TokenResponse, UserBody},
 };
 use crate::{auth::StaffAuth, error::ApiError, request_meta};
-use crm_core::Store;
+use crm_core::{CoreError, Store};
 use poem::Request;
 use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use std::sync::atomic::Ordering;
 
 /// The outcome of signing out.
 #[derive(ApiResponse)]
@@ -34,11 +35,23 @@ impl<S: Store> AuthApi<S> {
     ) -> Result<Json<TokenResponse>, ApiError> {
         let ip = request_meta::client_ip(req, &self.0.trusted_proxies);
         self.0.limits.login.check(ip)?;
-        let user = self
+        let user = match self
             .0
             .crm
             .authenticate(&body.username, &body.password)
-            .await?;
+            .await
+        {
+            Ok(u) => u,
+            Err(e) => {
+                if matches!(e, CoreError::TooManyAttempts { .. }) {
+                    self.0
+                        .limits
+                        .throttled_sign_ins
+                        .fetch_add(1, Ordering::Relaxed);
+                }
+                return Err(e.into());
+            }
+        };
         Ok(Json(self.0.tokens.issue(&user).into()))
     }
 

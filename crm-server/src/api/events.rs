@@ -268,6 +268,7 @@ async fn pump<S: Store>(
     start: i64,
     tx: mpsc::Sender<StreamEventBody>,
 ) {
+    let _open = hub.open_stream();
     let mut sent = start;
     for e in backlog {
         sent = e.seq;
@@ -344,6 +345,7 @@ async fn pump_progress<S: Store>(
     mut live: broadcast::Receiver<Message>,
     tx: mpsc::Sender<ProgressEventBody>,
 ) {
+    let _open = hub.open_stream();
     let ticket = now.id;
     let mut last = now.clone();
     if tx

@@ -1,9 +1,27 @@
 //! Probes for orchestrators and load balancers.
 
 use super::{AppState, Tag, dto::HealthBody};
-use crate::error::{ErrorBody, RETRY_AFTER_UNAVAILABLE_SECS};
+use crate::{
+    error::{ApiError, ErrorBody, RETRY_AFTER_UNAVAILABLE_SECS},
+    request_meta,
+};
 use crm_core::Store;
-use poem_openapi::{ApiResponse, OpenApi, payload::Json};
+use poem::Request;
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    payload::{Json, PlainText},
+};
+
+/// The figures operators scrape.
+#[derive(ApiResponse)]
+pub enum MetricsResponse {
+    /// The OpenMetrics text format (Prometheus scrapes it as is).
+    #[oai(
+        status = 200,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    )]
+    Figures(PlainText<String>),
+}
 
 /// The outcome of a readiness probe.
 #[derive(ApiResponse)]
@@ -45,5 +63,26 @@ impl<S: Store> HealthApi<S> {
                 )
             }
         }
+    }
+
+    /// Metrics for Prometheus
+    ///
+    /// Requests by method, route and status with their latency; the database pool (size,
+    /// idle, waiters); sign-ins throttled and requests rate-limited; live streams open; the
+    /// notification backlog and delivery attempts by outcome. Answers only clients in
+    /// `METRICS_ALLOW` (loopback by default); any other gets 403.
+    #[oai(path = "/metrics", method = "get")]
+    async fn metrics(&self, req: &Request) -> Result<MetricsResponse, ApiError> {
+        let s = &self.0;
+        let allowed = request_meta::client_ip(req, &s.trusted_proxies)
+            .is_some_and(|ip| s.metrics_allow.contains(&ip));
+        if !allowed {
+            return Err(ApiError::forbidden(
+                "Metrics are served only to the addresses in METRICS_ALLOW.",
+            ));
+        }
+        Ok(MetricsResponse::Figures(PlainText(
+            s.metrics.render(s).await,
+        )))
     }
 }

@@ -18,7 +18,7 @@ use crate::{
     auth::{Session, SessionCheck, Tokens},
     error::ApiError,
     limits::Limits,
-    request_meta::TrustedProxies,
+    request_meta::Networks,
 };
 use crm_core::{Crm, Store};
 use poem_openapi::Tags;
@@ -31,7 +31,7 @@ pub struct AppState<S> {
     /// Token issuing and checking.
     pub tokens: Tokens,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Arc<TrustedProxies>,
+    pub trusted_proxies: Arc<Networks>,
     /// Per-address rate limits of this replica.
     pub limits: Arc<Limits>,
     /// Live updates of this replica.
@@ -40,6 +40,10 @@ pub struct AppState<S> {
     pub webhooks: crate::notify::webhook::WebhookClient,
     /// Delivery counters of this replica.
     pub deliveries: Arc<crate::notify::DeliveryStats>,
+    /// Request figures of this replica, for `GET /metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// Clients `GET /metrics` answers (`METRICS_ALLOW`).
+    pub metrics_allow: Arc<Networks>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -52,6 +56,8 @@ impl<S> Clone for AppState<S> {
             hub: self.hub.clone(),
             webhooks: self.webhooks.clone(),
             deliveries: self.deliveries.clone(),
+            metrics: self.metrics.clone(),
+            metrics_allow: self.metrics_allow.clone(),
         }
     }
 }

@@ -25,6 +25,8 @@ impl<S: Store> TicketsApi<S> {
     /// Newest first. Admins see every ticket; a worker sees only its own and may pass only its
     /// own `worker_id`. Filters combine with AND.
     #[oai(path = "/tickets", method = "get")]
+    // One argument per documented query parameter: poem-openapi reads them by name.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: StaffAuth,
@@ -32,6 +34,9 @@ impl<S: Store> TicketsApi<S> {
         page: Query<Option<i64>>,
         /// Page size, 1-100 (default 10).
         size: Query<Option<i64>>,
+        /// Walk on from an earlier page's `next_cursor` (instead of `page`): constant cost
+        /// however deep.
+        cursor: Query<Option<String>>,
         /// Only this status.
         status: Query<Option<Status>>,
         /// Only this worker's tickets.
@@ -43,6 +48,7 @@ impl<S: Store> TicketsApi<S> {
         let req = ListTickets {
             page: page.0,
             size: size.0,
+            cursor: cursor.0,
             status: status.0.map(Into::into),
             worker_id: worker_id.0.map(UserId),
             search: search.0,

@@ -54,6 +54,9 @@ impl<S: Store> UsersApi<S> {
         page: Query<Option<i64>>,
         /// Page size, 1-100 (default 10).
         size: Query<Option<i64>>,
+        /// Walk on from an earlier page's `next_cursor` (instead of `page`): constant cost
+        /// however deep.
+        cursor: Query<Option<String>>,
         /// Case-insensitive substring of the username.
         search: Query<Option<String>>,
         /// Only this role.
@@ -63,6 +66,7 @@ impl<S: Store> UsersApi<S> {
         let req = ListUsers {
             page: page.0,
             size: size.0,
+            cursor: cursor.0,
             role: role.0.map(Into::into),
             search: search.0,
         };

@@ -104,11 +104,14 @@ impl<S: Store> WebhooksApi<S> {
         page: Query<Option<i64>>,
         /// Page size, 1-100 (default 10).
         size: Query<Option<i64>>,
+        /// Walk on from an earlier page's `next_cursor` (instead of `page`): constant cost
+        /// however deep.
+        cursor: Query<Option<String>>,
     ) -> Result<Json<PageBody<DeliveryBody>>, ApiError> {
         let p = self
             .0
             .crm
-            .webhook_deliveries(&auth.0.actor, id.0, page.0, size.0)
+            .webhook_deliveries(&auth.0.actor, id.0, page.0, size.0, cursor.0.as_deref())
             .await?;
         Ok(Json(PageBody {
             items: p
@@ -120,6 +123,7 @@ impl<S: Store> WebhooksApi<S> {
             page: p.page,
             size: p.size,
             pages: p.pages,
+            next_cursor: p.next_cursor.map(crm_core::Cursor::encode),
         }))
     }
 

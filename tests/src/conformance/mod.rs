@@ -25,8 +25,8 @@ pub use workflow::*;
 use crate::fixture::{Fixture, PASSWORD, request};
 use chrono::TimeDelta;
 use crm_core::{
-    Clock, CoreError, EventKind, ListTickets, ListUsers, NewUser, Role, Store, StoreError,
-    SubmitTicket, Ticket, TicketId, TicketStatus, UserId, input::Username,
+    Actor, Clock, CoreError, Cursor, EventKind, ListTickets, ListUsers, NewUser, Role, Store,
+    StoreError, SubmitTicket, Ticket, TicketId, TicketStatus, UserId, input::Username,
 };
 use futures::future::join_all;
 use std::collections::HashSet;
@@ -37,6 +37,7 @@ fn list(status: Option<TicketStatus>, worker: Option<UserId>, search: Option<&st
     ListTickets {
         page: None,
         size: Some(100),
+        cursor: None,
         status,
         worker_id: worker,
         search: search.map(str::to_owned),

@@ -176,7 +176,7 @@ pub async fn claims_are_leased_and_outcomes_fenced<S: Store + Clone>(store: S) {
     assert_eq!((backlog.pending, backlog.failed), (0, 1));
     let log = f
         .crm
-        .webhook_deliveries(&f.admin, ep.id, None, None)
+        .webhook_deliveries(&f.admin, ep.id, None, None, None)
         .await
         .unwrap();
     let d = &log.items[0];
@@ -316,14 +316,14 @@ pub async fn gone_endpoints_are_disabled_and_retries_revive_them<S: Store + Clon
     f.submit("Gone 3").await;
     let log = f
         .crm
-        .webhook_deliveries(&f.admin, ep.id, None, Some(1))
+        .webhook_deliveries(&f.admin, ep.id, None, Some(1), None)
         .await
         .unwrap();
     assert_eq!((log.total, log.pages, log.items.len()), (2, 2, 1));
     assert_eq!(log.items[0].status, DeliveryStatus::Disabled);
     let first = &f
         .crm
-        .webhook_deliveries(&f.admin, ep.id, Some(2), Some(1))
+        .webhook_deliveries(&f.admin, ep.id, Some(2), Some(1), None)
         .await
         .unwrap()
         .items[0];
@@ -355,7 +355,9 @@ pub async fn gone_endpoints_are_disabled_and_retries_revive_them<S: Store + Clon
 
     f.crm.delete_webhook(&f.admin, ep.id).await.unwrap();
     assert!(matches!(
-        f.crm.webhook_deliveries(&f.admin, ep.id, None, None).await,
+        f.crm
+            .webhook_deliveries(&f.admin, ep.id, None, None, None)
+            .await,
         Err(CoreError::NotFound(_))
     ));
     assert!(matches!(

@@ -91,6 +91,9 @@ pub struct PageBody<T: ParseFromJSON + ToJSON> {
     pub size: u32,
     /// Number of pages.
     pub pages: u64,
+    /// Where the next page starts, when there is one: pass it as `cursor` to walk on at
+    /// constant cost. Opaque.
+    pub next_cursor: Option<String>,
 }
 
 impl<T: ParseFromJSON + ToJSON, U: Into<T>> From<Page<U>> for PageBody<T> {
@@ -101,6 +104,7 @@ impl<T: ParseFromJSON + ToJSON, U: Into<T>> From<Page<U>> for PageBody<T> {
             page: p.page,
             size: p.size,
             pages: p.pages,
+            next_cursor: p.next_cursor.map(crm_core::Cursor::encode),
         }
     }
 }
