@@ -5,6 +5,8 @@
 //! tenth of all titles (the broad search, `"laptop"`), and each `K{nnnn}` in exactly 1,000 of a
 //! million (the selective search, `"K0042"`).
 
+pub mod pg;
+
 use criterion::{BatchSize, Criterion};
 use crm_core::{
     Actor, Crm, DefaultAccount, ListTickets, Role, Store, SubmitTicket, TicketStatus, UserId,

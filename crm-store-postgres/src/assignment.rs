@@ -101,7 +101,8 @@ impl AssignmentStore for PgStore {
 impl PgStore {
     /// One pass: lock the settings, read candidates and waiting tickets, plan, write.
     async fn assign_pass(&self, at: DateTime<Utc>) -> Result<(Vec<Ticket>, bool), StoreError> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         let row: SettingsRow = sqlx::query_as(
             "SELECT mode, max_open_per_worker, rr_cursor FROM assignment_settings FOR UPDATE",
         )

@@ -3,16 +3,14 @@
 use crate::{
     PgStore,
     error::{DbResult, unavailable},
+    pool::Pool,
 };
 use crm_core::StoreError;
 use sqlx::{
     ConnectOptions, PgPool,
     postgres::{PgConnectOptions, PgPoolOptions},
 };
-use std::{str::FromStr, sync::Arc, time::Duration};
-
-/// How long a pooled connection may sit idle before it is pinged on its next use.
-const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+use std::{str::FromStr, time::Duration};
 
 /// Settings of the connection pool.
 #[derive(Debug, Clone)]
@@ -72,29 +70,18 @@ impl PgStore {
             Some(t) => options.options([("statement_timeout", t.as_millis().max(1).to_string())]),
             None => options,
         };
+        // sqlx's pool serves the migrations, the change listener and embedders; statements
+        // run on the store's own ([`crate::pool`]).
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            // A connection that sat idle may have been cut (a database restart, a proxy's
-            // idle timeout): it is pinged before use, so a pool that lost the database drops
-            // dead connections and reconnects by itself once it is back. One that was just
-            // used is not: pinging it would add a round trip to every statement.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= IDLE_BEFORE_PING {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(|e| unavailable(&target, &e))?;
         let store = Self {
             pool,
             target,
-            waiting: Arc::default(),
+            conns: Pool::new(options, settings.max_connections, settings.acquire_timeout),
         };
         store.migrate().await?;
         Ok(store)
@@ -103,10 +90,15 @@ impl PgStore {
     /// Wraps an existing pool (migrations are not run; call [`PgStore::migrate`]).
     pub fn from_pool(pool: PgPool) -> Self {
         let target = target_of(&pool.connect_options());
+        let conns = Pool::new(
+            (*pool.connect_options()).clone(),
+            pool.options().get_max_connections(),
+            pool.options().get_acquire_timeout(),
+        );
         Self {
             pool,
             target,
-            waiting: Arc::default(),
+            conns,
         }
     }
 
@@ -126,8 +118,10 @@ impl PgStore {
         &self.pool
     }
 
-    /// Closes every connection, waiting for checked-out ones to come back.
+    /// Closes every connection, waiting for sqlx's checked-out ones to come back (the
+    /// store's own close as they come back).
     pub async fn close(&self) {
+        self.conns.close().await;
         self.pool.close().await;
     }
 }

@@ -28,6 +28,9 @@ pub(crate) fn unavailable(target: &str, e: &sqlx::Error) -> StoreError {
 }
 
 pub(crate) fn map_err(target: &str, e: sqlx::Error) -> StoreError {
+    if connection_broke(&e) {
+        crate::pool::connection_failed();
+    }
     match &e {
         sqlx::Error::Database(db) => match db.constraint() {
             Some("tickets_open_dedup_key") => StoreError::DuplicateTicket,
@@ -56,5 +59,18 @@ pub(crate) fn map_err(target: &str, e: sqlx::Error) -> StoreError {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => unavailable(target, &e),
         _ => StoreError::Backend(Box::new(e)),
+    }
+}
+
+/// Whether the error means the connection itself is gone (not a statement refused on a
+/// healthy one): I/O and protocol failures, a connection-class error, an administrator's or
+/// a crash's shutdown.
+fn connection_broke(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }

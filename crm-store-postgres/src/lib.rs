@@ -24,6 +24,7 @@ mod connect;
 mod error;
 mod events;
 mod outbox;
+mod pool;
 pub mod refold;
 mod rows;
 mod throttle;
@@ -35,11 +36,7 @@ pub use connect::{PgSettings, parse_url};
 use async_trait::async_trait;
 use crm_core::{StoreError, StoreHealth};
 use error::DbResult;
-use sqlx::{PgPool, Postgres, pool::PoolConnection};
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use sqlx::PgPool;
 
 /// The PostgreSQL backend. Clones share one pool.
 #[derive(Clone)]
@@ -47,8 +44,9 @@ pub struct PgStore {
     pool: PgPool,
     /// `host:port`, for error messages that never carry credentials.
     target: String,
-    /// Calls waiting for a pool connection now ([`PgStore::conn`]).
-    waiting: Arc<AtomicU64>,
+    /// The connections statements run on ([`pool`]); `pool` serves migrations, the
+    /// listener and embedders.
+    conns: pool::Pool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -70,43 +68,20 @@ impl StoreHealth for PgStore {
     }
 
     fn pool_status(&self) -> Option<crm_core::PoolStatus> {
-        let open = self.pool.size();
+        let s = self.conns.status();
         Some(crm_core::PoolStatus {
-            max: self.pool.options().get_max_connections(),
-            open,
-            idle: u32::try_from(self.pool.num_idle()).unwrap_or(open),
-            waiting: self.waiting.load(Ordering::Relaxed),
+            max: s.max,
+            open: s.open,
+            idle: s.idle,
+            waiting: s.waiting,
         })
     }
 }
 
-/// Counts one waiter for as long as it lives.
-struct Waiting<'a>(&'a AtomicU64);
-
-impl<'a> Waiting<'a> {
-    fn enter(n: &'a AtomicU64) -> Self {
-        n.fetch_add(1, Ordering::Relaxed);
-        Self(n)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 impl PgStore {
-    /// A pool connection, counted among the waiters until it is there. Every statement runs
-    /// on one of these, so the metrics see the queue when the pool is the bottleneck.
-    async fn conn(&self) -> Result<PoolConnection<Postgres>, StoreError> {
-        let _waiting = Waiting::enter(&self.waiting);
-        self.pool.acquire().await.db(&self.target)
-    }
-
-    /// A transaction on a counted connection ([`PgStore::conn`]).
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
-        let _waiting = Waiting::enter(&self.waiting);
-        self.pool.begin().await.db(&self.target)
+    /// A connection for one statement or transaction, counted among the waiters until it is
+    /// there.
+    async fn conn(&self) -> Result<pool::Conn, StoreError> {
+        self.conns.acquire().await.db(&self.target)
     }
 }

@@ -166,7 +166,8 @@ impl Outbox for PgStore {
         endpoint: i64,
         page: PageRequest,
     ) -> Result<Page<Delivery>, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         // One snapshot for the count and the page.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
@@ -226,7 +227,8 @@ impl Outbox for PgStore {
         id: i64,
         at: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         let row: Option<DeliveryRow> = sqlx::query_as(&format!(
             "UPDATE outbox SET status = 'pending', next_attempt_at = $3 \
              WHERE id = $2 AND endpoint_id = $1 AND status <> 'pending' \
@@ -377,7 +379,8 @@ impl Outbox for PgStore {
             NextStep::GiveUp => (DeliveryStatus::Failed, None, None),
             NextStep::DisableEndpoint => (DeliveryStatus::Disabled, None, None),
         };
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         let endpoint: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE outbox SET status = $3, next_attempt_at = coalesce($4, next_attempt_at), \
                  payload = coalesce(payload, $5), last_status = $6, last_error = $7, \

@@ -26,7 +26,8 @@ impl LoginThrottle for PgStore {
         key: &str,
         now: DateTime<Utc>,
     ) -> Result<ThrottleState, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         // Make sure the row exists, then lock it: the rule is applied to the latest state by
         // one failure at a time.
         sqlx::query(

@@ -125,7 +125,8 @@ impl TicketStore for PgStore {
     #[tracing::instrument(skip_all, err)]
     async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError> {
         let s = &new.submission;
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         // Find or create the client. ON CONFLICT waits for a racing first request to commit;
         // the follow-up read then sees its row. An existing client is never updated.
         let inserted: Option<ClientRow> = sqlx::query_as(

@@ -62,7 +62,8 @@ impl UserStore for PgStore {
 
     #[tracing::instrument(skip_all, err)]
     async fn seed_users(&self, users: Vec<NewUser>) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         // A self-conflicting lock: replicas starting together take turns, and only the first
         // finds the table empty.
         sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
@@ -273,7 +274,8 @@ impl UserStore for PgStore {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
+        let mut conn = self.conn().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
         // Roles never change, so reading it unlocked is safe.
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active")

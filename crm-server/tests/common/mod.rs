@@ -7,6 +7,7 @@ use std::{
     io::{Read, Write},
     net::{TcpListener, TcpStream},
     process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -23,6 +24,28 @@ pub fn free_port() -> u16 {
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    /// Everything the process wrote, read as it comes: a pipe nobody reads fills up and
+    /// stops the server at its next log line.
+    output: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Reads `from` into `into` until it ends.
+fn collect(
+    mut from: impl Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    })
 }
 
 impl Server {
@@ -37,8 +60,18 @@ impl Server {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.spawn().expect("start crm-server");
-        let s = Self { child, port };
+        let mut child = cmd.spawn().expect("start crm-server");
+        let output = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(child.stdout.take().unwrap(), output.clone()),
+            collect(child.stderr.take().unwrap(), output.clone()),
+        ];
+        let s = Self {
+            child,
+            port,
+            output,
+            readers,
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok((200, _)) = s.try_call("GET", "/healthz", None, None) {
@@ -94,19 +127,10 @@ impl Server {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let mut out = String::new();
-                self.child
-                    .stdout
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut out)
-                    .unwrap();
-                self.child
-                    .stderr
-                    .take()
-                    .unwrap()
-                    .read_to_string(&mut out)
-                    .unwrap();
+                for r in self.readers.drain(..) {
+                    let _ = r.join();
+                }
+                let out = self.output.lock().unwrap().clone();
                 return (status.success(), out);
             }
             assert!(Instant::now() < deadline, "crm-server ignored SIGTERM");

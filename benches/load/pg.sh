@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# HTTP load benchmark of the release server on PostgreSQL, each figure next to the database's
+# own floor measured in the same run: pgbench sending exactly the statements the server sends
+# for that request (benches/load/pg/*.sql), so a ratio means the same on a busy or idle machine.
+#
+#   bash benches/load/pg.sh
+#
+# Creates a throwaway database on BENCH_PG (default postgres://postgres@127.0.0.1:5432), loads
+# BENCH_TICKETS tickets (default 100,000) of the criterion benches' shape, measures every
+# scenario's floor with pgbench (-M prepared, CLIENTS=16, 2 threads) while no server runs (a
+# server would react to the floor's writes and slow it), then starts the release server and
+# drives every scenario with wrk (1 thread, CONNECTIONS=32), DURATION seconds each (default
+# 10). Write scenarios give the floor and the server disjoint tickets. The database is dropped
+# at the end unless BENCH_KEEP_DB=1. Installs wrk and pgbench (Debian) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+CLIENTS=${CLIENTS:-16}
+N=${BENCH_TICKETS:-100000}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v pgbench >/dev/null 2>&1 || need+=(postgresql-client)
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+cargo build --release -q -p crm-server -p crm-benches --bin crm-load-pg
+
+db="crm_load_$$"
+url="$PG/$db"
+psql -q "$PG/postgres" -c "CREATE DATABASE $db"
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  if [ "${BENCH_KEEP_DB:-}" = 1 ]; then
+    echo "kept database $url"
+  else
+    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  fi
+}
+trap cleanup EXIT
+
+./target/release/crm-load-pg "$url" "$N"
+
+admin_id=$(psql -qtA "$url" -c "SELECT id FROM users WHERE username = 'admin'")
+worker_id=$(psql -qtA "$url" -c "SELECT id FROM users WHERE username = 'worker0'")
+# The item a cursor from page 499 (size 20) points past: the 9,980th, newest first.
+read -r after after_id < <(psql -qtA -F ' ' "$url" -c \
+  "SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), id FROM tickets ORDER BY created_at DESC, id DESC OFFSET 9979 LIMIT 1")
+# The session check looks the token's id up among the revoked ones: any id not there will do.
+as_admin=(uid="$admin_id" jti=0123456789abcdef0123456789abcdef)
+as_worker=(uid="$worker_id" jti=0123456789abcdef0123456789abcdef)
+
+# name | pgbench file | pgbench variables (space-separated)
+scenarios=(
+  "list_admin|list_admin.sql|${as_admin[*]} limit=11"
+  "list_worker|list_worker.sql|${as_worker[*]} limit=11"
+  "list_status|list_status.sql|${as_admin[*]} limit=11 status=in_progress"
+  "search_broad|search.sql|${as_admin[*]} limit=11 pattern=%laptop%"
+  "search_selective|search.sql|${as_admin[*]} limit=11 pattern=%k0042%"
+  "deep_page|deep_page.sql|${as_admin[*]} limit=21 offset=9980"
+  "deep_cursor|deep_cursor.sql|${as_admin[*]} limit=21 after=$after after_id=$after_id"
+  "stats|stats.sql|${as_admin[*]}"
+  "open_one|open.sql|${as_admin[*]} n=$N"
+  "status_change|status.sql|${as_admin[*]} n=$N to=in_progress from=new done=done kind=status_changed"
+  "submit|submit.sql|"
+  "sign_in|login.sql|"
+)
+
+declare -A floor
+# floors NAME...: each scenario's floor, no server running.
+floors() {
+  for name in "$@"; do
+    for sc in "${scenarios[@]}"; do
+      IFS='|' read -r n sql vars <<<"$sc"
+      [ "$n" = "$name" ] || continue
+      local args=()
+      for v in $vars; do args+=(-D "$v"); done
+      floor[$name]=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" "${args[@]}" \
+        -f "benches/load/pg/$sql" "$url" 2>/dev/null | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
+    done
+  done
+}
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+secret=$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")
+start_server() {
+  # No per-address limits: the benchmark drives the server from one address on purpose.
+  DATABASE_URL="$url" PORT=$port RUST_LOG=warn SECRET_KEY="$secret" \
+    SUBMIT_RATE_PER_MINUTE=0 LOGIN_RATE_PER_MINUTE=0 \
+    ./target/release/crm-server >>/tmp/crm-load-pg-server.log 2>&1 &
+  server=$!
+  for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+}
+stop_server() {
+  kill "$server" && wait "$server" 2>/dev/null || true
+  server=""
+}
+login() {
+  curl -sf -X POST "$base/auth/login" -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$1\",\"password\":\"$2\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.1f", v / 1000; else if (v ~ /ms$/) printf "%.1f", v + 0; else printf "%.1f", v * 1000 }'; }
+
+# drive NAME...: each scenario through the running server, printed beside its floor.
+drive() {
+  local A W cursor
+  A=(-H "Authorization: Bearer $(login admin admin-pass)")
+  W=(-H "Authorization: Bearer $(login worker0 worker-pass)")
+  cursor=$(curl -sf "${A[@]}" "$base/tickets/?page=499&size=20" | sed -E 's/.*"next_cursor":"([^"]+)".*/\1/')
+  for name in "$@"; do
+    local args
+    case $name in
+      list_admin) args=("${A[@]}" "$base/tickets/?page=1&size=10") ;;
+      list_worker) args=("${W[@]}" "$base/tickets/?page=1&size=10") ;;
+      list_status) args=("${A[@]}" "$base/tickets/?status=in_progress&page=1&size=10") ;;
+      search_broad) args=("${A[@]}" "$base/tickets/?search=laptop&page=1&size=10") ;;
+      search_selective) args=("${A[@]}" "$base/tickets/?search=K0042&page=1&size=10") ;;
+      deep_page) args=("${A[@]}" "$base/tickets/?page=500&size=20") ;;
+      deep_cursor) args=("${A[@]}" "$base/tickets/?cursor=$cursor&size=20") ;;
+      stats) args=("${A[@]}" "$base/tickets/stats") ;;
+      open_one) args=("${A[@]}" -s benches/load/open.lua "$base" -- "$N") ;;
+      status_change) args=("${A[@]}" -s benches/load/status.lua "$base" -- "$N") ;;
+      submit) args=(-s benches/load/submit.lua "$base") ;;
+      sign_in) args=(-s benches/load/login_pg.lua "$base") ;;
+    esac
+    local out rps p50 p99 non2xx f ratio
+    out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${args[@]}")
+    rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
+    p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+    p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+    non2xx=$(sed -nE 's/.*Non-2xx or 3xx responses: *([0-9]+).*/\1/p' <<<"$out")
+    f=${floor[$name]:-0}
+    ratio=$(awk -v a="$rps" -v b="$f" 'BEGIN { if (b > 0) printf "%.0f%%", 100 * a / b; else print "-" }')
+    printf '%-18s %10.0f %8s %8s %11.0f %7s%s\n' "$name" "$rps" "$(ms "$p50")" "$(ms "$p99")" "$f" "$ratio" \
+      "${non2xx:+  ($non2xx non-2xx)}"
+  done
+}
+
+# Reads first, on the database as loaded; then writes, whose floor and server runs change
+# disjoint tickets. The server is stopped while pgbench runs: it would react to the floor's
+# writes (live updates, the outbox) and slow it.
+reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats)
+writes=(open_one status_change submit sign_in)
+echo "floor: pgbench -M prepared -c $CLIENTS -j 2 -T $DURATION with no server running;" \
+  "server: wrk -t1 -c$CONNECTIONS -d${DURATION}s on the release build; $(nproc) cores shared by all"
+printf '%-18s %10s %8s %8s %11s %7s\n' scenario "server/s" "p50 ms" "p99 ms" "floor tps" ratio
+floors "${reads[@]}"
+start_server
+drive "${reads[@]}"
+stop_server
+floors "${writes[@]}"
+start_server
+drive "${writes[@]}"
+echo "tickets stored at the end: $(psql -qtA "$url" -c 'SELECT count(*) FROM tickets')"

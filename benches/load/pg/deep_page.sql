@@ -1,0 +1,4 @@
+-- GET /tickets/?page=500&size=20 as admin.
+-- The statements the server sends for it, as they appear in PostgreSQL's log (log_statement = all).
+SELECT id, username, role, created_at, active, password_hash, session_key, must_change_password, available, EXISTS ( SELECT 1 FROM revoked_tokens WHERE token_id = :jti AND user_id = :uid) AS revoked FROM users WHERE id = :uid;
+SELECT (SELECT sum(n)::bigint FROM ticket_counts t WHERE TRUE) AS total, t.id, t.title, t.description, t.status, t.viewed, t.worker_id, t.created_at, t.updated_at, t.assigned_at, t.in_progress_at, t.done_at, t.requester_ip, t.requester_ua, t.tracking_code, c.id AS client_id, c.name AS client_name, c.email AS client_email, c.phone AS client_phone, c.created_at AS client_created_at FROM (SELECT t.id FROM tickets t WHERE TRUE ORDER BY t.created_at DESC, t.id DESC LIMIT :limit OFFSET :offset) p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id ORDER BY t.created_at DESC, t.id DESC;

@@ -1,0 +1,99 @@
+//! The bulk load of the PostgreSQL benches: `n` tickets of the shape [`crate::load`] makes
+//! through the facade, written with `generate_series` in one statement per table, with
+//! triggers off and secondary indexes dropped, the trigger-kept tables (`ticket_search`,
+//! `ticket_counts`) filled with one set-based statement each, then the indexes rebuilt from
+//! their own definitions, as a bulk import would. Ticket `i` (from 0) gets id `i + 1` in a
+//! fresh database.
+
+use crate::DEVICES;
+use sqlx::{Connection, Executor, PgConnection};
+use std::time::Instant;
+
+/// Loads `n` tickets into the migrated, otherwise empty database at `url`, whose 50 workers
+/// have the ids from `first_worker` on. Prints how long it took and the database's size.
+pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
+    let started = Instant::now();
+    let devices = DEVICES.map(|d| format!("'{d}'")).join(",");
+    let script = format!(
+        "SET session_replication_role = replica;
+         SET maintenance_work_mem = '512MB';
+         INSERT INTO clients (name, email, email_key, phone, created_at) \
+         SELECT 'Client ' || c, 'client' || c || '@example.com', 'client' || c || '@example.com', \
+                '+1 555 ' || lpad(c::text, 7, '0'), timestamptz '2025-01-01' \
+         FROM generate_series(0, 99999) c;
+         INSERT INTO tickets (title, title_folded, description, status, client_id, worker_id, created_at, updated_at, \
+                              assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code) \
+         SELECT title, lower(title), description, status, client_id, worker_id, created_at, updated_at, \
+                assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code FROM ( \
+         SELECT (ARRAY['Acer','Apple','Asus','Bosch','Canon','Dell','Epson','Garmin','HP','Huawei','Lenovo','LG', \
+                       'Logitech','Nikon','Nintendo','Philips','Samsung','Sony','TP-Link','Xiaomi'])[(i / 10) % 20 + 1] \
+                || ' ' || (ARRAY[{devices}])[i % 10 + 1] || ' ' || \
+                (ARRAY['cracked screen','won''t turn on','battery drains fast','overheating','no sound', \
+                       'buttons sticking','water damage','charging port loose','keeps rebooting','dead pixels', \
+                       'fan noise','wifi drops','paper jam','blurry picture','firmware update failed', \
+                       'hinge broken'])[(i / 200) % 16 + 1] \
+                || ' ref K' || lpad(((i * 7919) % 1000)::text, 4, '0') AS title, \
+                'Customer reports a fault. Bought ' || (i % 48) || ' months ago, receipt attached. Request ' || i || '.' AS description, \
+                CASE WHEN i % 5 = 4 THEN 'new' WHEN i % 4 = 1 THEN 'in_progress' WHEN i % 4 = 2 THEN 'done' ELSE 'new' END AS status, \
+                (SELECT min(id) FROM clients) + i % 100000 AS client_id, \
+                CASE WHEN i % 5 = 4 THEN NULL ELSE {first_worker} + i % 50 END AS worker_id, \
+                ts AS created_at, ts AS updated_at, \
+                CASE WHEN i % 5 = 4 THEN NULL ELSE ts END AS assigned_at, \
+                CASE WHEN i % 5 <> 4 AND i % 4 IN (1, 2) THEN ts END AS in_progress_at, \
+                CASE WHEN i % 5 <> 4 AND i % 4 = 2 THEN ts + interval '2 hours' END AS done_at, \
+                '203.0.113.7' AS requester_ip, 'Mozilla/5.0 (X11; Linux x86_64)' AS requester_ua, \
+                md5(i::text) AS tracking_code \
+         FROM (SELECT i, timestamptz '2025-01-01' + i * interval '1 second' AS ts \
+               FROM generate_series(0::bigint, {last}::bigint) i) g) rows;
+         INSERT INTO ticket_events (ticket_id, at, kind, seq, status) \
+         SELECT id, created_at, 'submitted', id, 'new' FROM tickets;
+         UPDATE event_order SET last_seq = (SELECT coalesce(max(seq), 0) FROM ticket_events);
+         INSERT INTO ticket_search (id, created_at, status, worker_id, title) \
+         SELECT id, created_at, status_code(status), worker_id, title_folded FROM tickets;
+         INSERT INTO ticket_counts (worker_id, status, shard, n, resolution_micros) \
+         SELECT coalesce(worker_id, 0), status, (id % 16)::int, count(*), \
+                coalesce(sum(extract(epoch FROM done_at - created_at) * 1000000), 0) \
+         FROM tickets GROUP BY 1, 2, 3;
+         SET session_replication_role = origin;
+         VACUUM ANALYZE",
+        last = n - 1,
+    );
+    let mut db_conn = PgConnection::connect_with(&crm_store_postgres::parse_url(url).unwrap())
+        .await
+        .unwrap();
+    // Secondary indexes are dropped for the load and rebuilt once afterwards from their own
+    // definitions (as a bulk import would), so the migrations stay their only source.
+    let indexes: Vec<(String, String)> = sqlx::query_as(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i \
+         JOIN pg_index x ON x.indexrelid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass \
+         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events') \
+           AND NOT x.indisprimary",
+    )
+    .fetch_all(&mut db_conn)
+    .await
+    .unwrap();
+    for (name, _) in &indexes {
+        db_conn
+            .execute(format!("DROP INDEX {name}").as_str())
+            .await
+            .unwrap();
+    }
+    let mut statements: Vec<String> = script.split(";\n").map(str::to_owned).collect();
+    let vacuum = statements
+        .pop()
+        .expect("the script ends with VACUUM ANALYZE");
+    statements.extend(indexes.into_iter().map(|(_, def)| def));
+    statements.push(vacuum);
+    for stmt in &statements {
+        db_conn.execute(stmt.as_str()).await.unwrap();
+    }
+    let size: String =
+        sqlx::query_scalar("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            .fetch_one(&mut db_conn)
+            .await
+            .unwrap();
+    println!(
+        "loaded {n} tickets in {:.1} s; database size {size}",
+        started.elapsed().as_secs_f64()
+    );
+}
