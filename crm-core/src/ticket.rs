@@ -199,6 +199,27 @@ impl crate::page::Positioned for Ticket {
     }
 }
 
+impl TicketProgress {
+    /// The progress as `event` (one of this ticket's, the next in order) leaves it: events
+    /// carry the status and worker after them, so a follower of one ticket needs no read.
+    pub fn after(&self, event: &crate::history::Event) -> Self {
+        use crate::history::EventKind;
+        let mut p = self.clone();
+        p.status = event.status;
+        p.assigned = event.ticket_worker.is_some();
+        match (event.kind, event.to_status) {
+            (EventKind::StatusChanged, Some(TicketStatus::InProgress)) => {
+                p.in_progress_at = Some(event.at);
+            }
+            (EventKind::StatusChanged, Some(TicketStatus::Done)) => p.done_at = Some(event.at),
+            // A released ticket starts over.
+            (EventKind::Released, _) => p.in_progress_at = None,
+            _ => {}
+        }
+        p
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

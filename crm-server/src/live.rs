@@ -17,6 +17,8 @@ use std::{
     time::Duration,
 };
 use tokio::sync::{broadcast, watch};
+/// How long the loop keeps taking notifications that follow one another before reading.
+const GATHER: Duration = Duration::from_millis(5);
 
 /// The longest a change may wait to be noticed when its notification was lost.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -184,6 +186,44 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
                 () = tokio::time::sleep(POLL_EVERY) => None,
                 got = change => Some(got),
             }
+        };
+        // Under load notifications queue up, one per committed change: take every one that
+        // follows within a moment, so a burst costs one read of the new events, not one each.
+        let step = match (step, listener.as_mut()) {
+            (Some(Ok(first)), Some(l)) => {
+                let mut account_changes = Vec::new();
+                let mut events = false;
+                let mut unknown = false;
+                let mut failed = None;
+                let mut next = Some(Ok(first));
+                while let Some(got) = next.take() {
+                    match got {
+                        Ok(Change::Events) => events = true,
+                        Ok(Change::Account(user)) => account_changes.push(user),
+                        Ok(Change::Unknown) => unknown = true,
+                        Err(e) => {
+                            failed = Some(e);
+                            break;
+                        }
+                    }
+                    next = tokio::time::timeout(GATHER, l.next()).await.ok();
+                }
+                for user in account_changes {
+                    hub.tell(Message::Account(user));
+                }
+                match failed {
+                    Some(e) => {
+                        if events || unknown {
+                            catch_up(&crm, &hub).await;
+                        }
+                        Some(Err(e))
+                    }
+                    None if unknown => Some(Ok(Change::Unknown)),
+                    None if events => Some(Ok(Change::Events)),
+                    None => continue,
+                }
+            }
+            (step, _) => step,
         };
         match step {
             // The poll fallback also gives waiting tickets a worker if a pass was missed

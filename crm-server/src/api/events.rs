@@ -188,15 +188,7 @@ impl<S: Store> EventsApi<S> {
         let (live, live_from) = self.0.hub.subscribe();
         let now = self.0.crm.track(&code).await?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(pump_progress(
-            self.0.crm.clone(),
-            self.0.hub.clone(),
-            code,
-            now,
-            live_from,
-            live,
-            tx,
-        ));
+        tokio::spawn(pump_progress(self.0.hub.clone(), now, live_from, live, tx));
         Ok(EventStream::new(sse(rx))
             .keep_alive(KEEP_ALIVE)
             .to_event(|p: ProgressEventBody| {
@@ -336,10 +328,8 @@ async fn still_valid<S: Store>(crm: &Crm<S>, s: &Session) -> bool {
 }
 
 /// Feeds one customer's progress stream.
-async fn pump_progress<S: Store>(
-    crm: Crm<S>,
+async fn pump_progress(
     hub: Arc<Hub>,
-    code: String,
     now: TicketProgress,
     live_from: i64,
     mut live: broadcast::Receiver<Message>,
@@ -365,7 +355,7 @@ async fn pump_progress<S: Store>(
             () = tx.closed() => return,
             msg = live.recv() => match msg {
                 Ok(Message::Event(e)) if e.ticket_id == ticket => {
-                    let Ok(p) = crm.track(&code).await else { continue };
+                    let p = last.after(&e);
                     if p == last {
                         continue;
                     }

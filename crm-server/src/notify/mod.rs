@@ -25,8 +25,15 @@ use std::{
     },
     time::Duration,
 };
-use tokio::{sync::Semaphore, task::JoinSet};
+use tokio::{
+    sync::{Semaphore, broadcast::error::TryRecvError},
+    task::JoinSet,
+};
 use webhook::WebhookClient;
+
+/// How long the worker waits after a change before reading the outbox, so a burst of changes
+/// costs one read.
+const WAKE_GATHER: Duration = Duration::from_millis(20);
 
 /// The longest a due retry waits to be noticed.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -102,7 +109,12 @@ impl<S: Store> Notifier<S> {
             }
             tokio::select! {
                 _ = closing.changed() => break,
-                _ = events.recv() => {}
+                _ = events.recv() => {
+                    // One read of the outbox for a burst of changes, not one per change:
+                    // gather what arrives within a moment, then drop what is queued.
+                    tokio::time::sleep(WAKE_GATHER).await;
+                    while !matches!(events.try_recv(), Err(TryRecvError::Empty | TryRecvError::Closed)) {}
+                }
                 () = tokio::time::sleep(POLL_EVERY) => {}
                 Some(_) = running.join_next(), if !running.is_empty() => {}
             }
