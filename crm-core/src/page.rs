@@ -170,7 +170,8 @@ impl Default for PageRequest {
 }
 
 /// The paging and search every list takes, parsed once for all of them: every bad parameter
-/// is reported together, and a blank search means no search.
+/// is reported together, a blank search means no search, and a cursor, when given, decides
+/// where the page starts (a `page` beside it is checked but not used).
 pub fn parse_list(
     page: Option<i64>,
     size: Option<i64>,
@@ -180,10 +181,9 @@ pub fn parse_list(
     let mut errs = ValidationErrors::default();
     let cursor = errs.check(
         "cursor",
-        match (cursor, page) {
-            (None, _) => Ok(None),
-            (Some(_), Some(_)) => Err("Give either page or cursor, not both.".to_owned()),
-            (Some(c), None) => Cursor::decode(c)
+        match cursor {
+            None => Ok(None),
+            Some(c) => Cursor::decode(c)
                 .map(Some)
                 .ok_or_else(|| "Cursor must be a next_cursor from an earlier page.".to_owned()),
         },
@@ -286,8 +286,14 @@ mod tests {
         assert_eq!(fields, ["page", "size", "search"]);
         let (p, s) = parse_list(None, None, None, Some("  ")).unwrap();
         assert_eq!((p, s), (PageRequest::default(), None));
-        let e = parse_list(Some(2), None, Some("1.2"), None).unwrap_err();
-        assert_eq!(e.0[0].field, "cursor");
+        let (p, _) = parse_list(Some(2), None, Some("1.2"), None).unwrap();
+        assert_eq!(
+            (p.cursor(), p.offset()),
+            (Some(Cursor { key: 1, id: 2 }), 0),
+            "the cursor decides"
+        );
+        let e = parse_list(Some(0), None, Some("1.2"), None).unwrap_err();
+        assert_eq!(e.0[0].field, "page", "a bad page is still reported");
         let e = parse_list(None, None, Some("nonsense"), None).unwrap_err();
         assert_eq!(e.0[0].field, "cursor");
         let c = Cursor {

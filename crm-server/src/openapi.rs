@@ -365,6 +365,7 @@ pub mod limits {
             ("query", "page") => json!({ "minimum": 1, "maximum": u32::MAX }),
             ("query", "size") => json!({ "minimum": 1, "maximum": PageRequest::MAX_SIZE }),
             ("query", "worker_id") | ("path", "id") => json!({ "minimum": 1 }),
+            ("query", "cursor") => json!({ "pattern": "^[0-9A-Fa-f]{1,16}\\.[0-9A-Fa-f]{1,16}$" }),
             ("query", "search") => json!({
                 "maxLength": SearchTerm::MAX_CHARS,
                 "pattern": format!("^[^{CONTROL}]*$")
