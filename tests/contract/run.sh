@@ -60,7 +60,7 @@ st_run() { # token, extra filters...
   local token=$1
   shift
   "$venv/bin/st" --config-file tests/contract/schemathesis.toml run "$base/openapi.json" \
-    -H "Authorization: Bearer $token" --checks all \
+    -H "Authorization: Bearer $token" \
     --phases examples,coverage,fuzzing,stateful --no-color "$@"
 }
 
