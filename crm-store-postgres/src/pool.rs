@@ -3,8 +3,8 @@
 //! sqlx's pool answers a round trip (a `Sync` and its `ReadyForQuery`) each time a connection
 //! goes back to it, to flush what a cancelled call may have left. For a request whose
 //! statements are each a single round trip (the session check, a page, the statistics), that
-//! doubles the messages the database and the server exchange; on a small machine it cost a
-//! third of the throughput. This pool keeps the same guarantees with less: a connection goes
+//! doubles the messages the database and the server exchange (see README's PostgreSQL load
+//! benchmark for what it cost). This pool keeps the same guarantees with less: a connection goes
 //! back as it is when nothing is left to flush, and is flushed (off the caller's path) only
 //! when a dropped transaction queued its `ROLLBACK`; a cancelled call's unread answer is read
 //! by the next user before its own statement (sqlx does that on every call). A connection
