@@ -14,6 +14,10 @@
 //! Counts come from `ticket_counts`, a sharded counter table kept by statement triggers, so
 //! list totals and statistics never count a million rows; title search uses a `pg_trgm` index.
 //!
+//! Statements run on a small pool of the store's own (`pool.rs`), which puts a connection
+//! back without a round trip unless a dropped transaction left a `ROLLBACK` to send; sqlx's
+//! pool ([`PgStore::pool`]) serves migrations, the change listener and embedders.
+//!
 //! Migrations are embedded and run by [`PgStore::connect`] (concurrent replicas serialise on
 //! sqlx's advisory lock). Queries are checked at run time, so building never needs a database.
 //! Status names, event kinds and roles are bound from their Rust values, so the schema's
