@@ -9,7 +9,7 @@
 //! assignment by an `UPDATE` joined with a `FOR SHARE` lock on the active worker (which a
 //! deactivation must wait for), deactivation and the release of open tickets in one
 //! transaction. Each change writes its history event in the same statement or transaction.
-//! Constraint violations map to the core errors by constraint name ([`error`](crate::error)).
+//! Constraint violations map to the core errors by constraint name (`error.rs`).
 //!
 //! Counts come from `ticket_counts`, a sharded counter table kept by statement triggers, so
 //! list totals and statistics never count a million rows; title search uses a `pg_trgm` index.
