@@ -242,4 +242,85 @@ mod tests {
             "TrackingCode(***)"
         );
     }
+
+    #[test]
+    fn progress_follows_each_event_without_a_read() {
+        use crate::{
+            history::{Event, EventKind},
+            ids::EventId,
+        };
+        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        let at = |s: i64| t0 + chrono::TimeDelta::seconds(s);
+        let event = |seq: i64, kind, to: Option<TicketStatus>, status, worker: Option<i64>| Event {
+            id: EventId(seq),
+            seq,
+            ticket_id: TicketId(7),
+            at: at(seq),
+            kind,
+            actor_id: None,
+            worker_id: worker.map(UserId),
+            from_status: None,
+            to_status: to,
+            status,
+            ticket_worker: worker.map(UserId),
+            prev_worker: None,
+        };
+        let new = TicketProgress {
+            id: TicketId(7),
+            status: TicketStatus::New,
+            assigned: false,
+            created_at: t0,
+            in_progress_at: None,
+            done_at: None,
+        };
+        let assigned = new.after(&event(
+            1,
+            EventKind::Assigned,
+            None,
+            TicketStatus::New,
+            Some(3),
+        ));
+        assert_eq!(
+            (assigned.status, assigned.assigned),
+            (TicketStatus::New, true)
+        );
+        let started = assigned.after(&event(
+            2,
+            EventKind::StatusChanged,
+            Some(TicketStatus::InProgress),
+            TicketStatus::InProgress,
+            Some(3),
+        ));
+        assert_eq!(started.in_progress_at, Some(at(2)));
+        let viewed = started.after(&event(
+            3,
+            EventKind::Viewed,
+            None,
+            TicketStatus::InProgress,
+            Some(3),
+        ));
+        assert_eq!(viewed, started, "a view changes nothing a customer sees");
+        let released = started.after(&event(
+            4,
+            EventKind::Released,
+            None,
+            TicketStatus::New,
+            None,
+        ));
+        assert_eq!(
+            (released.status, released.assigned, released.in_progress_at),
+            (TicketStatus::New, false, None)
+        );
+        let done = started.after(&event(
+            5,
+            EventKind::StatusChanged,
+            Some(TicketStatus::Done),
+            TicketStatus::Done,
+            Some(3),
+        ));
+        assert_eq!(
+            (done.status, done.in_progress_at, done.done_at),
+            (TicketStatus::Done, Some(at(2)), Some(at(5)))
+        );
+    }
 }
