@@ -216,11 +216,7 @@ impl Config {
             })?,
         };
         let networks = |name: &str, default: &str| -> Result<Networks, ConfigError> {
-            get(name)
-                .unwrap_or_else(|| default.to_owned())
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
+            comma_list(&get(name).unwrap_or_else(|| default.to_owned()))
                 .map(|s| {
                     Networks::parse_entry(s).ok_or_else(|| {
                         ConfigError(format!(
@@ -256,31 +252,17 @@ impl Config {
                 "STATEMENT_TIMEOUT_MS must be at least 1".into(),
             ));
         }
-        let cors_origins: Vec<String> = get("CORS_ORIGINS")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let list = |name: &str| -> Vec<String> {
+            get(name)
+                .map(|v| comma_list(&v).map(str::to_owned).collect())
+                .unwrap_or_default()
+        };
+        let cors_origins = list("CORS_ORIGINS");
         if cors_origins.iter().any(|o| o == "*") {
             return Err(ConfigError(
                 "CORS_ORIGINS must list origins; \"*\" is not allowed".into(),
             ));
         }
-        let list = |name: &str| -> Vec<String> {
-            get(name)
-                .map(|v| {
-                    v.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
         let webhook_allow_hosts = list("WEBHOOK_ALLOW_HOSTS");
         let mail = match get("SMTP_URL") {
             None => None,
@@ -335,6 +317,11 @@ impl Config {
             log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
         })
     }
+}
+
+/// The entries of a comma-separated setting, trimmed, blanks left out.
+fn comma_list(v: &str) -> impl Iterator<Item = &str> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -65,7 +65,10 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
     let doc = Arc::new(openapi::document(&service));
     let (spec, docs) = (doc.json.clone(), doc.html.clone());
     let cors = Arc::new(middleware::CorsPolicy::new(cors_origins));
-    let counted = (state.metrics.clone(), doc.clone());
+    let access_log = middleware::AccessLog {
+        metrics: state.metrics.clone(),
+        doc: doc.clone(),
+    };
     let gate = SessionGate(Arc::new(state));
     Route::new()
         .at(
@@ -95,8 +98,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
         .around(move |ep, req| middleware::method_check(doc.clone(), ep, req))
         .catch_all_error(|e| async move { error::render_any(e) })
         .around(move |ep, req| middleware::cors(cors.clone(), ep, req))
-        .with(middleware::AccessLog)
-        .around(move |ep, req| metrics::count(counted.0.clone(), counted.1.clone(), ep, req))
+        .with(access_log)
 }
 
 /// Builds the state for `crm` from the configuration.

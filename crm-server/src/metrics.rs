@@ -9,7 +9,7 @@
 
 use crate::{api::AppState, openapi::Document};
 use crm_core::Store;
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::http::Method;
 use prometheus_client::{
     encoding::{EncodeLabelSet, text},
     metrics::{
@@ -20,7 +20,7 @@ use prometheus_client::{
     },
     registry::Registry,
 };
-use std::{sync::Arc, sync::atomic::Ordering, time::Instant};
+use std::sync::atomic::Ordering;
 
 /// The labels of one request: its method, the documented route that served it (never the raw
 /// path, so ids and tracking codes neither leak nor multiply the series) and its status.
@@ -69,8 +69,19 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Counts one answered request.
-    pub fn observe(&self, method: &str, route: String, status: u16, seconds: f64) {
+    /// Counts one answered request. Methods outside the standard set are one label value,
+    /// so a client cannot multiply the series by inventing methods.
+    pub fn observe(&self, method: &Method, route: String, status: u16, seconds: f64) {
+        let method = match *method {
+            Method::GET
+            | Method::HEAD
+            | Method::POST
+            | Method::PUT
+            | Method::DELETE
+            | Method::PATCH
+            | Method::OPTIONS => method.as_str(),
+            _ => "other",
+        };
         let labels = RequestLabels {
             method: method.to_owned(),
             route,
@@ -178,43 +189,15 @@ struct OutcomeLabels {
 
 /// The route label of a request: the documented template, or what the UI and the documents
 /// are served at, or `unmatched` (a 404 for a path nobody serves).
-fn route_of(doc: &Document, path: &str) -> String {
+pub fn route_of(doc: &Document, path: &str) -> String {
     let path = if path.len() > 1 {
         path.trim_end_matches('/')
     } else {
         path
     };
     match path {
-        "/" | "/docs" | "/openapi.json" | "" => path.to_owned(),
+        "/" | "/docs" | "/openapi.json" => path.to_owned(),
         p if p.starts_with("/ui/") => "/ui/{asset}".to_owned(),
         p => doc.route(p).unwrap_or_else(|| "unmatched".to_owned()),
     }
-}
-
-/// Counts every request the server answers (outermost, so errors and refusals count too).
-pub async fn count<E: Endpoint<Output = Response>>(
-    metrics: Arc<Metrics>,
-    doc: Arc<Document>,
-    ep: E,
-    req: Request,
-) -> poem::Result<Response> {
-    // Methods outside the standard set are one label value, so a client cannot multiply
-    // the series by inventing methods.
-    let method = match req.method().as_str() {
-        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m.to_owned(),
-        _ => "other".to_owned(),
-    };
-    let route = route_of(&doc, req.uri().path());
-    let started = Instant::now();
-    let resp = match ep.call(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => e.into_response(),
-    };
-    metrics.observe(
-        &method,
-        route,
-        resp.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
-    Ok(resp)
 }

@@ -1,7 +1,7 @@
 //! Request middleware: the body size limit, the access log, CORS, and the 405 answer.
 
 use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, http::StatusCode};
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
 /// Refuses bodies over the limit with 413, whether announced by `Content-Length` or streamed.
 pub struct BodyLimit(pub usize);
@@ -49,21 +49,31 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     }
 }
 
-/// One line per request: method, path (never the query, which may carry customer text or a
+/// One line per request, and its count in the metrics: method, path (never the query, which may carry customer text or a
 /// stream ticket; a tracking code in the path shows as `{tracking_code}`), status and
 /// latency. Headers, bodies and tokens are never logged.
-pub struct AccessLog;
+/// The same request is counted in `metrics`, under the route `doc` says served it.
+pub struct AccessLog {
+    pub metrics: Arc<crate::metrics::Metrics>,
+    pub doc: Arc<crate::openapi::Document>,
+}
 
 impl<E: Endpoint> Middleware<E> for AccessLog {
     type Output = AccessLogEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        AccessLogEndpoint { inner }
+        AccessLogEndpoint {
+            inner,
+            metrics: self.metrics.clone(),
+            doc: self.doc.clone(),
+        }
     }
 }
 
 /// See [`AccessLog`].
 pub struct AccessLogEndpoint<E> {
     inner: E,
+    metrics: Arc<crate::metrics::Metrics>,
+    doc: Arc<crate::openapi::Document>,
 }
 
 impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
@@ -72,17 +82,21 @@ impl<E: Endpoint> Endpoint for AccessLogEndpoint<E> {
     async fn call(&self, req: Request) -> Result<Response> {
         let method = req.method().clone();
         let path = loggable_path(req.uri().path()).into_owned();
+        let route = crate::metrics::route_of(&self.doc, req.uri().path());
         let started = Instant::now();
         let resp = match self.inner.call(req).await {
             Ok(r) => r.into_response(),
             Err(e) => e.into_response(),
         };
+        let seconds = started.elapsed().as_secs_f64();
+        let status = resp.status().as_u16();
+        self.metrics.observe(&method, route, status, seconds);
         tracing::info!(
             target: "crm_server::access",
             %method,
             %path,
-            status = resp.status().as_u16(),
-            latency_ms = format!("{:.2}", started.elapsed().as_secs_f64() * 1000.0),
+            status,
+            latency_ms = format!("{:.2}", seconds * 1000.0),
         );
         Ok(resp)
     }

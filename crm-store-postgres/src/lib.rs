@@ -72,13 +72,7 @@ impl StoreHealth for PgStore {
     }
 
     fn pool_status(&self) -> Option<crm_core::PoolStatus> {
-        let s = self.conns.status();
-        Some(crm_core::PoolStatus {
-            max: s.max,
-            open: s.open,
-            idle: s.idle,
-            waiting: s.waiting,
-        })
+        Some(self.conns.status())
     }
 }
 

@@ -67,14 +67,6 @@ struct Inner {
     closed: AtomicBool,
 }
 
-/// The pool's state at one moment: most, open, idle, waiting.
-pub(crate) struct Status {
-    pub max: u32,
-    pub open: u32,
-    pub idle: u32,
-    pub waiting: u64,
-}
-
 impl Pool {
     /// A pool of at most `max` connections made with `options`; none is opened until needed.
     pub(crate) fn new(options: PgConnectOptions, max: u32, acquire_timeout: Duration) -> Self {
@@ -142,9 +134,9 @@ impl Pool {
         }
     }
 
-    pub(crate) fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> crm_core::PoolStatus {
         let inner = &self.0;
-        Status {
+        crm_core::PoolStatus {
             max: inner.max,
             open: inner.open.load(Ordering::Relaxed),
             idle: u32::try_from(inner.lock_idle().len()).unwrap_or(u32::MAX),
