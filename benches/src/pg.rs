@@ -45,15 +45,16 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
                 md5(i::text) AS tracking_code \
          FROM (SELECT i, timestamptz '2025-01-01' + i * interval '1 second' AS ts \
                FROM generate_series(0::bigint, {last}::bigint) i) g) rows;
-         INSERT INTO ticket_events (ticket_id, at, kind, seq, status) \
-         SELECT id, created_at, 'submitted', id, 'new' FROM tickets;
-         UPDATE event_order SET last_seq = (SELECT coalesce(max(seq), 0) FROM ticket_events);
+         INSERT INTO ticket_events (ticket_id, at, kind, status) \
+         SELECT id, created_at, 'submitted', 'new' FROM tickets ORDER BY id;
+         INSERT INTO event_positions (seq, event_id) \
+         SELECT row_number() OVER (ORDER BY id), id FROM ticket_events;
          INSERT INTO ticket_search (id, created_at, status, worker_id, title) \
-         SELECT id, created_at, status_code(status), worker_id, title_folded FROM tickets;
-         INSERT INTO ticket_counts (worker_id, status, shard, n, resolution_micros) \
-         SELECT coalesce(worker_id, 0), status, (id % 16)::int, count(*), \
+         SELECT id, created_at, status, worker_id, title_folded FROM tickets;
+         INSERT INTO ticket_counts (worker_id, status, n, resolution_micros) \
+         SELECT coalesce(worker_id, 0), status, count(*), \
                 coalesce(sum(extract(epoch FROM done_at - created_at) * 1000000), 0) \
-         FROM tickets GROUP BY 1, 2, 3;
+         FROM tickets GROUP BY 1, 2;
          SET session_replication_role = origin;
          VACUUM ANALYZE",
         last = n - 1,
@@ -66,7 +67,7 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i \
          JOIN pg_index x ON x.indexrelid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass \
-         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events') \
+         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events', 'event_positions') \
            AND NOT x.indisprimary",
     )
     .fetch_all(&mut db_conn)

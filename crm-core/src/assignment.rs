@@ -57,8 +57,9 @@ pub struct Candidate {
     pub id: UserId,
     /// Its open tickets now.
     pub open: u64,
-    /// The position (`seq`) of the last event that gave it a ticket, if any: the smaller,
-    /// the longer ago (positions follow commit order, so they order assignments exactly).
+    /// The id of the last `assigned` event that gave it a ticket, if any: the smaller, the
+    /// longer ago (event ids grow as events are written, and automatic assignments are
+    /// written one pass at a time, so ids order assignments as they happened).
     pub last_assigned: Option<i64>,
 }
 

@@ -53,8 +53,11 @@ impl EventKind {
 pub struct Event {
     /// Identity; increases with time.
     pub id: EventId,
-    /// Position in the global order of all events: positive, never repeated, and handed out
-    /// in commit order, so "every event after position n" never skips one that commits late.
+    /// Position in the global order of all events: positive, never repeated, never going
+    /// backwards, so "every event after position n" is complete whatever order the changes
+    /// committed in. A backend may give it a moment after the change commits (PostgreSQL
+    /// does, see its migration 0008): streams and replays carry only positioned events, and
+    /// a ticket's history read in that moment says 0.
     pub seq: i64,
     /// The ticket it happened to.
     pub ticket_id: TicketId,
@@ -79,28 +82,20 @@ pub struct Event {
     pub prev_worker: Option<UserId>,
 }
 
-/// An event before the store numbers it. Built only by the constructors below, so each kind
-/// carries exactly the fields that apply to it.
+/// An event before the store numbers it. Its fields are private and set only by the
+/// constructors below, so each kind carries exactly the fields that apply to it, whichever
+/// backend writes it; backends read them through the accessors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
-    /// When.
-    pub at: DateTime<Utc>,
-    /// What.
-    pub kind: EventKind,
-    /// Who did it.
-    pub actor_id: Option<UserId>,
-    /// The worker concerned.
-    pub worker_id: Option<UserId>,
-    /// Status before.
-    pub from_status: Option<TicketStatus>,
-    /// Status after.
-    pub to_status: Option<TicketStatus>,
-    /// The ticket's status after the event.
-    pub status: TicketStatus,
-    /// The ticket's worker after the event.
-    pub ticket_worker: Option<UserId>,
-    /// The ticket's worker before the event, when the event took the ticket from it.
-    pub prev_worker: Option<UserId>,
+    at: DateTime<Utc>,
+    kind: EventKind,
+    actor_id: Option<UserId>,
+    worker_id: Option<UserId>,
+    from_status: Option<TicketStatus>,
+    to_status: Option<TicketStatus>,
+    status: TicketStatus,
+    ticket_worker: Option<UserId>,
+    prev_worker: Option<UserId>,
 }
 
 impl NewEvent {
@@ -186,6 +181,51 @@ impl NewEvent {
         worker: Option<UserId>,
     ) -> Self {
         Self::bare(EventKind::Viewed, at, Some(actor), status, worker)
+    }
+
+    /// When.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
+    }
+
+    /// What.
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
+    /// Who did it.
+    pub fn actor_id(&self) -> Option<UserId> {
+        self.actor_id
+    }
+
+    /// The worker concerned.
+    pub fn worker_id(&self) -> Option<UserId> {
+        self.worker_id
+    }
+
+    /// Status before.
+    pub fn from_status(&self) -> Option<TicketStatus> {
+        self.from_status
+    }
+
+    /// Status after a status change or release.
+    pub fn to_status(&self) -> Option<TicketStatus> {
+        self.to_status
+    }
+
+    /// The ticket's status after the event.
+    pub fn status(&self) -> TicketStatus {
+        self.status
+    }
+
+    /// The ticket's worker after the event.
+    pub fn ticket_worker(&self) -> Option<UserId> {
+        self.ticket_worker
+    }
+
+    /// The ticket's worker before the event, when the event took the ticket from it.
+    pub fn prev_worker(&self) -> Option<UserId> {
+        self.prev_worker
     }
 
     /// Numbers the event for `ticket` at position `seq`.

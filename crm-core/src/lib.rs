@@ -11,8 +11,8 @@
 //! * [`Crm`] is the facade embedders call with an authenticated [`Actor`]; it enforces the
 //!   rules and maps every refusal to one [`CoreError`] variant, one API error code.
 //!
-//! The crate does no I/O of its own; password hashing borrows Tokio's blocking pool when it
-//! runs inside a Tokio runtime.
+//! The crate does no I/O of its own; password hashing runs on a few threads of its own (see
+//! [`password`]), never on the embedder's.
 
 pub mod account;
 pub mod assignment;
@@ -25,6 +25,7 @@ pub mod notify;
 pub mod page;
 pub mod password;
 pub mod role;
+pub mod secret;
 pub mod service;
 pub mod status;
 pub mod store;
@@ -43,6 +44,7 @@ pub use page::{
 };
 pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
+pub use secret::Secret;
 pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{

@@ -4,9 +4,11 @@
 //! the retry schedule, and what a delivery record says.
 
 use crate::{
-    history::{Event, EventKind},
+    history::{Event, EventKind, NewEvent},
     ids::TicketId,
+    secret::Secret,
     status::TicketStatus,
+    ticket::Ticket,
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -90,9 +92,10 @@ impl MailKind {
             .find(|k| k.as_str() == s)
     }
 
-    /// The message an event sends the customer, if any.
-    pub fn of(e: &Event) -> Option<Self> {
-        match (e.kind, e.to_status) {
+    /// The message an event sends the customer, if any: the one rule, which every backend
+    /// applies to the events it writes ([`NewEvent::mail`]).
+    pub fn of(kind: EventKind, to_status: Option<TicketStatus>) -> Option<Self> {
+        match (kind, to_status) {
             (EventKind::Submitted, _) => Some(Self::Received),
             (EventKind::StatusChanged, Some(TicketStatus::InProgress)) => Some(Self::Started),
             (EventKind::StatusChanged, Some(TicketStatus::Done)) => Some(Self::Ready),
@@ -166,6 +169,9 @@ pub struct Delivery {
     pub next_attempt_at: DateTime<Utc>,
     /// The body sent, fixed at the first attempt so every retry sends the same.
     pub payload: Option<String>,
+    /// The ticket as staff saw it right after the event, taken in the event's own atomic
+    /// step: what the notification tells, however the ticket changed since.
+    pub ticket: Option<Ticket>,
     /// The HTTP status of the last attempt, if it got one.
     pub last_status: Option<u16>,
     /// What went wrong last, if anything.
@@ -210,7 +216,7 @@ pub struct NewWebhook {
     /// What it subscribes to: at least one, no repeats.
     pub topics: Vec<Topic>,
     /// Its signing secret ([`new_secret`]).
-    pub secret: String,
+    pub secret: Secret,
     /// When it was added.
     pub at: DateTime<Utc>,
 }
@@ -286,9 +292,10 @@ pub struct WebhookEndpoint {
     pub url: String,
     /// What it subscribes to.
     pub topics: Vec<Topic>,
-    /// Signing secret, `whsec_` and base64 (only shown when the endpoint is created).
+    /// Signing secret, `whsec_` and base64 (only shown when the endpoint is created; never
+    /// serialised, and `***` in `Debug`).
     #[serde(skip)]
-    pub secret: String,
+    pub secret: Secret,
     /// False once it answered 410 Gone.
     pub enabled: bool,
     /// When it was added.
@@ -296,14 +303,28 @@ pub struct WebhookEndpoint {
 }
 
 /// A new signing secret: `whsec_` and 24 random bytes in base64, as Standard Webhooks has it.
-pub fn new_secret() -> String {
+pub fn new_secret() -> Secret {
     let mut key = [0u8; 24];
     rand::rng().fill_bytes(&mut key);
-    format!("whsec_{}", STANDARD.encode(key))
+    Secret::new(format!("whsec_{}", STANDARD.encode(key)))
+}
+
+impl NewEvent {
+    /// The webhook topic this event is delivered under, if any.
+    pub fn topic(&self) -> Option<Topic> {
+        Topic::of(self.kind())
+    }
+
+    /// The customer e-mail this event causes, if any.
+    pub fn mail(&self) -> Option<MailKind> {
+        MailKind::of(self.kind(), self.to_status())
+    }
 }
 
 /// The notifications an event causes: one per subscribed enabled endpoint, and the
-/// customer's e-mail when the event is one they hear about.
+/// customer's e-mail when the event is one they hear about. (The memory store applies it
+/// as it is; PostgreSQL binds [`NewEvent::topic`] and [`NewEvent::mail`] and joins the
+/// subscribed endpoints in the event's statement: the same rule, decided here.)
 pub fn targets<'a>(
     e: &Event,
     endpoints: impl IntoIterator<Item = &'a WebhookEndpoint>,
@@ -320,7 +341,7 @@ pub fn targets<'a>(
             });
         }
     }
-    if let Some(kind) = MailKind::of(e) {
+    if let Some(kind) = MailKind::of(e.kind, e.to_status) {
         out.push(Target::Mail(kind));
     }
     out
@@ -362,8 +383,9 @@ mod tests {
         }
         assert_eq!(Topic::of(EventKind::Viewed), None);
         let s = new_secret();
+        let s = s.expose();
         assert!(s.starts_with("whsec_"));
         assert_eq!(STANDARD.decode(&s[6..]).unwrap().len(), 24);
-        assert_ne!(s, new_secret());
+        assert_ne!(s, new_secret().expose());
     }
 }

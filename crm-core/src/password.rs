@@ -1,7 +1,15 @@
-//! argon2id hashing, always off the async runtime, with a constant-shape check for unknown users.
+//! argon2id hashing on a small pool of threads of its own, with a constant-shape check for
+//! unknown users.
+//!
+//! The pool's threads belong to the library (created with the [`Passwords`] that uses them,
+//! gone with it), so lowering their scheduling priority touches nothing of the embedder's:
+//! not Tokio's blocking pool, not any other thread of the process.
 
-use std::{sync::Arc, time::Duration};
-use tokio::sync::Semaphore;
+use std::{
+    sync::{Arc, Mutex, mpsc},
+    time::Duration,
+};
+use tokio::sync::{Semaphore, oneshot};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
@@ -23,6 +31,67 @@ pub enum PasswordCost {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HashersBusy;
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The threads that hash: as many as the machine has cores, each at the lowest scheduling
+/// priority (niceness 19 on Linux), so a flood of sign-ins slows sign-ins and not the
+/// requests that need no hash. They end when the last [`Passwords`] using them is dropped.
+struct HashPool {
+    jobs: Mutex<mpsc::Sender<Job>>,
+}
+
+impl HashPool {
+    fn new(threads: usize) -> Self {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("crm-hash-{i}"))
+                .spawn(move || {
+                    // Our own thread: a platform that refuses keeps the normal priority.
+                    let _ = thread_priority::set_current_thread_priority(
+                        thread_priority::ThreadPriority::Min,
+                    );
+                    loop {
+                        let job = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return, // every sender is gone
+                        }
+                    }
+                });
+            // A thread the system cannot give us leaves the others to do the work.
+            drop(spawned);
+        }
+        Self {
+            jobs: Mutex::new(tx),
+        }
+    }
+
+    /// Runs `f` on a pool thread and waits for its result on any executor.
+    async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
+        });
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .send(job);
+        if let Err(mpsc::SendError(job)) = sent {
+            // No thread could be started: do the work here.
+            job();
+        }
+        match rx.await {
+            Ok(Ok(v)) => v,
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => unreachable!("a job is dropped only after it ran"),
+        }
+    }
+}
+
 /// Hashes and verifies passwords with one fixed parameter set, at most `permits` at once: each
 /// hash holds its memory cost and a core for tens of milliseconds, so a flood of sign-ins must
 /// queue here rather than starve every other request of CPU and memory.
@@ -32,6 +101,7 @@ pub struct Passwords {
     dummy_hash: String,
     permits: Arc<Semaphore>,
     wait: Duration,
+    pool: Arc<HashPool>,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -41,7 +111,8 @@ impl std::fmt::Debug for Passwords {
 }
 
 impl Passwords {
-    /// Prepares a hasher and the dummy hash unknown usernames are checked against.
+    /// Prepares a hasher, its threads, and the dummy hash unknown usernames are checked
+    /// against.
     pub fn new(cost: PasswordCost) -> Self {
         let params = match cost {
             PasswordCost::Default => Params::new(19 * 1024, 2, 1, None),
@@ -50,14 +121,14 @@ impl Passwords {
         .expect("constant argon2 parameters are valid");
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let dummy_hash = hash_with(&argon, "not a real password, only spends time");
-        // As many hashes at once as there are cores: each is one core's work, at the lowest
-        // scheduling priority (see `lower_priority_once`).
+        // As many hashes at once as there are cores: each is one core's work.
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         Self {
             argon,
             dummy_hash,
             permits: Arc::new(Semaphore::new(cores)),
             wait: Duration::from_secs(1),
+            pool: Arc::new(HashPool::new(cores)),
         }
     }
 
@@ -68,29 +139,30 @@ impl Passwords {
         self
     }
 
-    /// Runs `f` on a blocking thread once a hasher is free.
+    /// Runs `f` on a hashing thread once a hasher is free.
     async fn bounded<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashersBusy> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            // Not on Tokio (no timer, no blocking pool): the embedder runs it inline.
-            return Ok(f());
-        }
-        let _permit = tokio::time::timeout(self.wait, self.permits.acquire())
-            .await
-            .map_err(|_| HashersBusy)?
-            .map_err(|_| HashersBusy)?;
-        Ok(run_blocking(f).await)
+        let permit = if tokio::runtime::Handle::try_current().is_ok() {
+            tokio::time::timeout(self.wait, self.permits.acquire())
+                .await
+                .map_err(|_| HashersBusy)?
+        } else {
+            // Not on Tokio: no timer to bound the wait with; queue without one.
+            self.permits.acquire().await
+        };
+        let _permit = permit.map_err(|_| HashersBusy)?;
+        Ok(self.pool.run(f).await)
     }
 
-    /// Hashes on a blocking thread; the result is a PHC string with its own salt.
+    /// Hashes on a hashing thread; the result is a PHC string with its own salt.
     pub async fn hash(&self, password: String) -> Result<String, HashersBusy> {
         let argon = self.argon.clone();
         self.bounded(move || hash_with(&argon, &password)).await
     }
 
-    /// Verifies on a blocking thread. With no stored hash (unknown user) the dummy hash is
+    /// Verifies on a hashing thread. With no stored hash (unknown user) the dummy hash is
     /// checked instead, so the answer takes the same time either way, and is always false.
     pub async fn verify(
         &self,
@@ -117,40 +189,6 @@ fn hash_with(argon: &Argon2<'_>, password: &str) -> String {
         .hash_password(password.as_bytes(), &salt)
         .expect("argon2 hashing of a bounded password cannot fail")
         .to_string()
-}
-
-thread_local! {
-    static LOWERED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Hashing is batch work: the thread that does it yields the CPU to every other thread of the
-/// machine (lowest scheduling priority, niceness 19 on Linux), so a flood of sign-ins slows
-/// sign-ins, not the requests that need no hash. Done once per blocking-pool thread; a
-/// platform that refuses simply keeps the normal priority.
-fn lower_priority_once() {
-    LOWERED.with(|done| {
-        if !done.get() {
-            done.set(true);
-            let _ =
-                thread_priority::set_current_thread_priority(thread_priority::ThreadPriority::Min);
-        }
-    });
-}
-
-async fn run_blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let f = move || {
-        lower_priority_once();
-        f()
-    };
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) => match handle.spawn_blocking(f).await {
-            Ok(v) => v,
-            Err(e) => std::panic::resume_unwind(e.into_panic()),
-        },
-        // Outside a Tokio runtime (an embedder on another executor) there is no blocking
-        // pool to borrow; run inline.
-        Err(_) => f(),
-    }
 }
 
 #[cfg(test)]
@@ -185,5 +223,27 @@ mod tests {
         assert_eq!(p.hash("password1".into()).await, Err(HashersBusy));
         drop(held);
         assert!(p.hash("password1".into()).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn hashing_runs_on_threads_of_its_own_and_leaves_the_callers_alone() {
+        let p = Passwords::new(PasswordCost::Fast);
+        let name = p
+            .pool
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await;
+        assert!(name.is_some_and(|n| n.starts_with("crm-hash-")));
+        // Tokio's blocking threads (which hashing used to borrow) keep the priority a new
+        // thread of the embedder's process gets.
+        p.hash("password1".into()).await.unwrap();
+        let blocking = tokio::task::spawn_blocking(thread_priority::get_current_thread_priority)
+            .await
+            .unwrap()
+            .ok();
+        let fresh = std::thread::spawn(thread_priority::get_current_thread_priority)
+            .join()
+            .unwrap()
+            .ok();
+        assert_eq!(blocking, fresh);
     }
 }

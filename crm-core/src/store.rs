@@ -166,19 +166,18 @@ pub trait UserStore: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 }
 
-/// Failed sign-ins per username (see [`crate::throttle`]), shared by every replica.
+/// Sign-in attempts per username (see [`crate::throttle`]), shared by every replica.
 #[async_trait]
 pub trait LoginThrottle: Send + Sync + 'static {
-    /// The throttle state of this username key, if it has one.
-    async fn login_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError>;
-
-    /// Records a failed sign-in at `now`, atomically applying
-    /// [`ThrottleState::after_failure`] to the stored state, and returns the new state.
-    async fn login_failed(
+    /// Reserves one attempt for this username key at `now`, atomically applying
+    /// [`ThrottleState::reserve`] to the stored state: `Ok(state)` when granted (the attempt
+    /// already counted as a failure), `Err(wait)` while the username is locked. Racing
+    /// reservations on any number of replicas each see the one before.
+    async fn reserve_sign_in(
         &self,
         key: &str,
         now: DateTime<Utc>,
-    ) -> Result<ThrottleState, StoreError>;
+    ) -> Result<Result<ThrottleState, TimeDelta>, StoreError>;
 
     /// Forgets the username's failures after a successful sign-in.
     async fn login_succeeded(&self, key: &str) -> Result<(), StoreError>;
@@ -239,8 +238,16 @@ pub trait EventLog: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<Event>, StoreError>;
 
-    /// The position of the latest committed event (0 when there is none).
+    /// The position of the latest positioned event (0 when there is none).
     async fn last_event_seq(&self) -> Result<i64, StoreError>;
+
+    /// Gives every event committed before the call its position, for a backend that
+    /// positions events after their changes commit (PostgreSQL, so that no write waits for
+    /// another's commit); returns how many it positioned. Safe to call from any replica at
+    /// any time: callers serialise in the store, each positioning what it finds. The live
+    /// hub calls it before it reads; a backend that positions events as they are written
+    /// (the memory store) does nothing.
+    async fn sequence(&self) -> Result<u64, StoreError>;
 
     /// A listener woken by changes made through any replica.
     async fn listen(&self) -> Result<Box<dyn ChangeListener>, StoreError>;
@@ -393,8 +400,7 @@ mockall::mock! {
 
     #[async_trait]
     impl LoginThrottle for Store {
-        async fn login_state(&self, key: &str) -> Result<Option<ThrottleState>, StoreError>;
-        async fn login_failed(&self, key: &str, now: DateTime<Utc>) -> Result<ThrottleState, StoreError>;
+        async fn reserve_sign_in(&self, key: &str, now: DateTime<Utc>) -> Result<Result<ThrottleState, TimeDelta>, StoreError>;
         async fn login_succeeded(&self, key: &str) -> Result<(), StoreError>;
     }
 
@@ -402,6 +408,7 @@ mockall::mock! {
     impl EventLog for Store {
         async fn events_after(&self, after: i64, visibility: Visibility, limit: u32) -> Result<Vec<Event>, StoreError>;
         async fn last_event_seq(&self) -> Result<i64, StoreError>;
+        async fn sequence(&self) -> Result<u64, StoreError>;
         async fn listen(&self) -> Result<Box<dyn ChangeListener>, StoreError>;
         async fn use_once(&self, nonce: &str, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, StoreError>;
     }
@@ -434,7 +441,8 @@ mockall::mock! {
     }
 }
 
-/// Builds the event a transition records; shared by every backend so they write the same trail.
+/// Builds the event a transition records. Both backends write exactly this event (the memory
+/// store as it is, PostgreSQL by binding its fields), so they write the same trail.
 pub fn transition_event(change: &Transition) -> NewEvent {
     NewEvent::status_changed(
         change.at,

@@ -42,6 +42,22 @@ impl ThrottleState {
         }
     }
 
+    /// Reserves one sign-in attempt at `now`, as the store must apply it atomically: refused
+    /// with the wait while the username is locked; otherwise granted, and counted as a failure
+    /// up front (a success then forgets the whole state). Counting before the password is
+    /// checked is what bounds concurrency: of any number of attempts racing for one username,
+    /// exactly [`FREE_FAILURES`] are granted before the lock refuses the rest, however long
+    /// their hashing takes.
+    pub fn reserve(
+        prev: Option<ThrottleState>,
+        now: DateTime<Utc>,
+    ) -> Result<ThrottleState, TimeDelta> {
+        match prev.and_then(|p| p.wait(now)) {
+            Some(wait) => Err(wait),
+            None => Ok(Self::after_failure(prev, now)),
+        }
+    }
+
     /// How long attempts must still wait at `now`, if locked.
     pub fn wait(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
         self.locked_until.filter(|&t| t > now).map(|t| t - now)
@@ -51,6 +67,20 @@ impl ThrottleState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn of_racing_attempts_exactly_the_free_ones_are_granted() {
+        let now = DateTime::<Utc>::UNIX_EPOCH;
+        let mut state = None;
+        let mut granted = 0;
+        for _ in 0..40 {
+            if let Ok(next) = ThrottleState::reserve(state, now) {
+                granted += 1;
+                state = Some(next);
+            }
+        }
+        assert_eq!(granted, FREE_FAILURES);
+    }
 
     #[test]
     fn five_free_failures_then_doubling_locks_capped_at_fifteen_minutes() {
@@ -74,6 +104,12 @@ mod tests {
         }
         assert_eq!(&delays[..6], &[1, 2, 4, 8, 16, 32]);
         assert_eq!(*delays.last().unwrap(), 900);
+        // Reserving refuses while locked and counts up front otherwise.
+        let locked = s.unwrap();
+        let at = locked.locked_until.unwrap() - TimeDelta::milliseconds(1);
+        assert!(ThrottleState::reserve(s, at).is_err());
+        let granted = ThrottleState::reserve(s, locked.locked_until.unwrap()).unwrap();
+        assert_eq!(granted.failures, locked.failures + 1);
         // A failure long after the last one starts over.
         let fresh = ThrottleState::after_failure(s, now + WINDOW + TimeDelta::seconds(1));
         assert_eq!((fresh.failures, fresh.locked_until), (1, None));

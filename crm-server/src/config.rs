@@ -191,7 +191,7 @@ impl Config {
             DefaultAccount {
                 username: get(user_var).unwrap_or_else(|| user.to_owned()),
                 must_change_password: password == pass,
-                password,
+                password: password.into(),
                 role,
             }
         };
@@ -347,11 +347,11 @@ mod tests {
             ("127.0.0.1", 8000, 60)
         );
         assert_eq!(
-            (c.admin.username.as_str(), c.admin.password.as_str()),
+            (c.admin.username.as_str(), c.admin.password.expose()),
             ("admin", "admin123")
         );
         assert_eq!(
-            (c.worker.username.as_str(), c.worker.password.as_str()),
+            (c.worker.username.as_str(), c.worker.password.expose()),
             ("worker", "worker123")
         );
         assert_ne!(

@@ -212,8 +212,8 @@ pub async fn serve<S: Store>(
         .map_err(|e| StartError::Seed(e.to_string()))?;
     if seeded {
         tracing::info!(admin = %config.admin.username, worker = %config.worker.username, "created the default accounts");
-        if config.admin.password == config::DEFAULT_ADMIN_PASSWORD
-            || config.worker.password == config::DEFAULT_WORKER_PASSWORD
+        if config.admin.password.expose() == config::DEFAULT_ADMIN_PASSWORD
+            || config.worker.password.expose() == config::DEFAULT_WORKER_PASSWORD
         {
             tracing::warn!("a default account uses its documented default password: change it");
         }

@@ -116,8 +116,13 @@ impl Hub {
     }
 }
 
-/// Reads and hands out every event committed after the hub's position.
+/// Gives what has committed its position, then reads and hands out every event after the
+/// hub's position.
 async fn catch_up<S: Store>(crm: &Crm<S>, hub: &Hub) -> bool {
+    if let Err(e) = crm.store().sequence().await {
+        // Another replica's hub positions them, or this one's next pass.
+        tracing::warn!(error = %e, "live updates: positioning new events failed");
+    }
     loop {
         let (_, after) = hub.subscribe();
         match crm

@@ -47,6 +47,11 @@ impl EventLog for MemoryStore {
         Ok(self.read().log.len() as i64)
     }
 
+    async fn sequence(&self) -> Result<u64, StoreError> {
+        // Positions are given under the write lock as events are written.
+        Ok(0)
+    }
+
     async fn listen(&self) -> Result<Box<dyn ChangeListener>, StoreError> {
         Ok(Box::new(Listener(self.changes.subscribe())))
     }

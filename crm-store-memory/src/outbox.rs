@@ -7,7 +7,7 @@ use crate::MemoryStore;
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
-    Event, StoreError, TicketId,
+    Event, StoreError, Ticket, TicketId,
     notify::{
         Attempt, AttemptOutcome, Backlog, Claim, Delivery, DeliveryStatus, NewWebhook, NextStep,
         Target, WebhookEndpoint, targets,
@@ -36,11 +36,14 @@ pub(crate) struct OutboxState {
 }
 
 impl OutboxState {
-    /// Records the notifications `event` causes; called in the event's own critical section.
-    pub(crate) fn record(&mut self, event: &Event) {
-        if self.endpoints.is_empty() && !self.mail_on {
-            return;
-        }
+    /// Whether any change could cause a notification now (so the caller takes a snapshot).
+    pub(crate) fn wanted(&self) -> bool {
+        !self.endpoints.is_empty() || self.mail_on
+    }
+
+    /// Records the notifications `event` causes, each telling `ticket` as the event left it;
+    /// called in the event's own critical section.
+    pub(crate) fn record(&mut self, event: &Event, ticket: Ticket) {
         for target in targets(event, self.endpoints.values()) {
             if matches!(target, Target::Mail(_)) && !self.mail_on {
                 continue;
@@ -70,6 +73,7 @@ impl OutboxState {
                     attempts: 0,
                     next_attempt_at: event.at,
                     payload: None,
+                    ticket: Some(ticket.clone()),
                     last_status: None,
                     last_error: None,
                     created_at: event.at,

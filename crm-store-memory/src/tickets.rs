@@ -67,10 +67,14 @@ impl Inner {
         let ev = event.into_event(EventId(self.next_event), seq, TicketId(i64::from(row) + 1));
         if ev.kind == crm_core::EventKind::Assigned {
             if let Some(w) = ev.worker_id {
-                self.last_assigned.insert(w, seq);
+                self.last_assigned.insert(w, ev.id.0);
             }
         }
-        self.outbox.record(&ev);
+        if self.outbox.wanted() {
+            // What the notifications tell: the ticket as it is right after the event.
+            let snapshot = self.ticket(row);
+            self.outbox.record(&ev, snapshot);
+        }
         let events = &mut self.tickets[row as usize].events;
         self.log.push((row, events.len() as u32));
         events.push(ev);

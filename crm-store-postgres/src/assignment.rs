@@ -5,15 +5,16 @@
 use crate::{
     PgStore,
     error::DbResult,
+    record::Events,
     rows::{TICKET_COLUMNS, TicketRow, USER_COLUMNS, UserRow},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    AssignmentMode, AssignmentSettings, AssignmentStore, Candidate, EventKind, Role, StoreError,
-    Ticket, TicketStatus, User, UserId, assignment::plan,
+    AssignmentMode, AssignmentSettings, AssignmentStore, Candidate, EventKind, NewEvent, Role,
+    StoreError, Ticket, TicketId, TicketStatus, User, UserId, assignment::plan,
 };
-use sqlx::FromRow;
+use sqlx::{FromRow, Postgres, QueryBuilder};
 
 /// Waiting tickets considered per pass (a pass that fills them all runs again).
 const PASS: i64 = 1000;
@@ -45,28 +46,28 @@ struct CandidateRow {
 
 #[async_trait]
 impl AssignmentStore for PgStore {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn assignment_settings(&self) -> Result<AssignmentSettings, StoreError> {
         let row: SettingsRow =
             sqlx::query_as("SELECT mode, max_open_per_worker, rr_cursor FROM assignment_settings")
                 .fetch_one(&mut *self.conn().await?)
                 .await
-                .db(&self.target)?;
+                .db(self)?;
         row.settings()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn set_assignment_settings(&self, s: AssignmentSettings) -> Result<(), StoreError> {
         sqlx::query("UPDATE assignment_settings SET mode = $1, max_open_per_worker = $2")
             .bind(s.mode.as_str())
             .bind(s.max_open_per_worker.map(|m| m.min(i32::MAX as u32) as i32))
             .execute(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %user))]
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn set_availability(&self, user: UserId, available: bool) -> Result<User, StoreError> {
         let sql = format!(
             "UPDATE users SET available = $2 WHERE id = $1 AND active RETURNING {USER_COLUMNS}"
@@ -76,12 +77,12 @@ impl AssignmentStore for PgStore {
             .bind(available)
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?
+            .db(self)?
             .ok_or(StoreError::NotFound)?;
         row.user()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn assign_waiting(&self, at: DateTime<Utc>) -> Result<Vec<Ticket>, StoreError> {
         // Most calls find it off: say so without taking the lock.
         if self.assignment_settings().await?.mode == AssignmentMode::Off {
@@ -99,16 +100,53 @@ impl AssignmentStore for PgStore {
 }
 
 impl PgStore {
+    /// Gives the chosen tickets their workers, each with its `assigned` event (no actor),
+    /// in plan order; the guard on the ticket's state keeps a manual assignment that won
+    /// meanwhile.
+    async fn write_choices(
+        &self,
+        tx: &mut crate::pool::Tx<'_>,
+        choices: &[(i64, UserId)],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<TicketRow>, StoreError> {
+        let (tickets, workers): (Vec<i64>, Vec<i64>) =
+            choices.iter().map(|(t, w)| (*t, w.0)).unzip();
+        let mut events = Events::default();
+        for &(t, w) in choices {
+            events.push(
+                Some(TicketId(t)),
+                &NewEvent::assigned(at, None, w, None, TicketStatus::New),
+            );
+        }
+        let mut q = QueryBuilder::<Postgres>::new("WITH p AS (SELECT * FROM unnest(");
+        q.push_bind(tickets)
+            .push("::bigint[], ")
+            .push_bind(workers)
+            .push("::bigint[]) AS p(ticket, worker)), ");
+        q.push("t AS (UPDATE tickets SET worker_id = p.worker, assigned_at = ")
+            .push_bind(at)
+            .push(", updated_at = ")
+            .push_bind(at)
+            .push(" FROM p WHERE tickets.id = p.ticket AND tickets.worker_id IS NULL AND tickets.status = ")
+            .push_bind(TicketStatus::New.as_str())
+            .push(" RETURNING tickets.*)");
+        events.push_ctes(&mut q, "t");
+        q.push(format!(
+            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id ORDER BY t.id"
+        ));
+        q.build_query_as().fetch_all(&mut **tx).await.db(self)
+    }
+
     /// One pass: lock the settings, read candidates and waiting tickets, plan, write.
     async fn assign_pass(&self, at: DateTime<Utc>) -> Result<(Vec<Ticket>, bool), StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         let row: SettingsRow = sqlx::query_as(
             "SELECT mode, max_open_per_worker, rr_cursor FROM assignment_settings FOR UPDATE",
         )
         .fetch_one(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let settings = row.settings()?;
         if settings.mode == AssignmentMode::Off {
             return Ok((Vec::new(), false));
@@ -117,9 +155,9 @@ impl PgStore {
         // then releases what it was given), or this pass waits for it and skips the worker.
         let candidates: Vec<CandidateRow> = sqlx::query_as(
             "SELECT u.id, \
-                (SELECT coalesce(sum(c.n), 0) FROM ticket_counts c \
+                (SELECT coalesce(sum(c.n), 0) FROM ticket_totals c \
                  WHERE c.worker_id = u.id AND c.status <> $2)::bigint AS open, \
-                (SELECT max(e.seq) FROM ticket_events e \
+                (SELECT max(e.id) FROM ticket_events e \
                  WHERE e.kind = $3 AND e.worker_id = u.id) AS last_assigned \
              FROM users u WHERE u.active AND u.role = $1 AND u.available \
              ORDER BY u.id FOR SHARE OF u",
@@ -129,7 +167,7 @@ impl PgStore {
         .bind(EventKind::Assigned.as_str())
         .fetch_all(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let mut candidates: Vec<Candidate> = candidates
             .into_iter()
             .map(|c| Candidate {
@@ -146,43 +184,24 @@ impl PgStore {
         .bind(PASS)
         .fetch_all(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let cursor = row.rr_cursor.map(UserId);
         let (choices, cursor) = plan(&settings, &mut candidates, cursor, &waiting);
         if choices.is_empty() {
             return Ok((Vec::new(), false));
         }
         let full = waiting.len() as i64 == PASS && choices.len() == waiting.len();
-        let (tickets, workers): (Vec<i64>, Vec<i64>) =
-            choices.iter().map(|(t, w)| (*t, w.0)).unzip();
-        // The guard on the ticket's state keeps a manual assignment that won meanwhile; the
-        // events are written in plan order, so their positions follow it.
-        let sql = format!(
-            "WITH p AS (SELECT * FROM unnest($1::bigint[], $2::bigint[]) \
-                        WITH ORDINALITY AS p(ticket, worker, ord)), \
-             t AS (UPDATE tickets SET worker_id = p.worker, assigned_at = $3, updated_at = $3 \
-                   FROM p WHERE tickets.id = p.ticket AND tickets.worker_id IS NULL \
-                     AND tickets.status = $4 \
-                   RETURNING tickets.*, p.ord), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, worker_id, status, ticket_worker) \
-                   SELECT id, $3, $5, worker_id, status, worker_id FROM t ORDER BY ord) \
-             SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id ORDER BY t.ord"
-        );
-        let rows: Vec<TicketRow> = sqlx::query_as(&sql)
-            .bind(&tickets)
-            .bind(&workers)
-            .bind(at)
-            .bind(TicketStatus::New.as_str())
-            .bind(EventKind::Assigned.as_str())
-            .fetch_all(&mut *tx)
-            .await
-            .db(&self.target)?;
+        // The cursor first: the pass's events are its last statement.
         sqlx::query("UPDATE assignment_settings SET rr_cursor = $1")
             .bind(cursor.map(UserId::get))
             .execute(&mut *tx)
             .await
-            .db(&self.target)?;
-        tx.commit().await.db(&self.target)?;
+            .db(self)?;
+        let rows = self.write_choices(&mut tx, &choices, at).await?;
+        tx.commit().await.db(self)?;
+        if !rows.is_empty() {
+            self.wrote_events();
+        }
         let assigned = rows
             .into_iter()
             .map(Ticket::try_from)

@@ -78,11 +78,11 @@ impl PgStore {
             .connect_with(options.clone())
             .await
             .map_err(|e| unavailable(&target, &e))?;
-        let store = Self {
+        let store = Self::assemble(
             pool,
             target,
-            conns: Pool::new(options, settings.max_connections, settings.acquire_timeout),
-        };
+            Pool::new(options, settings.max_connections, settings.acquire_timeout),
+        );
         store.migrate().await?;
         Ok(store)
     }
@@ -95,10 +95,16 @@ impl PgStore {
             pool.options().get_max_connections(),
             pool.options().get_acquire_timeout(),
         );
+        Self::assemble(pool, target, conns)
+    }
+
+    fn assemble(pool: PgPool, target: String, conns: Pool) -> Self {
         Self {
             pool,
             target,
             conns,
+            written: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            last_fold: std::sync::Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
         }
     }
 
@@ -107,7 +113,7 @@ impl PgStore {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match sqlx::migrate!("./migrations").run(&self.pool).await {
             Ok(()) => {}
-            Err(sqlx::migrate::MigrateError::Execute(e)) => return Err(e).db(&self.target),
+            Err(sqlx::migrate::MigrateError::Execute(e)) => return Err(e).db(self),
             Err(other) => return Err(StoreError::Backend(Box::new(other))),
         }
         self.refold_titles().await

@@ -1,18 +1,30 @@
 //! sqlx errors to [`StoreError`]: settled outcomes by constraint name, an unreachable or
 //! restarting database as `Unavailable`, everything else as `Backend`. One extension trait
 //! ([`DbResult::db`]) so every query ends in `?` rather than a closure.
+//!
+//! Nothing here logs: most errors are outcomes the caller expects (a duplicate, a lost
+//! compare-and-set), and the one place that turns an unexpected one into a 500 or 503 logs it
+//! (the server's error mapping), so both stores log alike.
 
+use crate::PgStore;
 use crm_core::StoreError;
 
-/// Maps a query's error, naming the database's `host:port` (never credentials).
+/// Maps a query's error for the store that ran it.
 pub(crate) trait DbResult<T> {
-    /// The result with its error mapped for a database at `target`.
-    fn db(self, target: &str) -> Result<T, StoreError>;
+    /// The result with its error mapped, naming the database's `host:port` (never
+    /// credentials); a broken connection also tells the store's pool to check the ones it
+    /// hands out for a while.
+    fn db(self, store: &PgStore) -> Result<T, StoreError>;
 }
 
 impl<T> DbResult<T> for Result<T, sqlx::Error> {
-    fn db(self, target: &str) -> Result<T, StoreError> {
-        self.map_err(|e| map_err(target, e))
+    fn db(self, store: &PgStore) -> Result<T, StoreError> {
+        self.map_err(|e| {
+            if connection_broke(&e) {
+                store.conns.connection_failed();
+            }
+            map_err(&store.target, e)
+        })
     }
 }
 
@@ -28,9 +40,6 @@ pub(crate) fn unavailable(target: &str, e: &sqlx::Error) -> StoreError {
 }
 
 pub(crate) fn map_err(target: &str, e: sqlx::Error) -> StoreError {
-    if connection_broke(&e) {
-        crate::pool::connection_failed();
-    }
     match &e {
         sqlx::Error::Database(db) => match db.constraint() {
             Some("tickets_open_dedup_key") => StoreError::DuplicateTicket,

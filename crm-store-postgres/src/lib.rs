@@ -29,6 +29,7 @@ mod error;
 mod events;
 mod outbox;
 mod pool;
+mod record;
 pub mod refold;
 mod rows;
 mod throttle;
@@ -36,6 +37,11 @@ mod tickets;
 mod users;
 
 pub use connect::{PgSettings, parse_url};
+pub use events::SEQUENCER_LOCK;
+
+/// How often a store method that compares and sets re-reads after losing, before it answers
+/// [`StoreError::Stale`] (the facade then retries or answers 503).
+const RACE_ATTEMPTS: usize = 8;
 
 use async_trait::async_trait;
 use crm_core::{StoreError, StoreHealth};
@@ -51,6 +57,11 @@ pub struct PgStore {
     /// The connections statements run on ([`pool`]); `pool` serves migrations, the
     /// listener and embedders.
     conns: pool::Pool,
+    /// Bumped after every commit that wrote events, so this process's listeners sequence
+    /// them at once (no write NOTIFYs: see migration 0008).
+    written: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// When this store last folded the counter changes (see `events.rs`).
+    last_fold: std::sync::Arc<std::sync::Mutex<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -68,7 +79,7 @@ impl StoreHealth for PgStore {
             .execute(&mut *self.conn().await?)
             .await
             .map(|_| ())
-            .db(&self.target)
+            .db(self)
     }
 
     fn pool_status(&self) -> Option<crm_core::PoolStatus> {
@@ -80,6 +91,6 @@ impl PgStore {
     /// A connection for one statement or transaction, counted among the waiters until it is
     /// there.
     async fn conn(&self) -> Result<pool::Conn, StoreError> {
-        self.conns.acquire().await.db(&self.target)
+        self.conns.acquire().await.db(self)
     }
 }

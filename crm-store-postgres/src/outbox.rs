@@ -1,15 +1,15 @@
-//! The outbox on PostgreSQL. Rows are written by the `ticket_events_outbox` trigger in the
-//! transaction of the events that cause them (migration 0006). Workers take due rows with
+//! The outbox on PostgreSQL. Rows are written by the statement of the events that cause them
+//! (`record.rs`), each with the ticket as that statement left it. Workers take due rows with
 //! `FOR UPDATE SKIP LOCKED`, push their `next_attempt_at` past a lease and count the attempt
 //! in the same statement, and commit before talking to any peer: no row lock or connection is
 //! held while a webhook receiver or mail server answers. An outcome is written only while the
 //! row is still at the attempt it reports.
 
-use crate::{PgStore, error::DbResult};
+use crate::{PgStore, error::DbResult, rows::TicketRow};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
-    StoreError, TicketId,
+    Secret, StoreError, TicketId,
     notify::{
         Attempt, AttemptOutcome, Backlog, Claim, Delivery, DeliveryStatus, MailKind, NewWebhook,
         NextStep, Target, Topic, WebhookEndpoint,
@@ -20,8 +20,11 @@ use crm_core::{
 use sqlx::FromRow;
 
 const ENDPOINT_COLUMNS: &str = "id, url, topics, secret, enabled, created_at";
-const DELIVERY_COLUMNS: &str = "id, seq, ticket_id, endpoint_id, topic, mail_kind, status, \
-    attempts, next_attempt_at, payload, last_status, last_error, created_at, delivered_at";
+/// The columns of a [`DeliveryRow`], of `outbox o` left joined with its event's position
+/// `event_positions p` (a notification is claimed only once its event has one).
+const DELIVERY_COLUMNS: &str = "o.id, coalesce(p.seq, 0) AS seq, o.ticket_id, o.endpoint_id, \
+    o.topic, o.mail_kind, o.status, o.attempts, o.next_attempt_at, o.payload, o.last_status, \
+    o.last_error, o.created_at, o.delivered_at, o.snapshot";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("unknown {what} {value:?} in the outbox").into())
@@ -50,7 +53,7 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
             id: r.id,
             url: r.url,
             topics,
-            secret: r.secret,
+            secret: Secret::new(r.secret),
             enabled: r.enabled,
             created_at: r.created_at,
         })
@@ -73,6 +76,7 @@ struct DeliveryRow {
     last_error: Option<String>,
     created_at: DateTime<Utc>,
     delivered_at: Option<DateTime<Utc>>,
+    snapshot: Option<sqlx::types::Json<TicketRow>>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -99,6 +103,7 @@ impl TryFrom<DeliveryRow> for Delivery {
             attempts: u32::try_from(r.attempts).unwrap_or(0),
             next_attempt_at: r.next_attempt_at,
             payload: r.payload,
+            ticket: r.snapshot.map(|s| s.0.try_into()).transpose()?,
             last_status: r.last_status.and_then(|s| u16::try_from(s).ok()),
             last_error: r.last_error,
             created_at: r.created_at,
@@ -119,7 +124,7 @@ struct AttemptRow {
 
 #[async_trait]
 impl Outbox for PgStore {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn create_webhook(&self, new: NewWebhook) -> Result<WebhookEndpoint, StoreError> {
         let topics: Vec<&str> = new.topics.iter().map(|t| t.as_str()).collect();
         let row: EndpointRow = sqlx::query_as(&format!(
@@ -128,51 +133,51 @@ impl Outbox for PgStore {
         ))
         .bind(&new.url)
         .bind(&topics)
-        .bind(&new.secret)
+        .bind(new.secret.expose())
         .bind(new.at)
         .fetch_one(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         row.try_into()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
         let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
             "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id"
         ))
         .fetch_all(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn delete_webhook(&self, id: i64) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM webhook_endpoints WHERE id = $1")
             .bind(id)
             .execute(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn deliveries(
         &self,
         endpoint: i64,
         page: PageRequest,
     ) -> Result<Page<Delivery>, StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         // One snapshot for the count and the page.
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
             .execute(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let total: Option<i64> = sqlx::query_scalar(
             "SELECT (SELECT count(*) FROM outbox WHERE endpoint_id = w.id) \
              FROM webhook_endpoints w WHERE w.id = $1",
@@ -180,11 +185,12 @@ impl Outbox for PgStore {
         .bind(endpoint)
         .fetch_optional(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let total = total.ok_or(StoreError::NotFound)?;
         let rows: Vec<DeliveryRow> = sqlx::query_as(&format!(
-            "SELECT {DELIVERY_COLUMNS} FROM outbox WHERE endpoint_id = $1 \
-             AND ($4::bigint IS NULL OR id < $4) ORDER BY id DESC LIMIT $2 OFFSET $3"
+            "SELECT {DELIVERY_COLUMNS} FROM outbox o \
+             LEFT JOIN event_positions p ON p.event_id = o.event_id WHERE o.endpoint_id = $1 \
+             AND ($4::bigint IS NULL OR o.id < $4) ORDER BY o.id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(endpoint)
         .bind(i64::from(page.fetch_limit()))
@@ -192,7 +198,7 @@ impl Outbox for PgStore {
         .bind(page.cursor().map(|c| c.id))
         .fetch_all(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let attempts: Vec<AttemptRow> = sqlx::query_as(
             "SELECT delivery_id, number, at, status_code, error FROM outbox_attempts \
@@ -201,8 +207,8 @@ impl Outbox for PgStore {
         .bind(&ids)
         .fetch_all(&mut *tx)
         .await
-        .db(&self.target)?;
-        tx.commit().await.db(&self.target)?;
+        .db(self)?;
+        tx.commit().await.db(self)?;
         let mut items: Vec<Delivery> = rows
             .into_iter()
             .map(TryInto::try_into)
@@ -220,7 +226,7 @@ impl Outbox for PgStore {
         Ok(page.page_of(items, u64::try_from(total).unwrap_or(0)))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn retry_delivery(
         &self,
         endpoint: i64,
@@ -228,18 +234,18 @@ impl Outbox for PgStore {
         at: DateTime<Utc>,
     ) -> Result<Delivery, StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         let row: Option<DeliveryRow> = sqlx::query_as(&format!(
-            "UPDATE outbox SET status = 'pending', next_attempt_at = $3 \
-             WHERE id = $2 AND endpoint_id = $1 AND status <> 'pending' \
-             RETURNING {DELIVERY_COLUMNS}"
+            "WITH o AS (UPDATE outbox SET status = 'pending', next_attempt_at = $3 \
+                 WHERE id = $2 AND endpoint_id = $1 AND status <> 'pending' RETURNING *) \
+             SELECT {DELIVERY_COLUMNS} FROM o LEFT JOIN event_positions p ON p.event_id = o.event_id"
         ))
         .bind(endpoint)
         .bind(id)
         .bind(at)
         .fetch_optional(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let Some(row) = row else {
             let exists: bool = sqlx::query_scalar(
                 "SELECT EXISTS (SELECT 1 FROM outbox WHERE id = $2 AND endpoint_id = $1)",
@@ -248,7 +254,7 @@ impl Outbox for PgStore {
             .bind(id)
             .fetch_one(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
             return Err(if exists {
                 StoreError::Stale
             } else {
@@ -259,7 +265,7 @@ impl Outbox for PgStore {
             .bind(endpoint)
             .execute(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let attempts: Vec<AttemptRow> = sqlx::query_as(
             "SELECT delivery_id, number, at, status_code, error FROM outbox_attempts \
              WHERE delivery_id = $1 ORDER BY number",
@@ -267,8 +273,8 @@ impl Outbox for PgStore {
         .bind(id)
         .fetch_all(&mut *tx)
         .await
-        .db(&self.target)?;
-        tx.commit().await.db(&self.target)?;
+        .db(self)?;
+        tx.commit().await.db(self)?;
         let mut d = Delivery::try_from(row)?;
         d.log = attempts
             .into_iter()
@@ -282,17 +288,17 @@ impl Outbox for PgStore {
         Ok(d)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn set_mail_enabled(&self, on: bool) -> Result<(), StoreError> {
         sqlx::query("UPDATE notify_settings SET mail_enabled = $1 WHERE mail_enabled <> $1")
             .bind(on)
             .execute(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn claim_due(
         &self,
         now: DateTime<Utc>,
@@ -315,6 +321,7 @@ impl Outbox for PgStore {
             "WITH due AS ( \
                  SELECT o.id FROM outbox o \
                  WHERE o.status = 'pending' AND o.next_attempt_at <= $1 \
+                   AND EXISTS (SELECT 1 FROM event_positions p WHERE p.event_id = o.event_id) \
                    AND (o.mail_kind IS NULL OR NOT EXISTS ( \
                        SELECT 1 FROM outbox p \
                        WHERE p.ticket_id = o.ticket_id AND p.mail_kind IS NOT NULL \
@@ -326,22 +333,18 @@ impl Outbox for PgStore {
                  UPDATE outbox o SET attempts = o.attempts + 1, next_attempt_at = $2 \
                  FROM due WHERE o.id = due.id \
                  RETURNING o.*) \
-             SELECT {cols}, w.url AS ep_url, w.topics AS ep_topics, w.secret AS ep_secret, \
-                    w.enabled AS ep_enabled, w.created_at AS ep_created_at \
-             FROM taken t LEFT JOIN webhook_endpoints w ON w.id = t.endpoint_id \
-             ORDER BY t.id",
-            cols = DELIVERY_COLUMNS
-                .split(", ")
-                .map(|c| format!("t.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+             SELECT {DELIVERY_COLUMNS}, w.url AS ep_url, w.topics AS ep_topics, \
+                    w.secret AS ep_secret, w.enabled AS ep_enabled, w.created_at AS ep_created_at \
+             FROM taken o LEFT JOIN event_positions p ON p.event_id = o.event_id \
+             LEFT JOIN webhook_endpoints w ON w.id = o.endpoint_id \
+             ORDER BY o.id"
         ))
         .bind(now)
         .bind(now + lease)
         .bind(i64::from(limit))
         .fetch_all(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         rows.into_iter()
             .map(|r| {
                 let endpoint = match (r.delivery.endpoint_id, r.ep_url, r.ep_topics, r.ep_secret) {
@@ -366,7 +369,7 @@ impl Outbox for PgStore {
             .collect()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn finish_attempt(
         &self,
         id: i64,
@@ -380,7 +383,7 @@ impl Outbox for PgStore {
             NextStep::DisableEndpoint => (DeliveryStatus::Disabled, None, None),
         };
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         let endpoint: Option<Option<i64>> = sqlx::query_scalar(
             "UPDATE outbox SET status = $3, next_attempt_at = coalesce($4, next_attempt_at), \
                  payload = coalesce(payload, $5), last_status = $6, last_error = $7, \
@@ -398,7 +401,7 @@ impl Outbox for PgStore {
         .bind(delivered_at)
         .fetch_optional(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let Some(endpoint) = endpoint else {
             return Ok(false);
         };
@@ -413,7 +416,7 @@ impl Outbox for PgStore {
         .bind(&outcome.error)
         .execute(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         if let (NextStep::DisableEndpoint, Some(ep)) = (outcome.next, endpoint) {
             sqlx::query(
                 "WITH off AS (UPDATE webhook_endpoints SET enabled = FALSE WHERE id = $1) \
@@ -423,13 +426,13 @@ impl Outbox for PgStore {
             .bind(ep)
             .execute(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         }
-        tx.commit().await.db(&self.target)?;
+        tx.commit().await.db(self)?;
         Ok(true)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn outbox_backlog(&self) -> Result<Backlog, StoreError> {
         let (pending, failed): (i64, i64) = sqlx::query_as(
             "SELECT (SELECT count(*) FROM outbox WHERE status = 'pending'), \
@@ -437,7 +440,7 @@ impl Outbox for PgStore {
         )
         .fetch_one(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         Ok(Backlog {
             pending: u64::try_from(pending).unwrap_or(0),
             failed: u64::try_from(failed).unwrap_or(0),

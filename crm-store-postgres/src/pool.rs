@@ -6,12 +6,15 @@
 //! doubles the messages the database and the server exchange (see README's PostgreSQL load
 //! benchmark for what it cost). This pool keeps the same guarantees with less: a connection goes
 //! back as it is when nothing is left to flush, and is flushed (off the caller's path) only
-//! when a dropped transaction queued its `ROLLBACK`; a cancelled call's unread answer is read
-//! by the next user before its own statement (sqlx does that on every call). A connection
-//! idle for a second or more is pinged before use, so one cut while idle (a database restart)
-//! is replaced instead of failing a request; after any statement failed with its connection,
-//! every connection is pinged before use for a while, so broken ones leave the pool even
-//! while it is busy.
+//! when a transaction was dropped before its commit ([`Tx`] marks it; sqlx then queued the
+//! `ROLLBACK`); a cancelled call's unread answer is read by the next user before its own
+//! statement (sqlx does that on every call). A connection idle for a second or more is pinged
+//! before use, so one cut while idle (a database restart) is replaced instead of failing a
+//! request; after any statement of this pool failed with its connection, every connection is
+//! pinged before use for a while, so broken ones leave the pool even while it is busy.
+//!
+//! Only public sqlx API is used: transactions are begun through [`Conn::begin`], whose guard
+//! knows whether it was committed.
 
 use sqlx::{ConnectOptions, Connection, PgConnection, postgres::PgConnectOptions};
 use std::{
@@ -31,33 +34,17 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 /// restart breaks them all at once, and under load none sits idle long enough to be pinged.
 const SUSPECT_AFTER_FAILURE: Duration = Duration::from_secs(2);
 
-/// When a statement last failed because its connection did (milliseconds after [`epoch`]).
-static LAST_FAILURE_MS: AtomicU64 = AtomicU64::new(0);
-
-fn epoch() -> Instant {
-    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
-    *EPOCH.get_or_init(Instant::now)
-}
-
-/// Records that a connection broke (the error mapping calls it), so the pool checks the
-/// connections it hands out for a while.
-pub(crate) fn connection_failed() {
-    let ms = u64::try_from(epoch().elapsed().as_millis()).unwrap_or(u64::MAX);
-    LAST_FAILURE_MS.store(ms.max(1), Ordering::Relaxed);
-}
-
-fn recently_failed() -> bool {
-    let last = LAST_FAILURE_MS.load(Ordering::Relaxed);
-    last != 0
-        && epoch().elapsed().as_millis() < u128::from(last) + SUSPECT_AFTER_FAILURE.as_millis()
-}
-
 /// A bounded set of connections, shared by clones.
 #[derive(Clone)]
 pub(crate) struct Pool(Arc<Inner>);
 
 struct Inner {
     options: PgConnectOptions,
+    /// When a statement last failed because its connection did (milliseconds after
+    /// `started`; 0 for never): this pool's own, so one store's outage never makes another
+    /// store's pool ping.
+    last_failure_ms: AtomicU64,
+    started: Instant,
     max: u32,
     acquire_timeout: Duration,
     permits: Arc<Semaphore>,
@@ -72,6 +59,8 @@ impl Pool {
     pub(crate) fn new(options: PgConnectOptions, max: u32, acquire_timeout: Duration) -> Self {
         Self(Arc::new(Inner {
             options,
+            last_failure_ms: AtomicU64::new(0),
+            started: Instant::now(),
             max,
             acquire_timeout,
             permits: Arc::new(Semaphore::new(max as usize)),
@@ -102,7 +91,7 @@ impl Pool {
         loop {
             let next = inner.lock_idle().pop();
             let Some((mut conn, since)) = next else { break };
-            let fresh = since.elapsed() < IDLE_BEFORE_PING && !recently_failed();
+            let fresh = since.elapsed() < IDLE_BEFORE_PING && !inner.recently_failed();
             if fresh || conn.ping().await.is_ok() {
                 return Ok(self.wrap(conn, permit));
             }
@@ -119,7 +108,15 @@ impl Pool {
             conn: Some(conn),
             permit: Some(permit),
             pool: self.clone(),
+            dropped_tx: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// Records that a connection of this pool broke (the error mapping calls it), so the
+    /// pool checks the connections it hands out for a while.
+    pub(crate) fn connection_failed(&self) {
+        let ms = u64::try_from(self.0.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_failure_ms.store(ms.max(1), Ordering::Relaxed);
     }
 
     /// Closes the idle connections and refuses new acquires; connections in use close when
@@ -146,6 +143,13 @@ impl Pool {
 }
 
 impl Inner {
+    fn recently_failed(&self) -> bool {
+        let last = self.last_failure_ms.load(Ordering::Relaxed);
+        last != 0
+            && self.started.elapsed().as_millis()
+                < u128::from(last) + SUSPECT_AFTER_FAILURE.as_millis()
+    }
+
     fn lock_idle(&self) -> std::sync::MutexGuard<'_, Vec<(PgConnection, Instant)>> {
         self.idle.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -164,6 +168,62 @@ pub(crate) struct Conn {
     conn: Option<PgConnection>,
     permit: Option<OwnedSemaphorePermit>,
     pool: Pool,
+    /// Set when a transaction on it was dropped before committing or rolling back.
+    dropped_tx: Arc<AtomicBool>,
+}
+
+impl Conn {
+    /// Begins a transaction whose guard tells the pool, when it is dropped unfinished, that
+    /// a `ROLLBACK` waits to be sent.
+    pub(crate) async fn begin(&mut self) -> Result<Tx<'_>, sqlx::Error> {
+        let flag = self.dropped_tx.clone();
+        let conn = self.conn.as_mut().expect("present until dropped");
+        let inner = Connection::begin(conn).await?;
+        Ok(Tx {
+            inner: Some(inner),
+            flag,
+        })
+    }
+}
+
+/// A transaction on a [`Conn`]: sqlx's, plus the mark a dropped one leaves.
+pub(crate) struct Tx<'c> {
+    inner: Option<sqlx::Transaction<'c, sqlx::Postgres>>,
+    flag: Arc<AtomicBool>,
+}
+
+impl Tx<'_> {
+    /// Commits; a transaction dropped before this (or cancelled inside it) is rolled back.
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let tx = self.inner.take().expect("present until finished");
+        // Until the commit is known to be through, a ROLLBACK may be left to send.
+        self.flag.store(true, Ordering::Release);
+        tx.commit().await?;
+        self.flag.store(false, Ordering::Release);
+        Ok(())
+    }
+}
+
+impl Deref for Tx<'_> {
+    type Target = PgConnection;
+    fn deref(&self) -> &PgConnection {
+        self.inner.as_ref().expect("present until finished")
+    }
+}
+
+impl DerefMut for Tx<'_> {
+    fn deref_mut(&mut self) -> &mut PgConnection {
+        self.inner.as_mut().expect("present until finished")
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if self.inner.is_some() {
+            // sqlx queues the ROLLBACK when its transaction drops; the pool sends it.
+            self.flag.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl Deref for Conn {
@@ -185,7 +245,7 @@ impl Drop for Conn {
             return;
         };
         let inner = self.pool.0.clone();
-        if !conn.should_flush() && !conn.is_in_transaction() {
+        if !self.dropped_tx.load(Ordering::Acquire) && !conn.is_in_transaction() {
             inner.put_back(conn);
             drop(permit);
             return;

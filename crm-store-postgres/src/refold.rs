@@ -14,20 +14,20 @@ const LOCK_KEY: i64 = 0x6372_6d5f_666f_6c64; // "crm_fold"
 
 impl PgStore {
     pub(crate) async fn refold_titles(&self) -> Result<(), StoreError> {
-        let mut conn = self.pool.acquire().await.db(&self.target)?;
+        let mut conn = self.pool.acquire().await.db(self)?;
         // One replica refolds; the others wait here and then find the version current. The
         // lock belongs to this connection's session, so a crash releases it.
         sqlx::query("SELECT pg_advisory_lock($1)")
             .bind(LOCK_KEY)
             .execute(&mut *conn)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let result = self.refold_locked(&mut conn).await;
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(LOCK_KEY)
             .execute(&mut *conn)
             .await
-            .db(&self.target);
+            .db(self);
         result.and(unlocked.map(|_| ()))
     }
 
@@ -36,7 +36,7 @@ impl PgStore {
             sqlx::query_scalar("SELECT value FROM store_meta WHERE key = 'fold_version'")
                 .fetch_optional(&mut *conn)
                 .await
-                .db(&self.target)?;
+                .db(self)?;
         if done.is_some_and(|v| v >= FOLD_VERSION) {
             return Ok(());
         }
@@ -48,7 +48,7 @@ impl PgStore {
                     .bind(BATCH)
                     .fetch_all(&mut *conn)
                     .await
-                    .db(&self.target)?;
+                    .db(self)?;
             let Some(&(last, _)) = rows.last() else { break };
             after = last;
             let (ids, folded): (Vec<i64>, Vec<String>) =
@@ -64,7 +64,7 @@ impl PgStore {
             .bind(&folded)
             .execute(&mut *conn)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         }
         sqlx::query(
             "INSERT INTO store_meta (key, value) VALUES ('fold_version', $1) \
@@ -73,7 +73,7 @@ impl PgStore {
         .bind(FOLD_VERSION)
         .execute(&mut *conn)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         Ok(())
     }
 }

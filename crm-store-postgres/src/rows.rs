@@ -35,7 +35,9 @@ fn role(s: &str) -> Result<Role, StoreError> {
     s.parse().map_err(|e: String| StoreError::Backend(e.into()))
 }
 
-#[derive(FromRow)]
+/// Also the shape of an outbox row's `snapshot` (the same columns as JSON), so a delivery
+/// reads the ticket exactly as the event's statement left it.
+#[derive(FromRow, serde::Deserialize)]
 pub(crate) struct TicketRow {
     id: i64,
     title: String,
@@ -109,9 +111,11 @@ impl From<ClientRow> for Client {
     }
 }
 
-/// The columns of an [`EventRow`], of `ticket_events e`.
-pub(crate) const EVENT_COLUMNS: &str = "e.id, e.seq, e.ticket_id, e.at, e.kind, e.actor_id, \
-    e.worker_id, e.from_status, e.to_status, e.status, e.ticket_worker, e.prev_worker";
+/// The columns of an [`EventRow`], of `ticket_events e` joined (or left joined) with its
+/// position `event_positions p` (0 while it has none).
+pub(crate) const EVENT_COLUMNS: &str = "e.id, coalesce(p.seq, 0) AS seq, e.ticket_id, e.at, \
+    e.kind, e.actor_id, e.worker_id, e.from_status, e.to_status, e.status, e.ticket_worker, \
+    e.prev_worker";
 
 #[derive(FromRow)]
 pub(crate) struct EventRow {

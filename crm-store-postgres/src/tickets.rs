@@ -4,6 +4,7 @@
 use crate::{
     PgStore,
     error::DbResult,
+    record::Events,
     rows::{
         ClientRow, EVENT_COLUMNS, EventRow, ProgressRow, StatRow, TICKET_COLUMNS, TicketRow, status,
     },
@@ -11,9 +12,9 @@ use crate::{
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Client, Event, EventKind, NewTicket, Page, Role, Scope, StatCounts, StoreError, Ticket,
+    Client, Event, NewEvent, NewTicket, Page, Role, Scope, StatCounts, StoreError, Ticket,
     TicketId, TicketProgress, TicketQuery, TicketStatus, TicketStore, TrackingCode, Transition,
-    UserId, Visibility, input::fold_case,
+    UserId, Visibility, input::fold_case, store::transition_event,
 };
 use sqlx::{Postgres, QueryBuilder};
 
@@ -40,7 +41,7 @@ impl PgStore {
             .bind(visible_to(visibility))
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?
+            .db(self)?
             .ok_or(StoreError::NotFound)?
             .try_into()
     }
@@ -59,7 +60,7 @@ struct ListedRow {
 /// matching rows of `ticket_search`.
 fn push_total(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
     if query.filter.search.is_none() {
-        q.push("(SELECT sum(n)::bigint FROM ticket_counts t WHERE TRUE");
+        q.push("(SELECT sum(n)::bigint FROM ticket_totals t WHERE TRUE");
         if let Some(w) = worker {
             q.push(" AND t.worker_id = ").push_bind(w.0);
         }
@@ -99,20 +100,14 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, que
 }
 
 /// Appends the filters of a ticket list to a query over `tickets t` (or, with a search, over
-/// its narrow copy `ticket_search t`, whose status is [`TicketStatus::index`]).
+/// its narrow copy `ticket_search t`, which has the same status and worker columns).
 fn push_filters(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
     q.push(" WHERE TRUE");
     if let Some(w) = worker {
         q.push(" AND t.worker_id = ").push_bind(w.0);
     }
-    match (&query.filter.search, query.filter.status) {
-        (Some(_), Some(s)) => {
-            q.push(" AND t.status = ").push_bind(s.index() as i16);
-        }
-        (None, Some(s)) => {
-            q.push(" AND t.status = ").push_bind(s.as_str());
-        }
-        _ => {}
+    if let Some(s) = query.filter.status {
+        q.push(" AND t.status = ").push_bind(s.as_str());
     }
     if let Some(search) = &query.filter.search {
         q.push(" AND t.title LIKE ")
@@ -122,11 +117,11 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, quer
 
 #[async_trait]
 impl TicketStore for PgStore {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError> {
         let s = &new.submission;
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         // Find or create the client. ON CONFLICT waits for a racing first request to commit;
         // the follow-up read then sees its row. An existing client is never updated.
         let inserted: Option<ClientRow> = sqlx::query_as(
@@ -141,7 +136,7 @@ impl TicketStore for PgStore {
         .bind(new.created_at)
         .fetch_optional(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let client = match inserted {
             Some(c) => c,
             None => sqlx::query_as(
@@ -150,31 +145,29 @@ impl TicketStore for PgStore {
             .bind(s.client_email.key())
             .fetch_one(&mut *tx)
             .await
-            .db(&self.target)?,
+            .db(self)?,
         };
-        let id: i64 = sqlx::query_scalar(
-            "WITH t AS ( \
-                INSERT INTO tickets (title, title_folded, description, status, client_id, \
-                                     created_at, updated_at, requester_ip, requester_ua, tracking_code) \
-                VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9) RETURNING id) \
-             , e AS (INSERT INTO ticket_events (ticket_id, at, kind, status) \
-                     SELECT id, $6, $10, $4 FROM t) \
-             SELECT id FROM t",
-        )
-        .bind(s.title.as_str())
-        .bind(fold_case(s.title.as_str()))
-        .bind(s.description.as_str())
-        .bind(TicketStatus::New.as_str())
-        .bind(client.id)
-        .bind(new.created_at)
-        .bind(s.requester_ip.as_deref())
-        .bind(s.requester_ua.as_deref())
-        .bind(new.tracking_code.as_str())
-        .bind(EventKind::Submitted.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .db(&self.target)?;
-        tx.commit().await.db(&self.target)?;
+        let mut q = QueryBuilder::<Postgres>::new(
+            "WITH t AS (INSERT INTO tickets (title, title_folded, description, status, \
+             client_id, created_at, updated_at, requester_ip, requester_ua, tracking_code) VALUES (",
+        );
+        q.separated(", ")
+            .push_bind(s.title.as_str())
+            .push_bind(fold_case(s.title.as_str()))
+            .push_bind(s.description.as_str())
+            .push_bind(TicketStatus::New.as_str())
+            .push_bind(client.id)
+            .push_bind(new.created_at)
+            .push_bind(new.created_at)
+            .push_bind(s.requester_ip.as_deref())
+            .push_bind(s.requester_ua.as_deref())
+            .push_bind(new.tracking_code.as_str());
+        q.push(") RETURNING *)");
+        Events::one(None, &NewEvent::submitted(new.created_at)).push_ctes(&mut q, "t");
+        q.push(" SELECT id FROM t");
+        let id: i64 = q.build_query_scalar().fetch_one(&mut *tx).await.db(self)?;
+        tx.commit().await.db(self)?;
+        self.wrote_events();
         Ok(Ticket {
             id: TicketId(id),
             title: s.title.as_str().to_owned(),
@@ -194,12 +187,12 @@ impl TicketStore for PgStore {
         })
     }
 
-    #[tracing::instrument(skip_all, err, fields(ticket_id = %id))]
+    #[tracing::instrument(skip_all, fields(ticket_id = %id))]
     async fn get_ticket(&self, id: TicketId, visibility: Visibility) -> Result<Ticket, StoreError> {
         self.fetch_ticket(id, visibility).await
     }
 
-    #[tracing::instrument(skip_all, err, fields(ticket_id = %id))]
+    #[tracing::instrument(skip_all, fields(ticket_id = %id))]
     async fn open_ticket(
         &self,
         id: TicketId,
@@ -207,66 +200,76 @@ impl TicketStore for PgStore {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError> {
-        // One statement: mark the first view and record it; the outer query reads the row as
-        // it was and overlays what the update changed (a CTE's writes are not visible to it).
-        sqlx::query_as::<_, TicketRow>(
-            "WITH v AS ( \
-                UPDATE tickets SET viewed = TRUE, updated_at = $3 \
-                WHERE id = $1 AND NOT viewed AND ($2::bigint IS NULL OR worker_id = $2) \
-                RETURNING id, status, worker_id), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, status, ticket_worker) \
-                   SELECT id, $3, $5, $4, status, worker_id FROM v) \
-             SELECT t.id, t.title, t.description, t.status, \
-                    (t.viewed OR v.id IS NOT NULL) AS viewed, t.worker_id, t.created_at, \
-                    CASE WHEN v.id IS NULL THEN t.updated_at ELSE $3 END AS updated_at, \
-                    t.assigned_at, t.in_progress_at, t.done_at, t.requester_ip, \
-                    t.requester_ua, t.tracking_code, c.id AS client_id, c.name AS client_name, \
-                    c.email AS client_email, c.phone AS client_phone, \
-                    c.created_at AS client_created_at \
-             FROM tickets t JOIN clients c ON c.id = t.client_id LEFT JOIN v ON v.id = t.id \
-             WHERE t.id = $1 AND ($2::bigint IS NULL OR t.worker_id = $2)",
-        )
-        .bind(id.0)
-        .bind(visible_to(visibility))
-        .bind(at)
-        .bind(actor.0)
-        .bind(EventKind::Viewed.as_str())
-        .fetch_optional(&mut *self.conn().await?)
-        .await
-        .db(&self.target)?
-        .ok_or(StoreError::NotFound)?
-        .try_into()
+        for _ in 0..crate::RACE_ATTEMPTS {
+            // Most openings are repeat views: one read answers them.
+            let ticket = self.fetch_ticket(id, visibility).await?;
+            if ticket.viewed {
+                return Ok(ticket);
+            }
+            // The first view, compare-and-set on the state the event describes.
+            let event = NewEvent::viewed(at, actor, ticket.status, ticket.worker_id);
+            let mut q = QueryBuilder::<Postgres>::new(
+                "WITH t AS (UPDATE tickets SET viewed = TRUE, updated_at = ",
+            );
+            q.push_bind(at).push(" WHERE id = ").push_bind(id.0);
+            q.push(" AND NOT viewed AND status = ")
+                .push_bind(ticket.status.as_str());
+            q.push(" AND worker_id IS NOT DISTINCT FROM ")
+                .push_bind(ticket.worker_id.map(UserId::get));
+            q.push(" RETURNING *)");
+            Events::one(Some(id), &event).push_ctes(&mut q, "t");
+            q.push(format!(
+                " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
+            ));
+            let row: Option<TicketRow> = q
+                .build_query_as()
+                .fetch_optional(&mut *self.conn().await?)
+                .await
+                .db(self)?;
+            if let Some(r) = row {
+                self.wrote_events();
+                return r.try_into();
+            }
+            // Someone else's first view, or a change, came between: read again.
+        }
+        Err(StoreError::Stale)
     }
 
-    #[tracing::instrument(skip_all, err, fields(ticket_id = %change.ticket_id))]
+    #[tracing::instrument(skip_all, fields(ticket_id = %change.ticket_id))]
     async fn transition(&self, change: Transition) -> Result<Ticket, StoreError> {
-        let sql = format!(
-            "WITH t AS ( \
-                UPDATE tickets SET status = $4, updated_at = $5, \
-                    in_progress_at = CASE WHEN $4 = $8 THEN $5 ELSE in_progress_at END, \
-                    done_at = CASE WHEN $4 = $9 THEN $5 ELSE done_at END \
-                WHERE id = $1 AND status = $2 AND worker_id IS NOT DISTINCT FROM $3 \
-                RETURNING *), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, from_status, to_status, \
-                                              status, ticket_worker) \
-                   SELECT id, $5, $7, $6, $2, $4, $4, worker_id FROM t) \
-             SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
-        );
-        let row = sqlx::query_as::<_, TicketRow>(&sql)
-            .bind(change.ticket_id.0)
-            .bind(change.expected.status.as_str())
-            .bind(change.expected.worker_id.map(UserId::get))
-            .bind(change.next.as_str())
-            .bind(change.at)
-            .bind(change.actor.0)
-            .bind(EventKind::StatusChanged.as_str())
-            .bind(TicketStatus::InProgress.as_str())
-            .bind(TicketStatus::Done.as_str())
+        let mut q = QueryBuilder::<Postgres>::new("WITH t AS (UPDATE tickets SET status = ");
+        q.push_bind(change.next.as_str())
+            .push(", updated_at = ")
+            .push_bind(change.at);
+        match change.next {
+            TicketStatus::InProgress => {
+                q.push(", in_progress_at = ").push_bind(change.at);
+            }
+            TicketStatus::Done => {
+                q.push(", done_at = ").push_bind(change.at);
+            }
+            TicketStatus::New => {}
+        }
+        q.push(" WHERE id = ").push_bind(change.ticket_id.0);
+        q.push(" AND status = ")
+            .push_bind(change.expected.status.as_str());
+        q.push(" AND worker_id IS NOT DISTINCT FROM ")
+            .push_bind(change.expected.worker_id.map(UserId::get));
+        q.push(" RETURNING *)");
+        Events::one(Some(change.ticket_id), &transition_event(&change)).push_ctes(&mut q, "t");
+        q.push(format!(
+            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
+        ));
+        let row: Option<TicketRow> = q
+            .build_query_as()
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         match row {
-            Some(r) => r.try_into(),
+            Some(r) => {
+                self.wrote_events();
+                r.try_into()
+            }
             // Nothing matched: the ticket is gone or no longer in the expected state.
             None => self
                 .fetch_ticket(change.ticket_id, Visibility::All)
@@ -275,7 +278,7 @@ impl TicketStore for PgStore {
         }
     }
 
-    #[tracing::instrument(skip_all, err, fields(ticket_id = %id, worker_id = %worker))]
+    #[tracing::instrument(skip_all, fields(ticket_id = %id, worker_id = %worker))]
     async fn assign(
         &self,
         id: TicketId,
@@ -283,35 +286,39 @@ impl TicketStore for PgStore {
         actor: UserId,
         at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError> {
+        let before = self.fetch_ticket(id, Visibility::All).await?;
+        let event = NewEvent::assigned(at, Some(actor), worker, before.worker_id, before.status);
         // The FOR SHARE lock on the worker row conflicts with a deactivation's row lock: either
         // the deactivation waits for this assignment to commit (and then releases the ticket),
-        // or this statement waits for the deactivation and then finds no active worker.
-        let sql = format!(
-            "WITH w AS (SELECT id FROM users WHERE id = $2 AND active AND role = $5 FOR SHARE), \
-             old AS (SELECT id, worker_id FROM tickets WHERE id = $1 FOR UPDATE), \
-             t AS ( \
-                UPDATE tickets SET worker_id = w.id, assigned_at = $3, updated_at = $3 \
-                FROM w, old \
-                WHERE tickets.id = old.id AND tickets.status <> $6 \
-                  AND tickets.worker_id IS DISTINCT FROM w.id \
-                RETURNING tickets.*, old.worker_id AS prev_worker), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, worker_id, status, \
-                                              ticket_worker, prev_worker) \
-                   SELECT id, $3, $7, $4, worker_id, status, worker_id, prev_worker FROM t) \
-             SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
-        );
-        let row = sqlx::query_as::<_, TicketRow>(&sql)
-            .bind(id.0)
-            .bind(worker.0)
-            .bind(at)
-            .bind(actor.0)
-            .bind(Role::Worker.as_str())
-            .bind(TicketStatus::Done.as_str())
-            .bind(EventKind::Assigned.as_str())
+        // or this statement waits for the deactivation and then finds no active worker. The
+        // ticket is compared and set on the state the event records.
+        let mut q = QueryBuilder::<Postgres>::new("WITH w AS (SELECT id FROM users WHERE id = ");
+        q.push_bind(worker.0)
+            .push(" AND active AND role = ")
+            .push_bind(Role::Worker.as_str())
+            .push(" FOR SHARE), t AS (UPDATE tickets SET worker_id = w.id, assigned_at = ")
+            .push_bind(at)
+            .push(", updated_at = ")
+            .push_bind(at);
+        q.push(" FROM w WHERE tickets.id = ").push_bind(id.0);
+        q.push(" AND tickets.status = ")
+            .push_bind(before.status.as_str())
+            .push(" AND tickets.status <> ")
+            .push_bind(TicketStatus::Done.as_str());
+        q.push(" AND tickets.worker_id IS NOT DISTINCT FROM ")
+            .push_bind(before.worker_id.map(UserId::get))
+            .push(" AND tickets.worker_id IS DISTINCT FROM w.id RETURNING tickets.*)");
+        Events::one(Some(id), &event).push_ctes(&mut q, "t");
+        q.push(format!(
+            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
+        ));
+        let row: Option<TicketRow> = q
+            .build_query_as()
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         if let Some(r) = row {
+            self.wrote_events();
             return r.try_into();
         }
         // Nothing changed: say why, in the contract's order.
@@ -322,7 +329,7 @@ impl TicketStore for PgStore {
                 .bind(Role::Worker.as_str())
                 .fetch_optional(&mut *self.conn().await?)
                 .await
-                .db(&self.target)?;
+                .db(self)?;
         if usable != Some(true) {
             Err(StoreError::WorkerUnavailable)
         } else if !ticket.status.is_open() {
@@ -335,7 +342,7 @@ impl TicketStore for PgStore {
         }
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError> {
         let worker = match query.scope() {
             Scope::Nothing => return Ok(query.page.page_of(Vec::new(), 0)),
@@ -357,7 +364,7 @@ impl TicketStore for PgStore {
             .build_query_as()
             .fetch_all(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let total = match rows.first() {
             Some(r) => r.total.unwrap_or(0).max(0) as u64,
             // An empty page (past the end, or nothing matches) carries no total: ask alone.
@@ -368,7 +375,7 @@ impl TicketStore for PgStore {
                     .build_query_scalar()
                     .fetch_one(&mut *self.conn().await?)
                     .await
-                    .db(&self.target)?;
+                    .db(self)?;
                 n.unwrap_or(0).max(0) as u64
             }
         };
@@ -379,16 +386,16 @@ impl TicketStore for PgStore {
         Ok(query.page.page_of(items, total))
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError> {
         let rows: Vec<StatRow> = sqlx::query_as(
             "SELECT status, sum(n)::bigint AS n, sum(resolution_micros)::float8 AS resolution_micros \
-             FROM ticket_counts WHERE ($1::bigint IS NULL OR worker_id = $1) GROUP BY status",
+             FROM ticket_totals WHERE ($1::bigint IS NULL OR worker_id = $1) GROUP BY status",
         )
         .bind(worker.map(UserId::get))
         .fetch_all(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         let mut c = StatCounts::default();
         for r in rows {
             let n = r.n.max(0) as u64;
@@ -404,7 +411,7 @@ impl TicketStore for PgStore {
         Ok(c)
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError> {
         sqlx::query_as::<_, ProgressRow>(
             "SELECT id, status, worker_id IS NOT NULL AS assigned, created_at, in_progress_at, \
@@ -414,12 +421,12 @@ impl TicketStore for PgStore {
         .bind(code.as_str())
         .fetch_optional(&mut *self.conn().await?)
         .await
-        .db(&self.target)?
+        .db(self)?
         .ok_or(StoreError::NotFound)?
         .try_into()
     }
 
-    #[tracing::instrument(skip_all, err, fields(ticket_id = %id))]
+    #[tracing::instrument(skip_all, fields(ticket_id = %id))]
     async fn history(
         &self,
         id: TicketId,
@@ -428,6 +435,7 @@ impl TicketStore for PgStore {
         let sql = format!(
             "SELECT {EVENT_COLUMNS} \
              FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id \
+             LEFT JOIN event_positions p ON p.event_id = e.id \
              WHERE t.id = $1 AND ($2::bigint IS NULL OR t.worker_id = $2) ORDER BY e.id"
         );
         let rows: Vec<EventRow> = sqlx::query_as(&sql)
@@ -435,7 +443,7 @@ impl TicketStore for PgStore {
             .bind(visible_to(visibility))
             .fetch_all(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         if rows.is_empty() {
             return Err(StoreError::NotFound);
         }

@@ -3,16 +3,17 @@
 use crate::{
     PgStore,
     error::DbResult,
+    record::Events,
     rows::{AccountEventRow, USER_COLUMNS, UserRow},
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    AccountEvent, AccountEventKind, EventKind, NewUser, Page, PasswordChange, Role, SessionRecord,
-    StoreError, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord, UserStore,
-    input::Username,
+    AccountEvent, AccountEventKind, NewEvent, NewUser, Page, PasswordChange, Role, SessionRecord,
+    StoreError, TicketId, TicketStatus, User, UserCredentials, UserId, UserQuery, UserRecord,
+    UserStore, input::Username,
 };
-use sqlx::FromRow;
+use sqlx::{FromRow, Postgres, QueryBuilder};
 
 /// The account and whether the presented token was signed out, read together.
 #[derive(FromRow)]
@@ -25,7 +26,7 @@ struct SessionRow {
 /// Inserts an account and its `created` event in one statement.
 async fn insert_user<'c, E: sqlx::PgExecutor<'c>>(
     exec: E,
-    target: &str,
+    store: &PgStore,
     u: &NewUser,
 ) -> Result<UserRow, StoreError> {
     let sql = format!(
@@ -48,50 +49,50 @@ async fn insert_user<'c, E: sqlx::PgExecutor<'c>>(
         .bind(u.created_by.map(UserId::get))
         .fetch_one(exec)
         .await
-        .db(target)
+        .db(store)
 }
 
 #[async_trait]
 impl UserStore for PgStore {
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
-        insert_user(&mut *self.conn().await?, &self.target, &new)
+        insert_user(&mut *self.conn().await?, self, &new)
             .await?
             .user()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn seed_users(&self, users: Vec<NewUser>) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         // A self-conflicting lock: replicas starting together take turns, and only the first
         // finds the table empty.
         sqlx::query("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
             .execute(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users)")
             .fetch_one(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         if any {
             return Ok(false);
         }
         for u in &users {
-            insert_user(&mut *tx, &self.target, u).await?;
+            insert_user(&mut *tx, self, u).await?;
         }
-        tx.commit().await.db(&self.target)?;
+        tx.commit().await.db(self)?;
         Ok(true)
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn find_user(&self, id: UserId) -> Result<UserRecord, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
         let row: UserRow = sqlx::query_as(&sql)
             .bind(id.0)
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?
+            .db(self)?
             .ok_or(StoreError::NotFound)?;
         Ok(UserRecord {
             user: row.user()?,
@@ -99,7 +100,7 @@ impl UserStore for PgStore {
         })
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn credentials(
         &self,
         username: &Username,
@@ -109,7 +110,7 @@ impl UserStore for PgStore {
             .bind(username.key())
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         row.map(|r| {
             Ok(UserCredentials {
                 user: r.user()?,
@@ -119,7 +120,7 @@ impl UserStore for PgStore {
         .transpose()
     }
 
-    #[tracing::instrument(skip_all, err)]
+    #[tracing::instrument(skip_all)]
     async fn list_users(&self, query: &UserQuery) -> Result<Page<User>, StoreError> {
         // Staff accounts are few: the page and its count are two small queries on one filter.
         const FILTER: &str = "WHERE active AND ($1::text IS NULL OR role = $1) \
@@ -142,18 +143,18 @@ impl UserStore for PgStore {
             .bind(cursor.map(|c| c.id))
             .fetch_all(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let total: i64 = sqlx::query_scalar(&count_sql)
             .bind(role)
             .bind(&search)
             .fetch_one(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         let items = rows.iter().map(UserRow::user).collect::<Result<_, _>>()?;
         Ok(query.page.page_of(items, total as u64))
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn find_session(&self, id: UserId, token_id: &str) -> Result<SessionRecord, StoreError> {
         let sql = format!(
             "SELECT {USER_COLUMNS}, EXISTS ( \
@@ -165,7 +166,7 @@ impl UserStore for PgStore {
             .bind(token_id)
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?
+            .db(self)?
             .ok_or(StoreError::NotFound)?;
         Ok(SessionRecord {
             user: row.user.user()?,
@@ -174,14 +175,14 @@ impl UserStore for PgStore {
         })
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn credentials_by_id(&self, id: UserId) -> Result<UserCredentials, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1 AND active");
         let row: UserRow = sqlx::query_as(&sql)
             .bind(id.0)
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?
+            .db(self)?
             .ok_or(StoreError::NotFound)?;
         Ok(UserCredentials {
             user: row.user()?,
@@ -189,7 +190,7 @@ impl UserStore for PgStore {
         })
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %change.user))]
+    #[tracing::instrument(skip_all, fields(user_id = %change.user))]
     async fn set_password(&self, change: PasswordChange) -> Result<User, StoreError> {
         // Compare-and-set on the session key: the new key, the hash and the event in one
         // statement, only if nothing changed the account's key since the decision.
@@ -212,7 +213,7 @@ impl UserStore for PgStore {
             .bind(change.actor.0)
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         if let Some(r) = row {
             return r.user();
         }
@@ -220,14 +221,14 @@ impl UserStore for PgStore {
             .bind(change.user.0)
             .fetch_optional(&mut *self.conn().await?)
             .await
-            .db(&self.target)?;
+            .db(self)?;
         match active {
             Some(true) => Err(StoreError::Stale),
             _ => Err(StoreError::NotFound),
         }
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %user))]
+    #[tracing::instrument(skip_all, fields(user_id = %user))]
     async fn revoke_token(
         &self,
         user: UserId,
@@ -246,11 +247,11 @@ impl UserStore for PgStore {
         .bind(now)
         .execute(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         Ok(())
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn account_history(&self, id: UserId) -> Result<Vec<AccountEvent>, StoreError> {
         let rows: Vec<AccountEventRow> = sqlx::query_as(
             "SELECT id, user_id, at, kind, actor_id FROM account_events \
@@ -259,7 +260,7 @@ impl UserStore for PgStore {
         .bind(id.0)
         .fetch_all(&mut *self.conn().await?)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         if rows.is_empty() {
             // Every account has its `created` event: no rows means no account.
             return Err(StoreError::NotFound);
@@ -267,7 +268,7 @@ impl UserStore for PgStore {
         rows.into_iter().map(AccountEvent::try_from).collect()
     }
 
-    #[tracing::instrument(skip_all, err, fields(user_id = %id))]
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
     async fn deactivate_user(
         &self,
         id: UserId,
@@ -275,14 +276,14 @@ impl UserStore for PgStore {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let mut conn = self.conn().await?;
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.db(&self.target)?;
+        let mut tx = conn.begin().await.db(self)?;
         // Roles never change, so reading it unlocked is safe.
         let role: Option<String> =
             sqlx::query_scalar("SELECT role FROM users WHERE id = $1 AND active")
                 .bind(id.0)
                 .fetch_optional(&mut *tx)
                 .await
-                .db(&self.target)?;
+                .db(self)?;
         let Some(role) = role else {
             return Err(StoreError::NotFound);
         };
@@ -295,7 +296,7 @@ impl UserStore for PgStore {
             .bind(Role::Admin.as_str())
             .fetch_all(&mut *tx)
             .await
-            .db(&self.target)?;
+            .db(self)?;
             if !admins.contains(&id.0) {
                 return Err(StoreError::NotFound);
             }
@@ -310,7 +311,7 @@ impl UserStore for PgStore {
         .bind(at)
         .execute(&mut *tx)
         .await
-        .db(&self.target)?;
+        .db(self)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -323,31 +324,58 @@ impl UserStore for PgStore {
         .bind(actor.0)
         .execute(&mut *tx)
         .await
-        .db(&self.target)?;
-        // Release its open tickets and record each release, in the same transaction.
-        let released: i64 = sqlx::query_scalar(
-            "WITH old AS ( \
-                SELECT id, status FROM tickets WHERE worker_id = $1 AND status <> $5 \
-                ORDER BY id FOR UPDATE), \
-             r AS ( \
-                UPDATE tickets t SET status = $4, worker_id = NULL, assigned_at = NULL, \
-                    in_progress_at = NULL, updated_at = $2 \
-                FROM old WHERE t.id = old.id RETURNING t.id, old.status AS from_status), \
-             e AS (INSERT INTO ticket_events (ticket_id, at, kind, actor_id, worker_id, from_status, \
-                                              to_status, status, prev_worker) \
-                   SELECT id, $2, $6, $3, $1, from_status, $4, $4, $1 FROM r ORDER BY id) \
-             SELECT count(*) FROM r",
+        .db(self)?;
+        let released = self.release_open_tickets(&mut tx, id, actor, at).await?;
+        tx.commit().await.db(self)?;
+        if released > 0 {
+            self.wrote_events();
+        }
+        Ok(released)
+    }
+}
+
+impl PgStore {
+    /// Puts a deactivated worker's open tickets back to `new` with no worker, each with its
+    /// `released` event, inside the deactivation's transaction.
+    async fn release_open_tickets(
+        &self,
+        tx: &mut crate::pool::Tx<'_>,
+        worker: UserId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        // Lock them in id order, so a concurrent change waits or is waited for.
+        let open: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, status FROM tickets WHERE worker_id = $1 AND status <> $2 \
+             ORDER BY id FOR UPDATE",
         )
-        .bind(id.0)
-        .bind(at)
-        .bind(actor.0)
-        .bind(TicketStatus::New.as_str())
+        .bind(worker.0)
         .bind(TicketStatus::Done.as_str())
-        .bind(EventKind::Released.as_str())
-        .fetch_one(&mut *tx)
+        .fetch_all(&mut **tx)
         .await
-        .db(&self.target)?;
-        tx.commit().await.db(&self.target)?;
+        .db(self)?;
+        if open.is_empty() {
+            return Ok(0);
+        }
+        let mut events = Events::default();
+        let mut ids = Vec::with_capacity(open.len());
+        for (ticket, from) in &open {
+            ids.push(*ticket);
+            events.push(
+                Some(TicketId(*ticket)),
+                &NewEvent::released(at, actor, worker, crate::rows::status(from)?),
+            );
+        }
+        let mut q = QueryBuilder::<Postgres>::new("WITH t AS (UPDATE tickets SET status = ");
+        q.push_bind(TicketStatus::New.as_str())
+            .push(", worker_id = NULL, assigned_at = NULL, in_progress_at = NULL, updated_at = ")
+            .push_bind(at)
+            .push(" WHERE id = ANY(")
+            .push_bind(ids)
+            .push(") RETURNING *)");
+        events.push_ctes(&mut q, "t");
+        q.push(" SELECT count(*) FROM t");
+        let released: i64 = q.build_query_scalar().fetch_one(&mut **tx).await.db(self)?;
         Ok(released as u64)
     }
 }

@@ -66,7 +66,7 @@ macro_rules! conformance_tests {
             search_folds_case_character_by_character,
             worker_ids_must_be_positive,
             sign_in_is_throttled_per_username,
-            racing_sign_in_failures_all_count,
+            racing_guesses_get_exactly_the_free_attempts,
             sessions_need_the_accounts_current_key,
             changing_ones_password_ends_older_sessions,
             an_admin_reset_ends_sessions_and_forces_a_change,

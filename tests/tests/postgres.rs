@@ -262,77 +262,306 @@ async fn a_start_refolds_titles_stored_under_an_older_folding() {
     assert_eq!(version, crm_store_postgres::refold::FOLD_VERSION);
 }
 
-/// Positions follow commit order: a transaction that takes its position after another must
-/// wait for that one to end, so two transactions can never take positions in one order and
-/// commit in the other, and a reader never skips an event that commits late.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn events_are_positioned_in_commit_order_so_readers_never_skip() {
+/// Inserts an event of ticket `ticket` inside `tx`, as a change would, and returns its id.
+async fn insert_event(tx: &mut sqlx::PgConnection, ticket: i64) -> i64 {
+    sqlx::query_scalar(
+        "INSERT INTO ticket_events (ticket_id, at, kind, actor_id, status) \
+         VALUES ($1, now(), 'viewed', 1, 'new') RETURNING id",
+    )
+    .bind(ticket)
+    .fetch_one(tx)
+    .await
+    .unwrap()
+}
+
+/// (event id, seq) of every positioned event after `after`, once what has committed has
+/// its position.
+async fn positioned_after(store: &PgStore, after: i64) -> Vec<(i64, i64)> {
     use crm_core::{EventLog, Visibility};
-    let b = fresh().await;
-    let f = Fixture::new(b.store.clone()).await;
-    let t = f.submit("Ordered").await;
-    let before = b.store.last_event_seq().await.unwrap();
-    let insert = "INSERT INTO ticket_events (ticket_id, at, kind, actor_id, status) \
-                  VALUES ($1, now(), 'viewed', 1, 'new') RETURNING seq";
-    let pool = b.store.pool().clone();
-    let mut t1 = pool.begin().await.unwrap();
-    let p1: i64 = sqlx::query_scalar(insert)
-        .bind(t.id.0)
-        .fetch_one(&mut *t1)
-        .await
-        .unwrap();
-    assert_eq!(p1, before + 1);
-    // The second transaction asks for its position now, and has to wait for the first.
-    let (pool2, id) = (pool.clone(), t.id.0);
-    let second = tokio::spawn(async move {
-        let mut t2 = pool2.begin().await.unwrap();
-        let p2: i64 = sqlx::query_scalar(insert)
-            .bind(id)
-            .fetch_one(&mut *t2)
-            .await
-            .unwrap();
-        t2.commit().await.unwrap();
-        p2
-    });
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(
-        !second.is_finished(),
-        "the later transaction waits for the earlier one"
-    );
-    let seen = b
-        .store
-        .events_after(before, Visibility::All, 100)
-        .await
-        .unwrap();
-    assert!(seen.is_empty(), "nothing uncommitted is visible");
-    t1.commit().await.unwrap();
-    let p2 = second.await.unwrap();
-    assert_eq!(p2, p1 + 1);
-    let seen: Vec<i64> = b
-        .store
-        .events_after(before, Visibility::All, 100)
+    store.sequence().await.unwrap();
+    store
+        .events_after(after, Visibility::All, 10_000)
         .await
         .unwrap()
         .iter()
-        .map(|e| e.seq)
-        .collect();
-    assert_eq!(seen, [p1, p2], "both, in order, none skipped");
+        .map(|e| (e.id.0, e.seq))
+        .collect()
+}
 
-    // A rolled-back position is given to the next transaction: no hole either.
+/// Positions are given after commit, in the order the sequencer finds committed events: two
+/// transactions held open in either order never wait for each other, a reader sees neither
+/// until it commits and then each once with the next position, and one that rolls back
+/// leaves no hole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_held_open_in_either_order_never_wait_and_leave_no_gap() {
+    use crm_core::EventLog;
+    let b = fresh().await;
+    let f = Fixture::new(b.store.clone()).await;
+    let (x, y) = (f.submit("Held X").await, f.submit("Held Y").await);
+    let before = positioned_after(&b.store, 0).await.len() as i64;
+    assert_eq!(b.store.last_event_seq().await.unwrap(), before);
+    let pool = b.store.pool().clone();
+    let quick = std::time::Duration::from_secs(5);
+    for first_commits_first in [false, true] {
+        let start = b.store.last_event_seq().await.unwrap();
+        let mut t1 = pool.begin().await.unwrap();
+        let e1 = insert_event(&mut t1, x.id.0).await;
+        let mut t2 = pool.begin().await.unwrap();
+        // The second writes and commits while the first is open: nothing makes it wait.
+        let e2 = tokio::time::timeout(quick, insert_event(&mut t2, y.id.0))
+            .await
+            .expect("a writer never waits for another's commit");
+        assert!(
+            positioned_after(&b.store, start).await.is_empty(),
+            "nothing uncommitted"
+        );
+        let (early, late) = if first_commits_first {
+            t1.commit().await.unwrap();
+            (e1, (t2, e2))
+        } else {
+            tokio::time::timeout(quick, t2.commit())
+                .await
+                .unwrap()
+                .unwrap();
+            (e2, (t1, e1))
+        };
+        assert_eq!(
+            positioned_after(&b.store, start).await,
+            [(early, start + 1)]
+        );
+        late.0.commit().await.unwrap();
+        assert_eq!(
+            positioned_after(&b.store, start).await,
+            [(early, start + 1), (late.1, start + 2)],
+            "the late commit follows, each once, no gap"
+        );
+    }
+    // A transaction that rolls back gives nothing and takes no number.
+    let start = b.store.last_event_seq().await.unwrap();
     let mut t3 = pool.begin().await.unwrap();
-    let p3: i64 = sqlx::query_scalar(insert)
-        .bind(t.id.0)
-        .fetch_one(&mut *t3)
-        .await
-        .unwrap();
+    insert_event(&mut t3, x.id.0).await;
     t3.rollback().await.unwrap();
+    assert!(positioned_after(&b.store, start).await.is_empty());
     let mut t4 = pool.begin().await.unwrap();
-    let p4: i64 = sqlx::query_scalar(insert)
-        .bind(t.id.0)
-        .fetch_one(&mut *t4)
+    let e4 = insert_event(&mut t4, y.id.0).await;
+    t4.commit().await.unwrap();
+    assert_eq!(positioned_after(&b.store, start).await, [(e4, start + 1)]);
+    drop(f);
+    b.finish().await;
+}
+
+/// A sequencer that dies while it holds the lock (its replica killed) rolls back and lets
+/// go: the next one, on another store instance, positions everything, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sequencer_killed_while_holding_the_lock_leaves_the_order_whole() {
+    use crm_core::EventLog;
+    let b = fresh().await;
+    let other = connect(&crm_tests::pg::with_database(&server_url(), &b.db.0)).await;
+    let f = Fixture::new(b.store.clone()).await;
+    for i in 0..5 {
+        f.submit(&format!("Before the kill {i}")).await;
+    }
+    // A dying replica's sequencer: it holds the lock, has positioned nothing yet.
+    let mut dying = PgConnection::connect(&crm_tests::pg::with_database(&server_url(), &b.db.0))
         .await
         .unwrap();
-    t4.commit().await.unwrap();
-    assert_eq!((p3, p4), (p2 + 1, p2 + 1));
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(&mut dying)
+        .await
+        .unwrap();
+    sqlx::query("BEGIN").execute(&mut dying).await.unwrap();
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(crm_store_postgres::SEQUENCER_LOCK)
+        .execute(&mut dying)
+        .await
+        .unwrap();
+    let waiting = tokio::spawn({
+        let other = other.clone();
+        async move { other.sequence().await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "one sequencer at a time");
+    sqlx::query("SELECT pg_terminate_backend($1)")
+        .bind(pid)
+        .execute(&mut admin_connection_to(&b.db.0).await)
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("the lock died with its holder")
+        .unwrap()
+        .unwrap();
+    assert!(n >= 5, "{n}");
+    let seqs: Vec<i64> = positioned_after(&b.store, 0)
+        .await
+        .iter()
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+    assert_eq!(b.store.last_event_seq().await.unwrap(), seqs.len() as i64);
     drop(f);
+    other.close().await;
+    b.finish().await;
+}
+
+/// 64 writers racing through two store instances (two replicas) while a reader replays and
+/// both replicas sequence: the reader sees every event exactly once, positions 1, 2, 3, ...
+/// with no gap and no repeat, and each ticket's events in their own order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_writers_on_two_replicas_and_a_replaying_reader_see_no_gap_or_repeat() {
+    use crm_core::{EventLog, Visibility};
+    let b = fresh().await;
+    let other = connect(&crm_tests::pg::with_database(&server_url(), &b.db.0)).await;
+    let f = Fixture::new(b.store.clone()).await;
+    let crm_b = Crm::new(other.clone()).with_password_cost(PasswordCost::Fast);
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sequencers: Vec<_> = [b.store.clone(), other.clone()]
+        .into_iter()
+        .map(|s| {
+            let done = done.clone();
+            tokio::spawn(async move {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    s.sequence().await.unwrap();
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+            })
+        })
+        .collect();
+    let reader = tokio::spawn({
+        let store = other.clone();
+        let done = done.clone();
+        async move {
+            let mut seen = Vec::new();
+            let mut last = 0;
+            loop {
+                let finished = done.load(std::sync::atomic::Ordering::Relaxed);
+                if finished {
+                    store.sequence().await.unwrap();
+                }
+                let batch = store
+                    .events_after(last, Visibility::All, 500)
+                    .await
+                    .unwrap();
+                for e in &batch {
+                    assert_eq!(e.seq, last + 1, "no gap, no repeat");
+                    last = e.seq;
+                    seen.push((e.ticket_id, e.id, e.kind));
+                }
+                if finished && batch.is_empty() {
+                    return seen;
+                }
+            }
+        }
+    });
+    let writers = (0..64).map(|i| {
+        let crm = if i % 2 == 0 {
+            f.crm.clone()
+        } else {
+            crm_b.clone()
+        };
+        let (admin, worker) = (f.admin, f.worker);
+        tokio::spawn(async move {
+            let t = crm
+                .submit(request(&format!("Racer {i}"), &format!("r{i}@example.com")))
+                .await
+                .unwrap();
+            crm.assign(&admin, t.id, worker.id).await.unwrap();
+            crm.change_status(&worker, t.id, TicketStatus::InProgress)
+                .await
+                .unwrap();
+            t.id
+        })
+    });
+    let tickets: Vec<_> = join_all(writers)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in sequencers {
+        s.await.unwrap();
+    }
+    let seen = reader.await.unwrap();
+    let total = positioned_after(&b.store, 0).await.len();
+    assert_eq!(seen.len(), total, "the reader saw every event");
+    for t in tickets {
+        let kinds: Vec<_> = seen
+            .iter()
+            .filter(|(ticket, ..)| *ticket == t)
+            .map(|&(_, id, kind)| (id, kind))
+            .collect();
+        let mut by_id = kinds.clone();
+        by_id.sort_by_key(|&(id, _)| id);
+        assert_eq!(kinds, by_id, "a ticket's events in their own order");
+        let kinds: Vec<_> = kinds.into_iter().map(|(_, k)| k).collect();
+        assert_eq!(
+            kinds,
+            [
+                crm_core::EventKind::Submitted,
+                crm_core::EventKind::Assigned,
+                crm_core::EventKind::StatusChanged
+            ]
+        );
+    }
+    drop(f);
+    other.close().await;
+    b.finish().await;
+}
+
+/// A submission, a status change and an assignment take no lock another ticket's write
+/// waits for: while a transaction that made each of those writes (with every trigger they
+/// fire: counters, the search copy, the event queue) is held open, the store makes the same
+/// writes to other tickets at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_to_different_tickets_never_wait_for_each_other() {
+    let b = fresh().await;
+    let f = Fixture::new(b.store.clone()).await;
+    let held = f.assigned("Held open", &f.worker).await;
+    let next = f.assigned("Goes ahead", &f.worker).await;
+    let other = f.submit("Assigned meanwhile").await;
+    let pool = b.store.pool().clone();
+    let mut open = pool.begin().await.unwrap();
+    let client: i64 = sqlx::query_scalar("SELECT client_id FROM tickets WHERE id = $1")
+        .bind(held.id.0)
+        .fetch_one(&mut *open)
+        .await
+        .unwrap();
+    let fresh_ticket: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (title, title_folded, description, status, client_id, created_at, \
+         updated_at, tracking_code) VALUES ('t', 't', 'd', 'new', $1, now(), now(), 'held-code') \
+         RETURNING id",
+    )
+    .bind(client)
+    .fetch_one(&mut *open)
+    .await
+    .unwrap();
+    insert_event(&mut open, fresh_ticket).await;
+    sqlx::query("UPDATE tickets SET status = 'in_progress', in_progress_at = now() WHERE id = $1")
+        .bind(held.id.0)
+        .execute(&mut *open)
+        .await
+        .unwrap();
+    insert_event(&mut open, held.id.0).await;
+    let quick = Duration::from_secs(5);
+    let go = async {
+        f.crm
+            .submit(request("Submitted meanwhile", "meanwhile@example.com"))
+            .await
+            .unwrap();
+        f.set(&f.worker, next.id, TicketStatus::InProgress)
+            .await
+            .unwrap();
+        f.crm.assign(&f.admin, other.id, f.worker.id).await.unwrap();
+    };
+    tokio::time::timeout(quick, go)
+        .await
+        .expect("no write waited for the open transaction");
+    open.rollback().await.unwrap();
+    b.finish().await;
+}
+
+async fn admin_connection_to(db: &str) -> PgConnection {
+    PgConnection::connect(&crm_tests::pg::with_database(&server_url(), db))
+        .await
+        .expect("connect to the test database")
 }

@@ -60,16 +60,7 @@ impl<S: Store> Crm<S> {
                 other => CoreError::from_store(other),
             })?;
         let key = creds.user.username.to_ascii_lowercase();
-        let now = self.clock.now();
-        if let Some(wait) = self
-            .store
-            .login_state(&key)
-            .await
-            .map_err(CoreError::from_store)?
-            .and_then(|s| s.wait(now))
-        {
-            return Err(super::auth::too_many(wait));
-        }
+        self.reserve_attempt(&key).await?;
         let mut errs = ValidationErrors::default();
         let password = check_new_password(
             &mut errs,
@@ -81,11 +72,13 @@ impl<S: Store> Crm<S> {
             .passwords
             .verify(Some(creds.password_hash), current_password.to_owned())
             .await?;
-        if !current_ok {
+        if current_ok {
             self.store
-                .login_failed(&key, now)
+                .login_succeeded(&key)
                 .await
                 .map_err(CoreError::from_store)?;
+        } else {
+            // Already counted by the reservation.
             errs.check::<()>(
                 "current_password",
                 Err("The current password is not correct.".into()),

@@ -30,15 +30,7 @@ impl<S: Store> Crm<S> {
             return Err(CoreError::InvalidCredentials);
         };
         let key = username.key();
-        let now = self.clock.now();
-        let state = self
-            .store
-            .login_state(&key)
-            .await
-            .map_err(CoreError::from_store)?;
-        if let Some(wait) = state.and_then(|s| s.wait(now)) {
-            return Err(too_many(wait));
-        }
+        self.reserve_attempt(&key).await?;
         let creds = self
             .store
             .credentials(&username)
@@ -51,21 +43,25 @@ impl<S: Store> Crm<S> {
         let ok = self.passwords.verify(hash, password.to_owned()).await?;
         match user {
             Some(user) if ok => {
-                if state.is_some() {
-                    self.store
-                        .login_succeeded(&key)
-                        .await
-                        .map_err(CoreError::from_store)?;
-                }
-                Ok(user)
-            }
-            _ => {
                 self.store
-                    .login_failed(&key, self.clock.now())
+                    .login_succeeded(&key)
                     .await
                     .map_err(CoreError::from_store)?;
-                Err(CoreError::InvalidCredentials)
+                Ok(user)
             }
+            // Already counted by the reservation.
+            _ => Err(CoreError::InvalidCredentials),
+        }
+    }
+
+    /// Takes one sign-in attempt for a username key before any password is checked: counted
+    /// as a failure up front in the store, refused while the username is locked. So racing
+    /// guesses through any number of replicas get exactly the free attempts, never more.
+    pub(super) async fn reserve_attempt(&self, key: &str) -> Result<(), CoreError> {
+        match self.store.reserve_sign_in(key, self.clock.now()).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(wait)) => Err(too_many(wait)),
+            Err(e) => Err(CoreError::from_store(e)),
         }
     }
 

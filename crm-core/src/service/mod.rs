@@ -83,8 +83,8 @@ pub struct ListUsers {
 pub struct DefaultAccount {
     /// Login name.
     pub username: String,
-    /// Initial password.
-    pub password: String,
+    /// Initial password (`***` in `Debug`).
+    pub password: crate::secret::Secret,
     /// Powers.
     pub role: Role,
     /// Whether the owner must choose a new password first (the server sets it when the

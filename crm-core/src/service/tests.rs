@@ -134,7 +134,9 @@ async fn endless_contention_gives_up_with_busy_never_an_internal_error() {
 #[tokio::test]
 async fn store_failures_are_not_mistaken_for_bad_credentials_or_sessions() {
     let mut store = MockStore::new();
-    store.expect_login_state().returning(|_| Ok(None));
+    store
+        .expect_reserve_sign_in()
+        .returning(|_, now| Ok(Ok(crate::ThrottleState::after_failure(None, now))));
     store
         .expect_credentials()
         .returning(|_| Err(StoreError::Unavailable("db:5432".into())));

@@ -102,7 +102,7 @@ impl<S: Store> Crm<S> {
             users.push(
                 self.new_user(
                     &a.username,
-                    &a.password,
+                    a.password.expose(),
                     a.role,
                     None,
                     a.must_change_password,

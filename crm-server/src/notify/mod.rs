@@ -125,16 +125,17 @@ impl<S: Store> Notifier<S> {
         .await;
     }
 
-    /// One attempt at one notification, and its outcome recorded.
+    /// One attempt at one notification, and its outcome recorded. What it tells is the
+    /// ticket as the event left it (taken with the event), so no attempt reads the ticket
+    /// and a retry sends the same.
     async fn attempt(&self, claim: Claim) {
         let d = &claim.delivery;
-        let ticket = match self.crm.notification_ticket(d.ticket_id).await {
-            Ok(t) => t,
-            Err(e) => {
-                // Left to its lease: the store is what failed, so recording would fail too.
-                tracing::warn!(error = %e, delivery = d.id, "notifications: cannot read the ticket");
-                return;
-            }
+        let Some(ticket) = d.ticket.clone() else {
+            tracing::warn!(
+                delivery = d.id,
+                "notifications: a delivery without its ticket"
+            );
+            return;
         };
         let (payload, status_code, result) = match d.target {
             Target::Webhook { topic, .. } => {
@@ -147,7 +148,12 @@ impl<S: Store> Notifier<S> {
                 };
                 let a = self
                     .webhooks
-                    .post(&ep.url, &ep.secret, &format!("msg_{}", d.id), &payload)
+                    .post(
+                        &ep.url,
+                        ep.secret.expose(),
+                        &format!("msg_{}", d.id),
+                        &payload,
+                    )
                     .await;
                 let result = match (a.status, a.error) {
                     (_, None) => Ok(()),
@@ -217,7 +223,7 @@ enum Failure {
 }
 
 /// The body of a webhook delivery: `{"type", "timestamp", "data": {ticket, "seq"}}`, the
-/// ticket as staff see it when the notification is first attempted.
+/// ticket as staff saw it right after the event.
 pub fn webhook_body(topic: Topic, at: DateTime<Utc>, seq: i64, ticket: Ticket) -> String {
     let mut data = TicketBody::from(ticket)
         .to_json()

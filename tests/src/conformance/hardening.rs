@@ -147,23 +147,45 @@ async fn e_code<S: Store + Clone>(f: &Fixture<S>, name: &str) -> &'static str {
         .code()
 }
 
-/// Racing failures for one username are all counted (the store applies the rule to the
-/// latest state, one failure at a time).
-pub async fn racing_sign_in_failures_all_count<S: Store + Clone>(store: S) {
+/// Racing guesses for one username get exactly the free attempts, however many race and
+/// however long each hash takes: every attempt is reserved (and counted) in the store before
+/// its password is checked, so the rest are refused without being evaluated.
+pub async fn racing_guesses_get_exactly_the_free_attempts<S: Store + Clone>(store: S) {
     let f = Fixture::new(store).await;
-    let tasks = (0..12).map(|_| {
-        let store = f.crm.store().clone();
-        let now = f.clock.now();
-        tokio::spawn(async move { store.login_failed("racer", now).await })
+    let tasks = (0..40).map(|_| {
+        let crm = f.crm.clone();
+        tokio::spawn(async move { crm.authenticate("worker", "a-wrong-guess").await })
     });
+    let (mut evaluated, mut refused) = (0, 0);
     for r in join_all(tasks).await {
-        r.unwrap().unwrap();
+        match r.unwrap() {
+            Err(CoreError::InvalidCredentials) => evaluated += 1,
+            Err(CoreError::TooManyAttempts { .. }) => refused += 1,
+            other => panic!("{other:?}"),
+        }
     }
-    let state = f.crm.store().login_state("racer").await.unwrap().unwrap();
-    assert_eq!(state.failures, 12);
-    assert!(state.wait(f.clock.now()).is_some());
+    assert_eq!((evaluated, refused), (throttle::FREE_FAILURES, 35));
+    // The same straight on the store, for a name no account has.
+    let now = f.clock.now();
+    let tasks = (0..40).map(|_| {
+        let store = f.crm.store().clone();
+        tokio::spawn(async move { store.reserve_sign_in("racer", now).await })
+    });
+    let granted = join_all(tasks)
+        .await
+        .into_iter()
+        .filter(|r| r.as_ref().unwrap().as_ref().unwrap().is_ok())
+        .count();
+    assert_eq!(granted, throttle::FREE_FAILURES as usize);
     f.crm.store().login_succeeded("racer").await.unwrap();
-    assert_eq!(f.crm.store().login_state("racer").await.unwrap(), None);
+    assert!(
+        f.crm
+            .store()
+            .reserve_sign_in("racer", now)
+            .await
+            .unwrap()
+            .is_ok()
+    );
 }
 
 /// A session names an account and the key its tokens were issued under: another key (a

@@ -5,7 +5,10 @@ use super::*;
 use crm_core::{Change, Visibility};
 use std::time::Duration;
 
+/// Every positioned event after `after` that `v` sees, once what has committed has its
+/// position (as the live hub does before it reads).
 async fn everything<S: Store>(store: &S, after: i64, v: Visibility) -> Vec<crm_core::Event> {
+    store.sequence().await.unwrap();
     store.events_after(after, v, 10_000).await.unwrap()
 }
 

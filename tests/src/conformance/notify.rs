@@ -16,7 +16,10 @@ async fn hook<S: Store + Clone>(f: &Fixture<S>, events: &[&str]) -> WebhookEndpo
         .unwrap()
 }
 
+/// Takes due notifications, once what has committed has its position (a notification is
+/// delivered only after its event has one, as the live hub gives it).
 async fn claim<S: Store + Clone>(f: &Fixture<S>, limit: u32) -> Vec<Claim> {
+    f.crm.store().sequence().await.unwrap();
     f.crm.claim_notifications(LEASE, limit).await.unwrap()
 }
 
@@ -73,6 +76,7 @@ pub async fn notifications_are_recorded_exactly_with_their_change<S: Store + Clo
     f.crm.delete_user(&f.admin, f.other.id).await.unwrap(); // releases t0
     f.submit("After mail was switched off").await;
 
+    f.crm.store().sequence().await.unwrap();
     let history = f.crm.history(&f.admin, t.id).await.unwrap();
     let seq_of = |kind: EventKind, to: Option<TicketStatus>| {
         history
@@ -240,6 +244,7 @@ pub async fn racing_workers_never_share_a_delivery<S: Store + Clone>(store: S) {
     for i in 0..40 {
         f.submit(&format!("Race {i}")).await;
     }
+    f.crm.store().sequence().await.unwrap();
     let workers = (0..6).map(|_| {
         let crm = f.crm.clone();
         let now = f.clock.now();

@@ -117,7 +117,7 @@ pub struct CreatedWebhookBody {
 impl From<WebhookEndpoint> for CreatedWebhookBody {
     fn from(e: WebhookEndpoint) -> Self {
         Self {
-            secret: e.secret.clone(),
+            secret: e.secret.expose().to_owned(),
             id: e.id,
             url: e.url,
             events: e.topics.into_iter().map(Into::into).collect(),
