@@ -377,6 +377,56 @@ mod tests {
     }
 
     #[test]
+    fn signing_secrets_never_show_in_debug_or_serialised_forms() {
+        let secret = new_secret();
+        let ep = WebhookEndpoint {
+            id: 1,
+            url: "https://hooks.example.com/in".into(),
+            topics: vec![Topic::TicketSubmitted],
+            secret: secret.clone(),
+            enabled: true,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        };
+        let claim = Claim {
+            delivery: Delivery {
+                id: 1,
+                seq: 1,
+                ticket_id: TicketId(1),
+                target: Target::Webhook {
+                    endpoint: 1,
+                    topic: Topic::TicketSubmitted,
+                },
+                status: DeliveryStatus::Pending,
+                attempts: 1,
+                next_attempt_at: DateTime::<Utc>::UNIX_EPOCH,
+                payload: None,
+                ticket: None,
+                last_status: None,
+                last_error: None,
+                created_at: DateTime::<Utc>::UNIX_EPOCH,
+                delivered_at: None,
+                log: Vec::new(),
+            },
+            endpoint: Some(ep.clone()),
+        };
+        let key = &secret.expose()[6..];
+        for shown in [
+            format!("{ep:?}"),
+            format!("{claim:?}"),
+            serde_json::to_string(&ep).unwrap(),
+        ] {
+            assert!(!shown.contains(key), "{shown}");
+        }
+        let account = crate::DefaultAccount {
+            username: "admin".into(),
+            password: "hunter2-hunter2".into(),
+            role: crate::Role::Admin,
+            must_change_password: false,
+        };
+        assert!(!format!("{account:?}").contains("hunter2"));
+    }
+
+    #[test]
     fn topics_and_secrets() {
         for t in Topic::ALL {
             assert_eq!(Topic::parse(t.as_str()), Some(t));

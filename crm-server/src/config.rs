@@ -51,6 +51,9 @@ pub struct Config {
     /// `SUBMIT_RATE_PER_MINUTE`: public submissions one address may make per minute on this
     /// replica, in bursts of at most [`SUBMIT_BURST`] (0: no limit).
     pub submit_rate_per_minute: u32,
+    /// `PUBLIC_STREAMS_PER_ADDRESS`: public progress streams one address may hold open at
+    /// once on this replica (0: no limit).
+    pub public_streams_per_address: u32,
     /// `STATEMENT_TIMEOUT_MS`: the longest a database statement may run.
     pub statement_timeout_ms: u64,
     /// `CORS_ORIGINS`: origins allowed to call the API from a browser.
@@ -131,191 +134,189 @@ impl Config {
 
     /// Reads settings through `var` (tests pass a map instead of touching the environment).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| var(k).filter(|v| !v.trim().is_empty());
-        let store = match get("DATABASE_URL") {
-            None => StoreConfig::Memory,
-            Some(url) => {
-                let url = url.trim().to_owned();
-                if !(url.starts_with("postgres://")
-                    || url.starts_with("postgresql://")
-                    || url.starts_with("postgresql+asyncpg://"))
-                {
-                    return Err(ConfigError(
-                        "DATABASE_URL must start with postgres://, postgresql:// or postgresql+asyncpg://".into(),
-                    ));
-                }
-                StoreConfig::Postgres(url)
-            }
-        };
-        let (secret_key, secret_generated) = match get("SECRET_KEY") {
-            Some(k)
-                if store != StoreConfig::Memory && EXAMPLE_SECRET_KEYS.contains(&k.as_str()) =>
-            {
-                return Err(ConfigError(
-                    "SECRET_KEY is an example value printed in the documentation: use a long random key".into(),
-                ));
-            }
-            Some(k) if store != StoreConfig::Memory && k.len() < MIN_SECRET_KEY_BYTES => {
-                return Err(ConfigError(format!(
-                    "SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes with DATABASE_URL (it has {})",
-                    k.len()
-                )));
-            }
-            Some(k) => (k.into_bytes(), false),
-            None if store == StoreConfig::Memory => {
-                let mut key = vec![0u8; 32];
-                rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
-                (key, true)
-            }
-            None => {
-                return Err(ConfigError(
-                    "SECRET_KEY is required with DATABASE_URL: replicas must share one signing key"
-                        .into(),
-                ));
-            }
-        };
-        let token_minutes = match get("ACCESS_TOKEN_EXPIRE_MINUTES") {
-            None => 60,
-            Some(v) => match v.trim().parse::<i64>() {
-                Ok(m) if (1..=525_600).contains(&m) => m,
-                _ => {
-                    return Err(ConfigError(format!(
-                        "ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes between 1 and 525600, not {v:?}"
-                    )));
-                }
-            },
-        };
-        // An account seeded with its documented default password must choose a new one.
-        let account = |user_var: &str, pass_var: &str, user: &str, pass: &str, role| {
-            let password = get(pass_var).unwrap_or_else(|| pass.to_owned());
-            DefaultAccount {
-                username: get(user_var).unwrap_or_else(|| user.to_owned()),
-                must_change_password: password == pass,
-                password: password.into(),
-                role,
-            }
-        };
-        let admin = account(
-            "ADMIN_USERNAME",
-            "ADMIN_PASSWORD",
-            "admin",
-            DEFAULT_ADMIN_PASSWORD,
-            Role::Admin,
-        );
-        let worker = account(
-            "WORKER_USERNAME",
-            "WORKER_PASSWORD",
-            "worker",
-            DEFAULT_WORKER_PASSWORD,
-            Role::Worker,
-        );
-        let port = match get("PORT") {
-            None => 8000,
-            Some(p) => p.trim().parse::<u16>().map_err(|_| {
-                ConfigError(format!("PORT must be a port number (0-65535), not {p:?}"))
-            })?,
-        };
-        let networks = |name: &str, default: &str| -> Result<Networks, ConfigError> {
-            comma_list(&get(name).unwrap_or_else(|| default.to_owned()))
-                .map(|s| {
-                    Networks::parse_entry(s).ok_or_else(|| {
-                        ConfigError(format!(
-                            "{name} must list IP addresses or CIDR ranges; {s:?} is neither"
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()
-                .map(Networks)
-        };
-        let trusted_proxies = networks("TRUSTED_PROXIES", "")?;
-        let metrics_allow = networks("METRICS_ALLOW", "127.0.0.0/8, ::1")?;
-        let number = |name: &str, default: u64, max: u64| -> Result<u64, ConfigError> {
-            match get(name) {
-                None => Ok(default),
-                Some(v) => v
-                    .trim()
-                    .parse::<u64>()
-                    .ok()
-                    .filter(|n| *n <= max)
-                    .ok_or_else(|| {
-                        ConfigError(format!(
-                            "{name} must be a whole number from 0 to {max}, not {v:?}"
-                        ))
-                    }),
-            }
-        };
-        let login_rate_per_minute = number("LOGIN_RATE_PER_MINUTE", 30, 1_000_000)? as u32;
-        let submit_rate_per_minute = number("SUBMIT_RATE_PER_MINUTE", 10, 1_000_000)? as u32;
-        let statement_timeout_ms = number("STATEMENT_TIMEOUT_MS", 5000, 3_600_000)?;
+        let v = Vars(&var);
+        let store = v.store()?;
+        let (secret_key, secret_generated) = v.secret_key(&store)?;
+        let statement_timeout_ms = v.number("STATEMENT_TIMEOUT_MS", 5000, 3_600_000)?;
         if statement_timeout_ms == 0 {
             return Err(ConfigError(
                 "STATEMENT_TIMEOUT_MS must be at least 1".into(),
             ));
         }
-        let list = |name: &str| -> Vec<String> {
-            get(name)
-                .map(|v| comma_list(&v).map(str::to_owned).collect())
-                .unwrap_or_default()
-        };
-        let cors_origins = list("CORS_ORIGINS");
+        let cors_origins = v.list("CORS_ORIGINS");
         if cors_origins.iter().any(|o| o == "*") {
             return Err(ConfigError(
                 "CORS_ORIGINS must list origins; \"*\" is not allowed".into(),
             ));
         }
-        let webhook_allow_hosts = list("WEBHOOK_ALLOW_HOSTS");
-        let mail = match get("SMTP_URL") {
-            None => None,
-            Some(smtp_url) => {
-                let smtp_url = smtp_url.trim().to_owned();
-                if !(smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://")) {
-                    return Err(ConfigError(
-                        "SMTP_URL must start with smtp:// or smtps://".into(),
-                    ));
-                }
-                let from = get("MAIL_FROM").ok_or_else(|| {
-                    ConfigError("MAIL_FROM is required with SMTP_URL: the sender customers see, e.g. \"Shop <shop@example.com>\"".into())
-                })?;
-                let public_base_url = get("PUBLIC_BASE_URL")
-                    .map(|u| u.trim().trim_end_matches('/').to_owned())
-                    .ok_or_else(|| {
-                        ConfigError("PUBLIC_BASE_URL is required with SMTP_URL: customers' tracking links start there".into())
-                    })?;
-                if !(public_base_url.starts_with("http://")
-                    || public_base_url.starts_with("https://"))
-                {
-                    return Err(ConfigError(
-                        "PUBLIC_BASE_URL must start with http:// or https://".into(),
-                    ));
-                }
-                crate::notify::mail::Mailer::new(&smtp_url, &from, &public_base_url)
-                    .map_err(ConfigError)?;
-                Some(MailConfig {
-                    smtp_url,
-                    from,
-                    public_base_url,
-                })
-            }
-        };
         Ok(Self {
-            store,
             secret_key,
             secret_generated,
-            token_minutes,
-            admin,
-            worker,
-            host: get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
-            port,
-            trusted_proxies,
-            metrics_allow,
-            login_rate_per_minute,
-            submit_rate_per_minute,
+            token_minutes: v.number("ACCESS_TOKEN_EXPIRE_MINUTES", 60, 525_600).and_then(|m| {
+                if m == 0 {
+                    Err(ConfigError(
+                        "ACCESS_TOKEN_EXPIRE_MINUTES must be a whole number of minutes between 1 and 525600, not \"0\"".into(),
+                    ))
+                } else {
+                    Ok(m as i64)
+                }
+            })?,
+            admin: v.account("ADMIN", "admin", DEFAULT_ADMIN_PASSWORD, Role::Admin),
+            worker: v.account("WORKER", "worker", DEFAULT_WORKER_PASSWORD, Role::Worker),
+            host: v.get("HOST").unwrap_or_else(|| "127.0.0.1".into()),
+            port: v.number("PORT", 8000, u64::from(u16::MAX))? as u16,
+            trusted_proxies: v.networks("TRUSTED_PROXIES", "")?,
+            metrics_allow: v.networks("METRICS_ALLOW", "127.0.0.0/8, ::1")?,
+            login_rate_per_minute: v.number("LOGIN_RATE_PER_MINUTE", 30, 1_000_000)? as u32,
+            submit_rate_per_minute: v.number("SUBMIT_RATE_PER_MINUTE", 10, 1_000_000)? as u32,
+            public_streams_per_address: v.number("PUBLIC_STREAMS_PER_ADDRESS", 8, 100_000)?
+                as u32,
             statement_timeout_ms,
             cors_origins,
-            webhook_allow_hosts,
-            mail,
-            log_filter: get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            webhook_allow_hosts: v.list("WEBHOOK_ALLOW_HOSTS"),
+            mail: v.mail()?,
+            log_filter: v.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            store,
         })
+    }
+}
+
+/// The settings as a source of named, checked values: one reader per kind of value, so each
+/// variable is read and refused the same way.
+struct Vars<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Vars<'_> {
+    /// The variable, unless unset or blank.
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// A whole number from 0 to `max`.
+    fn number(&self, name: &str, default: u64, max: u64) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= max)
+                .ok_or_else(|| {
+                    ConfigError(format!(
+                        "{name} must be a whole number from 0 to {max}, not {v:?}"
+                    ))
+                }),
+        }
+    }
+
+    /// A comma-separated list of text.
+    fn list(&self, name: &str) -> Vec<String> {
+        self.get(name)
+            .map(|v| comma_list(&v).map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
+    /// A comma-separated list of addresses or CIDR ranges.
+    fn networks(&self, name: &str, default: &str) -> Result<Networks, ConfigError> {
+        comma_list(&self.get(name).unwrap_or_else(|| default.to_owned()))
+            .map(|s| {
+                Networks::parse_entry(s).ok_or_else(|| {
+                    ConfigError(format!(
+                        "{name} must list IP addresses or CIDR ranges; {s:?} is neither"
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Networks)
+    }
+
+    fn store(&self) -> Result<StoreConfig, ConfigError> {
+        let Some(url) = self.get("DATABASE_URL") else {
+            return Ok(StoreConfig::Memory);
+        };
+        let url = url.trim().to_owned();
+        if !(url.starts_with("postgres://")
+            || url.starts_with("postgresql://")
+            || url.starts_with("postgresql+asyncpg://"))
+        {
+            return Err(ConfigError(
+                "DATABASE_URL must start with postgres://, postgresql:// or postgresql+asyncpg://"
+                    .into(),
+            ));
+        }
+        Ok(StoreConfig::Postgres(url))
+    }
+
+    /// The signing key, and whether it was drawn at random (memory store only).
+    fn secret_key(&self, store: &StoreConfig) -> Result<(Vec<u8>, bool), ConfigError> {
+        let memory = *store == StoreConfig::Memory;
+        match self.get("SECRET_KEY") {
+            Some(k) if !memory && EXAMPLE_SECRET_KEYS.contains(&k.as_str()) => Err(ConfigError(
+                "SECRET_KEY is an example value printed in the documentation: use a long random key".into(),
+            )),
+            Some(k) if !memory && k.len() < MIN_SECRET_KEY_BYTES => Err(ConfigError(format!(
+                "SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes with DATABASE_URL (it has {})",
+                k.len()
+            ))),
+            Some(k) => Ok((k.into_bytes(), false)),
+            None if memory => {
+                let mut key = vec![0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rng(), &mut key);
+                Ok((key, true))
+            }
+            None => Err(ConfigError(
+                "SECRET_KEY is required with DATABASE_URL: replicas must share one signing key"
+                    .into(),
+            )),
+        }
+    }
+
+    /// `{prefix}_USERNAME` / `{prefix}_PASSWORD`; an account seeded with its documented
+    /// default password must choose a new one.
+    fn account(&self, prefix: &str, user: &str, pass: &str, role: Role) -> DefaultAccount {
+        let password = self
+            .get(&format!("{prefix}_PASSWORD"))
+            .unwrap_or_else(|| pass.to_owned());
+        DefaultAccount {
+            username: self
+                .get(&format!("{prefix}_USERNAME"))
+                .unwrap_or_else(|| user.to_owned()),
+            must_change_password: password == pass,
+            password: password.into(),
+            role,
+        }
+    }
+
+    fn mail(&self) -> Result<Option<MailConfig>, ConfigError> {
+        let Some(smtp_url) = self.get("SMTP_URL") else {
+            return Ok(None);
+        };
+        let smtp_url = smtp_url.trim().to_owned();
+        if !(smtp_url.starts_with("smtp://") || smtp_url.starts_with("smtps://")) {
+            return Err(ConfigError(
+                "SMTP_URL must start with smtp:// or smtps://".into(),
+            ));
+        }
+        let from = self.get("MAIL_FROM").ok_or_else(|| {
+            ConfigError("MAIL_FROM is required with SMTP_URL: the sender customers see, e.g. \"Shop <shop@example.com>\"".into())
+        })?;
+        let public_base_url = self
+            .get("PUBLIC_BASE_URL")
+            .map(|u| u.trim().trim_end_matches('/').to_owned())
+            .ok_or_else(|| {
+                ConfigError("PUBLIC_BASE_URL is required with SMTP_URL: customers' tracking links start there".into())
+            })?;
+        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
+            return Err(ConfigError(
+                "PUBLIC_BASE_URL must start with http:// or https://".into(),
+            ));
+        }
+        crate::notify::mail::Mailer::new(&smtp_url, &from, &public_base_url)
+            .map_err(ConfigError)?;
+        Ok(Some(MailConfig {
+            smtp_url,
+            from,
+            public_base_url,
+        }))
     }
 }
 

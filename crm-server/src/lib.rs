@@ -113,6 +113,7 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
                 config.submit_rate_per_minute,
                 Some(config::SUBMIT_BURST),
             ),
+            public_streams: limits::StreamLimit::new(config.public_streams_per_address),
             throttled_sign_ins: Default::default(),
         }),
         hub: Arc::new(live::Hub::default()),

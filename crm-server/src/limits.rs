@@ -1,14 +1,81 @@
-//! Per-address rate limits of this replica (governor's keyed GCRA limiters): sign-in attempts
-//! and public submissions. The per-username sign-in throttle is in the store (shared by every
-//! replica); these only stop one address from flooding one replica.
+//! Per-address limits of this replica: sign-in attempts and public submissions (governor's
+//! keyed GCRA limiters), and public progress streams open at once. The per-username sign-in
+//! throttle is in the store (shared by every replica); these only stop one address from
+//! flooding one replica.
 
 use crate::error::ApiError;
 use governor::{DefaultKeyedRateLimiter, Quota, clock::Clock};
 use std::{
+    collections::HashMap,
     net::IpAddr,
     num::NonZeroU32,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
 };
+
+/// How many streams one client address may hold open at once (0: no limit).
+pub struct StreamLimit {
+    max: u32,
+    open: Arc<Mutex<HashMap<IpAddr, u32>>>,
+    refused: AtomicU64,
+}
+
+/// One open stream of an address, counted until dropped.
+pub struct StreamSlot {
+    ip: Option<IpAddr>,
+    open: Arc<Mutex<HashMap<IpAddr, u32>>>,
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let Some(ip) = self.ip else { return };
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&ip);
+            }
+        }
+    }
+}
+
+impl StreamLimit {
+    /// At most `max` streams per address at once; 0 disables the limit.
+    pub fn new(max: u32) -> Self {
+        Self {
+            max,
+            open: Arc::default(),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Takes a slot for a stream from `ip`, or 429 `rate_limited` when it holds its limit
+    /// already (retry once one of them is closed). A request without a known address is not
+    /// limited here.
+    pub fn open(&self, ip: Option<IpAddr>) -> Result<StreamSlot, ApiError> {
+        let counted = ip.filter(|_| self.max > 0);
+        if let Some(ip) = counted {
+            let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+            let n = open.entry(ip).or_insert(0);
+            if *n >= self.max {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                return Err(ApiError::rate_limited(1));
+            }
+            *n += 1;
+        }
+        Ok(StreamSlot {
+            ip: counted,
+            open: self.open.clone(),
+        })
+    }
+
+    /// Streams refused so far.
+    pub fn refused(&self) -> u64 {
+        self.refused.load(Ordering::Relaxed)
+    }
+}
 
 /// One limit, keyed by client address (`None` when disabled, a rate of 0), and how many
 /// requests it refused.
@@ -65,6 +132,8 @@ pub struct Limits {
     pub login: AddressLimit,
     /// `POST /public/tickets` per address.
     pub submit: AddressLimit,
+    /// `GET /public/tickets/{code}/events` open at once per address.
+    pub public_streams: StreamLimit,
     /// Sign-ins the per-username throttle (in the store) refused on this server.
     pub throttled_sign_ins: AtomicU64,
 }
@@ -102,5 +171,21 @@ mod tests {
         for _ in 0..100 {
             off.check(Some(a)).unwrap();
         }
+    }
+
+    #[test]
+    fn streams_per_address_are_counted_while_open() {
+        let l = StreamLimit::new(2);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let first = l.open(Some(a)).unwrap();
+        let _second = l.open(Some(a)).unwrap();
+        assert!(l.open(Some(a)).is_err());
+        let _other = l.open(Some(b)).unwrap();
+        drop(first);
+        let _third = l.open(Some(a)).unwrap();
+        assert_eq!(l.refused(), 1);
+        let off = StreamLimit::new(0);
+        let _many: Vec<_> = (0..50).map(|_| off.open(Some(a)).unwrap()).collect();
     }
 }

@@ -8,15 +8,16 @@
 //! its client resumes from its last position), so a slow consumer never makes the hub buffer
 //! without bound.
 
-use crm_core::{Change, ChangeListener, Crm, Event, Store, UserId, Visibility};
+use crm_core::{Change, ChangeListener, Crm, Event, Store, TicketId, UserId, Visibility};
 use std::{
+    collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
     time::Duration,
 };
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 /// How long the loop keeps taking notifications that follow one another before reading.
 const GATHER: Duration = Duration::from_millis(5);
 
@@ -26,6 +27,8 @@ pub const POLL_EVERY: Duration = Duration::from_secs(1);
 pub const BACKLOG: usize = 4096;
 /// Events read from the store per query.
 pub const BATCH: u32 = 500;
+/// Events a follower of one ticket may have waiting before it is ended as too slow.
+pub const FOLLOWER_BUFFER: usize = 64;
 
 /// What the hub tells streams.
 #[derive(Debug, Clone)]
@@ -47,6 +50,32 @@ pub struct Hub {
     closing: watch::Sender<bool>,
     /// Client streams open now ([`Hub::open_stream`]).
     open: AtomicUsize,
+    /// The followers of single tickets (public progress streams), by ticket: each event is
+    /// handed only to its own ticket's followers, never to every stream.
+    followers: Mutex<HashMap<TicketId, Vec<(u64, mpsc::Sender<Arc<Event>>)>>>,
+    next_follower: AtomicU64,
+}
+
+/// A follower of one ticket: its events arrive on `events`, until the follower is dropped,
+/// falls behind by [`FOLLOWER_BUFFER`] events (then `events` ends), or the hub closes.
+pub struct Follower {
+    /// The ticket's events, in order.
+    pub events: mpsc::Receiver<Arc<Event>>,
+    id: u64,
+    ticket: TicketId,
+    hub: Arc<Hub>,
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let mut all = self.hub.lock_followers();
+        if let Some(list) = all.get_mut(&self.ticket) {
+            list.retain(|(id, _)| *id != self.id);
+            if list.is_empty() {
+                all.remove(&self.ticket);
+            }
+        }
+    }
 }
 
 impl Default for Hub {
@@ -56,6 +85,8 @@ impl Default for Hub {
             last: Mutex::new(0),
             closing: watch::channel(false).0,
             open: AtomicUsize::new(0),
+            followers: Mutex::default(),
+            next_follower: AtomicU64::new(0),
         }
     }
 }
@@ -98,6 +129,33 @@ impl Hub {
         self.open.load(Ordering::Relaxed)
     }
 
+    /// Follows one ticket's events from now on.
+    pub fn follow(self: &Arc<Self>, ticket: TicketId) -> Follower {
+        let (tx, rx) = mpsc::channel(FOLLOWER_BUFFER);
+        let id = self.next_follower.fetch_add(1, Ordering::Relaxed);
+        self.lock_followers()
+            .entry(ticket)
+            .or_default()
+            .push((id, tx));
+        Follower {
+            events: rx,
+            id,
+            ticket,
+            hub: self.clone(),
+        }
+    }
+
+    /// How many tickets have followers now.
+    pub fn followed_tickets(&self) -> usize {
+        self.lock_followers().len()
+    }
+
+    fn lock_followers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<TicketId, Vec<(u64, mpsc::Sender<Arc<Event>>)>>> {
+        self.followers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn start_at(&self, seq: i64) {
         *self.last.lock().unwrap_or_else(|p| p.into_inner()) = seq;
     }
@@ -108,7 +166,13 @@ impl Hub {
             return;
         }
         *last = event.seq;
-        let _ = self.sender.send(Message::Event(Arc::new(event)));
+        let event = Arc::new(event);
+        if let Some(list) = self.lock_followers().get_mut(&event.ticket_id) {
+            // A follower that cannot take it is dropped from the list: its stream ends and
+            // its client reconnects to the current progress.
+            list.retain(|(_, tx)| tx.try_send(event.clone()).is_ok());
+        }
+        let _ = self.sender.send(Message::Event(event));
     }
 
     fn tell(&self, m: Message) {
@@ -253,5 +317,59 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use crm_core::{EventId, EventKind, TicketStatus};
+
+    fn event(seq: i64, ticket: i64) -> Event {
+        Event {
+            id: EventId(seq),
+            seq,
+            ticket_id: TicketId(ticket),
+            at: Utc::now(),
+            kind: EventKind::Viewed,
+            actor_id: None,
+            worker_id: None,
+            from_status: None,
+            to_status: None,
+            status: TicketStatus::New,
+            ticket_worker: None,
+            prev_worker: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_follower_hears_only_its_own_ticket_and_leaves_no_trace() {
+        let hub = Arc::new(Hub::default());
+        let mut one = hub.follow(TicketId(1));
+        let mut two = hub.follow(TicketId(2));
+        hub.publish(event(1, 2));
+        hub.publish(event(2, 1));
+        assert_eq!(one.events.recv().await.unwrap().seq, 2);
+        assert!(one.events.try_recv().is_err(), "not another ticket's");
+        assert_eq!(two.events.recv().await.unwrap().seq, 1);
+        drop(one);
+        assert_eq!(hub.followed_tickets(), 1);
+        drop(two);
+        assert_eq!(hub.followed_tickets(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_follower_that_falls_behind_is_ended() {
+        let hub = Arc::new(Hub::default());
+        let mut slow = hub.follow(TicketId(1));
+        for seq in 1..=(FOLLOWER_BUFFER as i64 + 1) {
+            hub.publish(event(seq, 1));
+        }
+        let mut got = 0;
+        while slow.events.recv().await.is_some() {
+            got += 1;
+        }
+        assert_eq!(got, FOLLOWER_BUFFER, "then the channel ends");
     }
 }

@@ -77,7 +77,7 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     (
         "get",
         "/public/tickets/{tracking_code}/events",
-        &[404, 500, 503],
+        &[404, 429, 500, 503],
     ),
     ("get", "/healthz", &[]),
     ("get", "/readyz", &[503]),

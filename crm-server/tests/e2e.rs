@@ -297,3 +297,83 @@ fn metrics_answer_only_allowed_addresses_and_count_what_was_served() {
     let (st, body) = other.call("GET", "/metrics", None, None);
     assert_eq!((st, body["code"].as_str()), (403, Some("forbidden")));
 }
+
+/// Refusals the contract expects (a ticket that does not exist, a duplicate, a move the state
+/// machine refuses, a taken username, a wrong password, races lost and retried) are not
+/// errors of the service: neither store logs them at ERROR, so an operator's error rate
+/// counts only what went wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_refusals_are_never_logged_as_errors_on_either_store() {
+    let (url, _db) = create_database("crm_logs").await;
+    let pg = pg_env(&url);
+    tokio::task::spawn_blocking(move || {
+        for env in [vec![("SUBMIT_RATE_PER_MINUTE", "0".to_owned())], pg] {
+            let s = Server::start(&env);
+            let admin = s.login("admin", "admin123");
+            assert_eq!(s.call("GET", "/tickets/424242", Some(&admin), None).0, 404);
+            assert_eq!(
+                s.call("GET", "/public/tickets/AAAAAAAAAAAAAAAAAAAAAA", None, None)
+                    .0,
+                404
+            );
+            let body = json!({"title": "Logged?", "description": "d",
+                              "client": {"name": "L", "email": "logs@example.com"}});
+            let (st, t) = s.call("POST", "/public/tickets", None, Some(body.clone()));
+            assert_eq!(st, 201, "{t}");
+            assert_eq!(s.call("POST", "/public/tickets", None, Some(body)).0, 409);
+            let id = t["id"].as_i64().unwrap();
+            let done = json!({"new_status": "done"});
+            assert_eq!(
+                s.call(
+                    "POST",
+                    &format!("/tickets/{id}/status"),
+                    Some(&admin),
+                    Some(done)
+                )
+                .0,
+                409
+            );
+            let dup = json!({"username": "worker", "password": "password123", "role": "worker"});
+            assert_eq!(s.call("POST", "/users/", Some(&admin), Some(dup)).0, 409);
+            assert_eq!(
+                s.call(
+                    "POST",
+                    "/auth/login",
+                    None,
+                    Some(json!({"username": "admin", "password": "wrong-one"}))
+                )
+                .0,
+                401
+            );
+            let (_, me) = s.call(
+                "GET",
+                "/auth/me",
+                Some(&s.login("worker", "worker123")),
+                None,
+            );
+            let assign = json!({"worker_id": me["id"]});
+            s.call(
+                "POST",
+                &format!("/tickets/{id}/assign"),
+                Some(&admin),
+                Some(assign),
+            );
+            // Racing moves of one ticket: all but one lose their compare-and-set and retry.
+            std::thread::scope(|sc| {
+                for _ in 0..8 {
+                    sc.spawn(|| {
+                        let start = json!({"new_status": "in_progress"});
+                        let path = format!("/tickets/{id}/status");
+                        assert_eq!(s.call("POST", &path, Some(&admin), Some(start)).0, 200);
+                    });
+                }
+            });
+            let (ok, out) = s.terminate();
+            assert!(ok, "{out}");
+            let errors: Vec<&str> = out.lines().filter(|l| l.contains("ERROR")).collect();
+            assert!(errors.is_empty(), "{}: {errors:#?}", env[0].0);
+        }
+    })
+    .await
+    .unwrap();
+}

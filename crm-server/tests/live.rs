@@ -12,7 +12,7 @@ use crm_tests::pg::create_database;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-fn submit(s: &Server, title: &str) -> i64 {
+fn submit(s: &Http, title: &str) -> i64 {
     let (st, t) = s.call(
         "POST",
         "/public/tickets",
@@ -210,4 +210,103 @@ fn the_public_progress_stream_follows_a_request() {
         &[],
     );
     assert_eq!(missing.status, 404);
+}
+
+/// A stream resumed from far back replays everything in between, page by page, however much
+/// that is (more than any one read returns), then goes on live, without a gap or a repeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_resumed_from_far_back_replays_everything_then_goes_live() {
+    use crm_core::{Crm, SubmitTicket};
+    const BACKLOG: i64 = 50_500;
+    let crm = Crm::new(crm_store_memory::MemoryStore::new());
+    for i in 0..BACKLOG {
+        crm.submit(SubmitTicket {
+            title: format!("Backlog {i}"),
+            description: "Replayed".into(),
+            client_name: "R".into(),
+            client_email: format!("r{i}@example.com"),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut config = crm_server::Config::from_vars(|_| None).unwrap();
+    config.submit_rate_per_minute = 0;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        crm_server::serve(crm, &config, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    tokio::task::spawn_blocking(move || {
+        let s = Http(port);
+        let admin = s.login("admin", "admin123");
+        let mut stream = SseClient::open(port, "/events?since=0", Some(&admin), &[]);
+        assert_eq!(stream.status, 200);
+        let mut last = 0;
+        while last < BACKLOG {
+            match stream.next(Duration::from_secs(10)) {
+                SseRead::Event(e) => {
+                    let seq: i64 = e.id.unwrap().parse().unwrap();
+                    assert_eq!(seq, last + 1, "no gap, no repeat");
+                    last = seq;
+                }
+                other => panic!("the replay stopped after {last}: {other:?}"),
+            }
+        }
+        // Then live.
+        let t = submit(&s, "After-the-backlog");
+        match stream.next(Duration::from_secs(5)) {
+            SseRead::Event(e) => {
+                assert_eq!(e.id.as_deref(), Some(&*(BACKLOG + 1).to_string()));
+                assert_eq!(e.data["ticket_id"], t);
+            }
+            other => panic!("{other:?}"),
+        }
+    })
+    .await
+    .unwrap();
+    let _ = stop.send(());
+    server.await.unwrap();
+}
+
+/// One address may hold only `PUBLIC_STREAMS_PER_ADDRESS` public progress streams open at
+/// once; beyond it `429 rate_limited` with `Retry-After`, and closing one frees its place.
+#[test]
+fn public_streams_are_limited_per_address() {
+    let s = Server::start(&[("PUBLIC_STREAMS_PER_ADDRESS", "2".to_owned())]);
+    let (_, t) = s.call(
+        "POST",
+        "/public/tickets",
+        None,
+        Some(json!({"title": "Watched", "description": "d", "client": {"name": "C", "email": "w@example.com"}})),
+    );
+    let path = format!(
+        "/public/tickets/{}/events",
+        t["tracking_code"].as_str().unwrap()
+    );
+    let first = SseClient::open(s.port, &path, None, &[]);
+    let second = SseClient::open(s.port, &path, None, &[]);
+    assert_eq!((first.status, second.status), (200, 200));
+    let third = request(s.port, "GET", &path, None, None, &[]).unwrap();
+    assert_eq!(third.status, 429);
+    assert_eq!(third.body["code"], "rate_limited");
+    assert!(third.header("retry-after").is_some());
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let again = SseClient::open(s.port, &path, None, &[]);
+        if again.status == 200 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed stream's place was never freed"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

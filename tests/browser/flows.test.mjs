@@ -529,7 +529,7 @@ test("an admin adds a webhook, sees its secret once, and revives it from the del
   // A private address is refused next to the field.
   await admin.getByLabel("Endpoint URL").fill("http://10.1.2.3/hook");
   await admin.getByRole("button", { name: "Add webhook" }).click();
-  await admin.locator('[data-error-for="url"]').getByText(/private or link-local/).waitFor();
+  await admin.locator('[data-error-for="url"]').getByText(/a private address, which webhooks may not reach/).waitFor();
   await admin.getByLabel("Endpoint URL").fill(hookUrl);
   await admin.getByRole("button", { name: "Add webhook" }).click();
   const secret = await admin.getByTestId("webhook-secret").textContent();

@@ -88,6 +88,7 @@ macro_rules! conformance_tests {
             a_tickets_mail_goes_out_in_order,
             racing_workers_never_share_a_delivery,
             gone_endpoints_are_disabled_and_retries_revive_them,
+            notifications_tell_the_ticket_as_the_event_left_it,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

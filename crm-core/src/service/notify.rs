@@ -4,16 +4,14 @@
 use super::{Crm, not_found, require};
 use crate::{
     error::{CoreError, StoreError},
-    ids::TicketId,
     input::ValidationErrors,
     notify::{
         AttemptOutcome, Backlog, Claim, Delivery, MAX_URL_CHARS, NewWebhook, Topic,
         WebhookEndpoint, new_secret,
     },
     page::{Page, parse_list},
-    role::{Actor, Permission, Visibility},
+    role::{Actor, Permission},
     store::Store,
-    ticket::Ticket,
 };
 use chrono::TimeDelta;
 
@@ -133,14 +131,6 @@ impl<S: Store> Crm<S> {
             .finish_attempt(claim.delivery.id, claim.delivery.attempts, outcome)
             .await
             .map_err(CoreError::from_store)
-    }
-
-    /// The ticket a notification is about, as staff see it.
-    pub async fn notification_ticket(&self, id: TicketId) -> Result<Ticket, CoreError> {
-        self.store
-            .get_ticket(id, Visibility::All)
-            .await
-            .map_err(not_found("Ticket"))
     }
 
     /// What is waiting in the outbox.

@@ -12,7 +12,8 @@ use super::{
 use crate::{
     auth::{Session, StaffAuth, StreamAuth},
     error::ApiError,
-    live::{Hub, Message},
+    limits::StreamSlot,
+    live::{Follower, Hub, Message},
 };
 use chrono::{DateTime, Utc};
 use crm_core::{CoreError, Crm, Event, Store, TicketProgress, UserId};
@@ -145,21 +146,20 @@ impl<S: Store> EventsApi<S> {
         };
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let (live, live_from) = self.0.hub.subscribe();
-        // Replay before returning, so a store failure is an answer, not a silent stream.
-        let backlog = match since {
-            Some(after) if after < live_from => {
-                replay(&self.0.crm, &session, after, live_from).await?
-            }
-            _ => Vec::new(),
+        let mut replay = Replay {
+            sent: since.unwrap_or(live_from).max(0),
+            upto: live_from,
         };
-        let start = since.unwrap_or(live_from).max(0);
+        // The first page before answering, so a store failure is an answer, not a silent
+        // stream; the rest is read page by page inside the stream.
+        let first = replay.page(&self.0.crm, &session).await?;
         tokio::spawn(pump(
             self.0.crm.clone(),
             self.0.hub.clone(),
             session,
             live,
-            backlog,
-            start,
+            replay,
+            first,
             tx,
         ));
         Ok(EventStream::new(sse(rx))
@@ -177,18 +177,35 @@ impl<S: Store> EventsApi<S> {
     /// Follow a request live
     ///
     /// The progress of the request holding this code, now and each time it changes, with no
-    /// staff data. The same framing as `GET /events`.
+    /// staff data. The same framing as `GET /events`. One address may hold
+    /// `PUBLIC_STREAMS_PER_ADDRESS` of them open at once (429 `rate_limited` beyond).
     #[oai(
         path = "/public/tickets/:tracking_code/events",
         method = "get",
         tag = "Tag::Public"
     )]
-    async fn progress(&self, tracking_code: Path<String>) -> Result<Progress, ApiError> {
+    async fn progress(
+        &self,
+        req: &poem::Request,
+        tracking_code: Path<String>,
+    ) -> Result<Progress, ApiError> {
+        let ip = crate::request_meta::client_ip(req, &self.0.trusted_proxies);
+        let slot = self.0.limits.public_streams.open(ip)?;
         let code = tracking_code.0;
-        let (live, live_from) = self.0.hub.subscribe();
+        let ticket = self.0.crm.track(&code).await?.id;
+        // Follow first, then read: every change after the read arrives, none is missed.
+        let follower = self.0.hub.follow(ticket);
+        let (_, live_from) = self.0.hub.subscribe();
         let now = self.0.crm.track(&code).await?;
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
-        tokio::spawn(pump_progress(self.0.hub.clone(), now, live_from, live, tx));
+        tokio::spawn(pump_progress(
+            self.0.hub.clone(),
+            now,
+            live_from,
+            follower,
+            slot,
+            tx,
+        ));
         Ok(EventStream::new(sse(rx))
             .keep_alive(KEEP_ALIVE)
             .to_event(|p: ProgressEventBody| {
@@ -220,54 +237,62 @@ impl From<crate::auth::IssuedToken> for StreamTicketBody {
     }
 }
 
-/// The events after `after` up to `upto` the session may see, read from the store.
-async fn replay<S: Store>(
-    crm: &Crm<S>,
-    session: &Session,
-    mut after: i64,
+/// Where a stream's replay from the store stands: it has sent everything up to `sent`, and
+/// reads until `upto`, the hub's position when the stream (re)subscribed; what follows
+/// `upto` comes from the hub.
+struct Replay {
+    sent: i64,
     upto: i64,
-) -> Result<Vec<StreamEventBody>, ApiError> {
-    let mut out = Vec::new();
-    loop {
+}
+
+impl Replay {
+    fn done(&self) -> bool {
+        self.sent >= self.upto
+    }
+
+    /// The next page (at most [`crate::live::BATCH`] events) of what the session may see
+    /// after `sent` up to `upto`; when the store has no more of them, the replay is done.
+    async fn page<S: Store>(
+        &mut self,
+        crm: &Crm<S>,
+        session: &Session,
+    ) -> Result<Vec<StreamEventBody>, ApiError> {
+        if self.done() {
+            return Ok(Vec::new());
+        }
         let batch = crm
-            .events_after(&session.actor, after, crate::live::BATCH)
+            .events_after(&session.actor, self.sent, crate::live::BATCH)
             .await?;
         let full = batch.len() == crate::live::BATCH as usize;
-        for e in &batch {
-            if e.seq > upto {
-                return Ok(out);
-            }
-            out.push(StreamEventBody::from(e));
-            after = e.seq;
+        let page: Vec<StreamEventBody> = batch
+            .iter()
+            .take_while(|e| e.seq <= self.upto)
+            .map(StreamEventBody::from)
+            .collect();
+        match page.last() {
+            Some(last) if full && page.len() == batch.len() => self.sent = last.seq,
+            // Fewer than a page, or past `upto`: nothing it may see is left before `upto`.
+            _ => self.sent = self.upto,
         }
-        if !full || out.len() > 50_000 {
-            return Ok(out);
-        }
-        if let Some(last) = batch.last() {
-            after = last.seq;
-        }
+        Ok(page)
     }
 }
 
-/// Feeds one staff stream: the replayed backlog, then live events it may see, until its
-/// session ends, the client goes away or falls behind, or the server shuts down.
+/// Feeds one staff stream: the replay, page by page, then live events it may see, until its
+/// session ends, the client goes away, or the server shuts down. Memory stays bounded: a
+/// page at a time, each waiting for the client to take it. A stream that falls behind the
+/// hub's backlog replays again from the store, so it never skips an event.
 async fn pump<S: Store>(
     crm: Crm<S>,
     hub: Arc<Hub>,
     session: Session,
     mut live: broadcast::Receiver<Message>,
-    backlog: Vec<StreamEventBody>,
-    start: i64,
+    mut replay: Replay,
+    first: Vec<StreamEventBody>,
     tx: mpsc::Sender<StreamEventBody>,
 ) {
     let _open = hub.open_stream();
-    let mut sent = start;
-    for e in backlog {
-        sent = e.seq;
-        if tx.send(e).await.is_err() {
-            return;
-        }
-    }
+    let mut page = first;
     let expires = DateTime::from_timestamp(session.token.expires_at, 0).unwrap_or_else(Utc::now);
     let until_expiry = (expires - Utc::now()).to_std().unwrap_or_default();
     let expiry = tokio::time::sleep(until_expiry);
@@ -277,41 +302,66 @@ async fn pump<S: Store>(
     check.tick().await;
     let visibility = session.actor.visibility();
     loop {
-        tokio::select! {
-            () = &mut expiry => return,
-            _ = closing.changed() => return,
-            () = tx.closed() => return,
-            _ = check.tick() => {
-                if !still_valid(&crm, &session).await {
-                    return;
+        // Replay what the hub will not bring, a page at a time.
+        loop {
+            for e in page.drain(..) {
+                tokio::select! {
+                    () = &mut expiry => return,
+                    _ = closing.changed() => return,
+                    sent = tx.send(e) => if sent.is_err() { return },
                 }
             }
-            msg = live.recv() => match msg {
-                Ok(Message::Event(e)) => {
-                    if e.seq <= sent || !visibility.sees_event(&e) {
-                        continue;
-                    }
-                    sent = e.seq;
-                    // A client that cannot take what is sent is ended; it resumes from `sent`.
-                    if tx.try_send(StreamEventBody::from(e.as_ref())).is_err() {
-                        return;
-                    }
-                }
-                Ok(Message::Account(user)) if user == session.actor.id => {
-                    if !still_valid(&crm, &session).await {
-                        return;
-                    }
-                }
-                Ok(Message::Recheck) => {
-                    if !still_valid(&crm, &session).await {
-                        return;
-                    }
-                }
-                Ok(Message::Account(_)) => {}
-                // Behind the hub's backlog, or the hub is gone: end; the client resumes.
+            if replay.done() {
+                break;
+            }
+            page = match replay.page(&crm, &session).await {
+                Ok(p) => p,
+                // The store is away: end; the client resumes from its last event.
                 Err(_) => return,
-            },
+            };
         }
+        loop {
+            tokio::select! {
+                () = &mut expiry => return,
+                _ = closing.changed() => return,
+                () = tx.closed() => return,
+                _ = check.tick() => {
+                    if !still_valid(&crm, &session).await {
+                        return;
+                    }
+                }
+                msg = live.recv() => match msg {
+                    Ok(Message::Event(e)) => {
+                        if e.seq <= replay.sent || !visibility.sees_event(&e) {
+                            continue;
+                        }
+                        replay.sent = e.seq;
+                        // A client that cannot take what is sent is ended; it resumes from
+                        // its last event.
+                        if tx.try_send(StreamEventBody::from(e.as_ref())).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Message::Account(user)) if user == session.actor.id => {
+                        if !still_valid(&crm, &session).await {
+                            return;
+                        }
+                    }
+                    Ok(Message::Recheck) => {
+                        if !still_valid(&crm, &session).await {
+                            return;
+                        }
+                    }
+                    Ok(Message::Account(_)) => {}
+                    Err(broadcast::error::RecvError::Lagged(_)) => break,
+                    Err(broadcast::error::RecvError::Closed) => return,
+                },
+            }
+        }
+        // Behind the hub's backlog: subscribe again and read what was missed from the store.
+        let (again, upto) = hub.subscribe();
+        live = again;
+        replay.upto = upto;
     }
 }
 
@@ -327,16 +377,16 @@ async fn still_valid<S: Store>(crm: &Crm<S>, s: &Session) -> bool {
     }
 }
 
-/// Feeds one customer's progress stream.
+/// Feeds one customer's progress stream: only its own ticket's events reach it.
 async fn pump_progress(
     hub: Arc<Hub>,
     now: TicketProgress,
     live_from: i64,
-    mut live: broadcast::Receiver<Message>,
+    mut follower: Follower,
+    _slot: StreamSlot,
     tx: mpsc::Sender<ProgressEventBody>,
 ) {
     let _open = hub.open_stream();
-    let ticket = now.id;
     let mut last = now.clone();
     if tx
         .send(ProgressEventBody {
@@ -353,8 +403,8 @@ async fn pump_progress(
         tokio::select! {
             _ = closing.changed() => return,
             () = tx.closed() => return,
-            msg = live.recv() => match msg {
-                Ok(Message::Event(e)) if e.ticket_id == ticket => {
+            e = follower.events.recv() => match e {
+                Some(e) => {
                     let p = last.after(&e);
                     if p == last {
                         continue;
@@ -364,8 +414,8 @@ async fn pump_progress(
                         return;
                     }
                 }
-                Ok(_) => {}
-                Err(_) => return,
+                // Too slow for the hub: end; the client reconnects to the current progress.
+                None => return,
             },
         }
     }

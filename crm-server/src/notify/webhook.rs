@@ -40,37 +40,91 @@ pub fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> Result<Strin
     ))
 }
 
-/// Whether an address is reachable from outside the machine's own networks: not loopback,
-/// private, link-local, shared (carrier-grade NAT), unspecified, broadcast or multicast.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
+/// The ranges no webhook may reach unless its host is allowed, with what each is: every
+/// entry of IANA's IPv4 and IPv6 Special-Purpose Address Registries that is not globally
+/// reachable (or is reserved, deprecated or for documentation), plus multicast, broadcast
+/// and the deprecated site-local range. One table, tested entry by entry.
+pub const SPECIAL_PURPOSE: &[(&str, &str)] = &[
+    ("0.0.0.0/8", "\"this network\""),
+    ("10.0.0.0/8", "private"),
+    ("100.64.0.0/10", "shared (carrier-grade NAT)"),
+    ("127.0.0.0/8", "loopback"),
+    ("169.254.0.0/16", "link-local"),
+    ("172.16.0.0/12", "private"),
+    ("192.0.0.0/24", "IETF protocol assignments"),
+    ("192.0.2.0/24", "documentation (TEST-NET-1)"),
+    ("192.88.99.0/24", "deprecated 6to4 relay"),
+    ("192.168.0.0/16", "private"),
+    ("198.18.0.0/15", "benchmarking"),
+    ("198.51.100.0/24", "documentation (TEST-NET-2)"),
+    ("203.0.113.0/24", "documentation (TEST-NET-3)"),
+    ("224.0.0.0/4", "multicast"),
+    ("255.255.255.255/32", "broadcast"),
+    ("240.0.0.0/4", "reserved"),
+    ("::/128", "unspecified"),
+    ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "local-use NAT64"),
+    ("100::/64", "discard-only"),
+    ("2001::/23", "IETF protocol assignments"),
+    ("2001:db8::/32", "documentation"),
+    ("3fff::/20", "documentation"),
+    ("5f00::/16", "segment routing (SRv6)"),
+    ("fc00::/7", "unique-local"),
+    ("fe80::/10", "link-local"),
+    ("fec0::/10", "site-local"),
+    ("ff00::/8", "multicast"),
+];
+
+fn special_purpose() -> &'static [(ipnet::IpNet, &'static str)] {
+    static TABLE: std::sync::OnceLock<Vec<(ipnet::IpNet, &'static str)>> =
+        std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        SPECIAL_PURPOSE
+            .iter()
+            .map(|(net, why)| (net.parse().expect("the table's ranges parse"), *why))
+            .collect()
+    })
+}
+
+/// The IPv4 address an IPv6 address carries to an IPv4 host, which is what it reaches:
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`), NAT64 (`64:ff9b::/96`)
+/// and 6to4 (`2002:AABB:CCDD::/48`).
+fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = ip.segments();
+    let last = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
+    match s {
+        [0, 0, 0, 0, 0, 0xffff, ..] => Some(last),
+        // `::` and `::1` are themselves, not IPv4-compatible addresses.
+        [0, 0, 0, 0, 0, 0, hi, lo] if hi != 0 || lo > 1 => Some(last),
+        [0x64, 0xff9b, 0, 0, 0, 0, ..] => Some(last),
+        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
+            (hi >> 8) as u8,
+            hi as u8,
+            (lo >> 8) as u8,
+            lo as u8,
+        )),
+        _ => None,
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_loopback()
-        || ip.is_private()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)))
+/// What kind of non-public address `ip` is, or `None` for an address reachable on the
+/// internet (see [`SPECIAL_PURPOSE`]; an IPv6 address that carries an IPv4 one is judged by
+/// that one too).
+pub fn refusal(ip: IpAddr) -> Option<&'static str> {
+    if let IpAddr::V6(v6) = ip {
+        if let Some(why) = embedded_v4(v6).and_then(|v4| refusal(IpAddr::V4(v4))) {
+            return Some(why);
+        }
+    }
+    special_purpose()
+        .iter()
+        .find(|(net, _)| net.contains(&ip))
+        .map(|(_, why)| *why)
 }
 
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80) // link-local
+/// Whether an address is reachable from outside the machine's own networks.
+pub fn is_public(ip: IpAddr) -> bool {
+    refusal(ip).is_none()
 }
 
 /// Which hosts may be internal.
@@ -132,11 +186,13 @@ impl TargetPolicy {
         if addrs.is_empty() {
             return Err(format!("The host {host} does not resolve."));
         }
-        if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+        if let Some((bad, why)) = addrs
+            .iter()
+            .find_map(|a| refusal(a.ip()).map(|why| (a.ip(), why)))
+        {
             return Err(format!(
-                "The host {host} resolves to {}, a loopback, private or link-local address; \
-                 list it in WEBHOOK_ALLOW_HOSTS to allow it.",
-                bad.ip()
+                "The host {host} resolves to {bad}, a {why} address, which webhooks may not \
+                 reach; list the host in WEBHOOK_ALLOW_HOSTS to allow it."
             ));
         }
         Ok(url)
@@ -301,29 +357,64 @@ mod tests {
     }
 
     #[test]
+    fn every_special_purpose_range_is_refused_at_both_ends() {
+        for (net, why) in SPECIAL_PURPOSE {
+            let net: ipnet::IpNet = net.parse().unwrap();
+            for ip in [net.network(), net.broadcast()] {
+                assert!(refusal(ip).is_some(), "{ip} in {net} ({why})");
+            }
+        }
+    }
+
+    #[test]
     fn internal_addresses_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "255.255.255.255",
-            "::1",
-            "fe80::1",
-            "fd00::1",
-            "::ffff:127.0.0.1",
-            "::",
+        for (ip, why) in [
+            ("127.0.0.1", "loopback"),
+            ("10.1.2.3", "private"),
+            ("172.31.0.1", "private"),
+            ("192.168.1.1", "private"),
+            ("169.254.169.254", "link-local"),
+            ("100.100.0.1", "shared"),
+            ("0.0.0.0", "this network"),
+            ("255.255.255.255", "broadcast"),
+            ("224.0.0.1", "multicast"),
+            ("198.18.0.1", "benchmarking"),
+            ("198.19.255.254", "benchmarking"),
+            ("192.0.0.8", "IETF"),
+            ("240.0.0.1", "reserved"),
+            ("192.0.2.10", "documentation"),
+            ("198.51.100.10", "documentation"),
+            ("203.0.113.10", "documentation"),
+            ("::1", "loopback"),
+            ("::", "unspecified"),
+            ("fe80::1", "link-local"),
+            ("fd00::1", "unique-local"),
+            ("fec0::1", "site-local"),
+            ("ff02::1", "multicast"),
+            ("100::1", "discard"),
+            ("2001:db8::1", "documentation"),
+            ("::ffff:127.0.0.1", "loopback"),
+            ("::ffff:10.0.0.1", "private"),
+            ("64:ff9b::7f00:1", "loopback"),
+            ("64:ff9b::a9fe:a9fe", "link-local"),
+            ("64:ff9b:1::1", "NAT64"),
+            ("2002:7f00:1::1", "loopback"),
+            ("2002:c0a8:101::1", "private"),
+            ("::127.0.0.1", "loopback"),
+            ("::10.0.0.1", "private"),
         ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+            let got = refusal(ip.parse().unwrap());
+            assert!(got.is_some_and(|g| g.contains(why)), "{ip}: {got:?}");
         }
         for ip in [
             "93.184.216.34",
             "8.8.8.8",
             "2606:4700::1111",
             "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+            "192.0.3.1",
+            "198.20.0.1",
         ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -336,7 +427,7 @@ mod tests {
             ("http://127.0.0.1:9/x", "loopback"),
             ("http://localhost/x", "loopback"),
             ("http://[::1]/x", "loopback"),
-            ("http://169.254.169.254/latest", "loopback"),
+            ("http://169.254.169.254/latest", "link-local"),
             ("https://user:pw@example.com/", "user name"),
             ("ftp://example.com/", "http"),
             ("not a url", "valid"),

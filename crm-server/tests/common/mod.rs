@@ -24,6 +24,7 @@ pub fn free_port() -> u16 {
 pub struct Server {
     pub child: Child,
     pub port: u16,
+    http: Http,
     /// Everything the process wrote, read as it comes: a pipe nobody reads fills up and
     /// stops the server at its next log line.
     output: Arc<Mutex<String>>,
@@ -69,6 +70,7 @@ impl Server {
         let s = Self {
             child,
             port,
+            http: Http(port),
             output,
             readers,
         };
@@ -81,7 +83,13 @@ impl Server {
         }
         panic!("crm-server did not become healthy on port {port}");
     }
+}
 
+/// Typed calls to a server listening on a port: the real binary ([`Server`] derefs to it)
+/// or one served in process.
+pub struct Http(pub u16);
+
+impl Http {
     pub fn try_call(
         &self,
         method: &str,
@@ -89,7 +97,7 @@ impl Server {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> std::io::Result<(u16, Value)> {
-        http(self.port, method, path, token, body, &[])
+        http(self.0, method, path, token, body, &[])
     }
 
     pub fn call(
@@ -113,7 +121,16 @@ impl Server {
         assert_eq!(status, 200, "{body}");
         body["access_token"].as_str().unwrap().to_owned()
     }
+}
 
+impl std::ops::Deref for Server {
+    type Target = Http;
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl Server {
     /// SIGTERM, then the exit status and everything the process wrote.
     pub fn terminate(mut self) -> (bool, String) {
         let pid = self.child.id().to_string();

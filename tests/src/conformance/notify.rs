@@ -381,3 +381,77 @@ pub async fn gone_endpoints_are_disabled_and_retries_revive_them<S: Store + Clon
     assert_eq!(fields(&bad), ["url", "events"]);
     assert_eq!(f.crm.list_webhooks(&f.admin).await.unwrap().len(), 1);
 }
+
+/// A notification tells the ticket as its event left it, taken in the event's own atomic
+/// step: a delivery attempted after later changes still shows the state at its event.
+pub async fn notifications_tell_the_ticket_as_the_event_left_it<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    hook(
+        &f,
+        &[
+            "ticket.submitted",
+            "ticket.assigned",
+            "ticket.status_changed",
+        ],
+    )
+    .await;
+    f.crm.set_mail_enabled(true).await.unwrap();
+    let t = f.submit("Snapshot").await;
+    f.tick();
+    f.crm.assign(&f.admin, t.id, f.worker.id).await.unwrap();
+    f.tick();
+    f.set(&f.worker, t.id, InProgress).await.unwrap();
+    f.set(&f.worker, t.id, Done).await.unwrap();
+    let mut seen = Vec::new();
+    loop {
+        let batch = claim(&f, 100).await;
+        if batch.is_empty() {
+            break;
+        }
+        for c in &batch {
+            let ticket = c
+                .delivery
+                .ticket
+                .clone()
+                .expect("every notification has its ticket");
+            assert_eq!(ticket.id, t.id);
+            assert_eq!(ticket.client.email, "client@example.com");
+            seen.push((c.delivery.target, ticket.status, ticket.worker_id));
+            assert!(
+                f.crm
+                    .finish_notification(c, outcome(&f, NextStep::Delivered))
+                    .await
+                    .unwrap()
+            );
+        }
+    }
+    let w = Some(f.worker.id);
+    let hook_of = |topic| {
+        seen.iter().filter(
+            move |(target, ..)| matches!(target, Target::Webhook { topic: t, .. } if *t == topic),
+        )
+    };
+    let states: Vec<_> = hook_of(Topic::TicketSubmitted)
+        .chain(hook_of(Topic::TicketAssigned))
+        .chain(hook_of(Topic::TicketStatusChanged))
+        .map(|&(_, status, worker)| (status, worker))
+        .collect();
+    assert_eq!(
+        states,
+        [(New, None), (New, w), (InProgress, w), (Done, w)],
+        "each as its event left it, not as the ticket is now"
+    );
+    let mail: Vec<_> = seen
+        .iter()
+        .filter(|(target, ..)| matches!(target, Target::Mail(_)))
+        .map(|&(target, status, _)| (target, status))
+        .collect();
+    assert_eq!(
+        mail,
+        [
+            (Target::Mail(MailKind::Received), New),
+            (Target::Mail(MailKind::Started), InProgress),
+            (Target::Mail(MailKind::Ready), Done),
+        ]
+    );
+}
