@@ -52,9 +52,12 @@ pub struct Hub {
     open: AtomicUsize,
     /// The followers of single tickets (public progress streams), by ticket: each event is
     /// handed only to its own ticket's followers, never to every stream.
-    followers: Mutex<HashMap<TicketId, Vec<(u64, mpsc::Sender<Arc<Event>>)>>>,
+    followers: Mutex<Followers>,
     next_follower: AtomicU64,
 }
+
+/// Each followed ticket's followers: an id each, and where its events go.
+type Followers = HashMap<TicketId, Vec<(u64, mpsc::Sender<Arc<Event>>)>>;
 
 /// A follower of one ticket: its events arrive on `events`, until the follower is dropped,
 /// falls behind by [`FOLLOWER_BUFFER`] events (then `events` ends), or the hub closes.
@@ -150,9 +153,7 @@ impl Hub {
         self.lock_followers().len()
     }
 
-    fn lock_followers(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<TicketId, Vec<(u64, mpsc::Sender<Arc<Event>>)>>> {
+    fn lock_followers(&self) -> std::sync::MutexGuard<'_, Followers> {
         self.followers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
