@@ -212,24 +212,25 @@ async fn catch_up<S: Store>(crm: &Crm<S>, hub: &Hub) -> bool {
     }
 }
 
+/// What one wait of the hub's loop brought.
+enum Step {
+    /// Nothing within [`POLL_EVERY`]: look anyway.
+    Poll,
+    /// New events may have been committed or positioned.
+    Events,
+    /// The listener lost track: read, and let every stream check its session.
+    Unknown,
+    /// The listener broke.
+    Failed(crm_core::StoreError),
+    /// Only account changes, already told.
+    Told,
+}
+
 /// The hub's loop: runs until the hub closes. Started by the server's builder.
 pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
     let mut closing = hub.closing();
-    // Start at the present: streams replay the past from the store themselves.
-    loop {
-        match crm.store().last_event_seq().await {
-            Ok(seq) => {
-                hub.start_at(seq);
-                break;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "live updates: waiting for the store");
-                tokio::select! {
-                    () = tokio::time::sleep(POLL_EVERY) => {}
-                    _ = closing.changed() => return,
-                }
-            }
-        }
+    if !start_at_the_present(&crm, &hub, &mut closing).await {
+        return;
     }
     let mut listener: Option<Box<dyn ChangeListener>> = None;
     loop {
@@ -244,7 +245,7 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
                 Err(e) => tracing::warn!(error = %e, "live updates: cannot listen; polling"),
             }
         }
-        let step = {
+        let first = {
             let change = async {
                 match listener.as_mut() {
                     Some(l) => l.next().await,
@@ -257,67 +258,85 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
                 got = change => Some(got),
             }
         };
-        // Under load notifications queue up, one per committed change: take every one that
-        // follows within a moment, so a burst costs one read of the new events, not one each.
-        let step = match (step, listener.as_mut()) {
-            (Some(Ok(first)), Some(l)) => {
-                let mut account_changes = Vec::new();
-                let mut events = false;
-                let mut unknown = false;
-                let mut failed = None;
-                let mut next = Some(Ok(first));
-                while let Some(got) = next.take() {
-                    match got {
-                        Ok(Change::Events) => events = true,
-                        Ok(Change::Account(user)) => account_changes.push(user),
-                        Ok(Change::Unknown) => unknown = true,
-                        Err(e) => {
-                            failed = Some(e);
-                            break;
-                        }
-                    }
-                    next = tokio::time::timeout(GATHER, l.next()).await.ok();
-                }
-                for user in account_changes {
-                    hub.tell(Message::Account(user));
-                }
-                match failed {
-                    Some(e) => {
-                        if events || unknown {
-                            catch_up(&crm, &hub).await;
-                        }
-                        Some(Err(e))
-                    }
-                    None if unknown => Some(Ok(Change::Unknown)),
-                    None if events => Some(Ok(Change::Events)),
-                    None => continue,
-                }
-            }
-            (step, _) => step,
+        let step = match (first, listener.as_mut()) {
+            (Some(first), Some(l)) => gather(first, l.as_mut(), &hub).await,
+            _ => Step::Poll,
         };
         match step {
             // The poll fallback also gives waiting tickets a worker if a pass was missed
-            // (automatic assignment runs after each change; this only repairs).
-            None => {
+            // (automatic assignment runs after each change; this only repairs), and positions
+            // what a replica that died before doing so left.
+            Step::Poll => {
                 catch_up(&crm, &hub).await;
                 if let Err(e) = crm.assign_waiting().await {
                     tracing::warn!(error = %e, "automatic assignment: the periodic pass failed");
                 }
             }
-            Some(Ok(Change::Events)) => {
+            Step::Events => {
                 catch_up(&crm, &hub).await;
             }
-            Some(Ok(Change::Account(user))) => hub.tell(Message::Account(user)),
-            Some(Ok(Change::Unknown)) => {
+            Step::Unknown => {
                 catch_up(&crm, &hub).await;
                 hub.tell(Message::Recheck);
             }
-            Some(Err(e)) => {
+            Step::Told => {}
+            Step::Failed(e) => {
+                catch_up(&crm, &hub).await;
                 tracing::warn!(error = %e, "live updates: the listener failed; reconnecting");
                 listener = None;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
         }
+    }
+}
+
+/// Starts the hub at the latest position: streams replay the past from the store
+/// themselves. Waits for the store; false when the hub closed meanwhile.
+async fn start_at_the_present<S: Store>(
+    crm: &Crm<S>,
+    hub: &Hub,
+    closing: &mut watch::Receiver<bool>,
+) -> bool {
+    loop {
+        match crm.store().last_event_seq().await {
+            Ok(seq) => {
+                hub.start_at(seq);
+                return true;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "live updates: waiting for the store");
+                tokio::select! {
+                    () = tokio::time::sleep(POLL_EVERY) => {}
+                    _ = closing.changed() => return false,
+                }
+            }
+        }
+    }
+}
+
+/// Under load notifications queue up, one per change: takes every one that follows `first`
+/// within a moment, so a burst costs one read of the new events, not one each. Account
+/// changes are told to the streams on the way.
+async fn gather(
+    first: Result<Change, crm_core::StoreError>,
+    l: &mut dyn ChangeListener,
+    hub: &Hub,
+) -> Step {
+    let (mut events, mut unknown) = (false, false);
+    let mut next = Some(first);
+    while let Some(got) = next.take() {
+        match got {
+            Ok(Change::Events) => events = true,
+            Ok(Change::Account(user)) => hub.tell(Message::Account(user)),
+            Ok(Change::Unknown) => unknown = true,
+            Err(e) => return Step::Failed(e),
+        }
+        next = tokio::time::timeout(GATHER, l.next()).await.ok();
+    }
+    match (unknown, events) {
+        (true, _) => Step::Unknown,
+        (false, true) => Step::Events,
+        (false, false) => Step::Told,
     }
 }
 

@@ -95,45 +95,9 @@ impl Metrics {
     pub async fn render<S: Store>(&self, state: &AppState<S>) -> String {
         let mut now = Registry::with_prefix("crm");
         if let Some(pool) = state.crm.store().pool_status() {
-            let sub = now.sub_registry_with_prefix("db_pool");
-            sub.register(
-                "max_connections",
-                "Most connections the pool opens",
-                ConstGauge::new(i64::from(pool.max)),
-            );
-            sub.register(
-                "open_connections",
-                "Connections open now, idle or in use",
-                ConstGauge::new(i64::from(pool.open)),
-            );
-            sub.register(
-                "idle_connections",
-                "Open connections not in use",
-                ConstGauge::new(i64::from(pool.idle)),
-            );
-            sub.register(
-                "waiting",
-                "Calls waiting for a connection",
-                ConstGauge::new(i64::try_from(pool.waiting).unwrap_or(i64::MAX)),
-            );
+            register_pool(now.sub_registry_with_prefix("db_pool"), pool);
         }
-        let limits = &state.limits;
-        now.register(
-            "sign_in_throttled",
-            "Sign-ins refused by the per-username throttle (too_many_attempts)",
-            ConstCounter::new(limits.throttled_sign_ins.load(Ordering::Relaxed)),
-        );
-        let limited = Family::<LimitLabels, Counter>::default();
-        for (limit, l) in [("sign_in", &limits.login), ("submit", &limits.submit)] {
-            limited
-                .get_or_create(&LimitLabels { limit })
-                .inc_by(l.refused());
-        }
-        now.register(
-            "rate_limited",
-            "Requests refused by a per-address rate limit (rate_limited), by limit",
-            limited,
-        );
+        register_limits(&mut now, &state.limits);
         now.register(
             "live_streams",
             "Event streams open on this server",
@@ -175,6 +139,54 @@ impl Metrics {
         let _ = text::encode_eof(&mut out);
         out
     }
+}
+
+/// The connection pool's figures.
+fn register_pool(sub: &mut Registry, pool: crm_core::PoolStatus) {
+    sub.register(
+        "max_connections",
+        "Most connections the pool opens",
+        ConstGauge::new(i64::from(pool.max)),
+    );
+    sub.register(
+        "open_connections",
+        "Connections open now, idle or in use",
+        ConstGauge::new(i64::from(pool.open)),
+    );
+    sub.register(
+        "idle_connections",
+        "Open connections not in use",
+        ConstGauge::new(i64::from(pool.idle)),
+    );
+    sub.register(
+        "waiting",
+        "Calls waiting for a connection",
+        ConstGauge::new(i64::try_from(pool.waiting).unwrap_or(i64::MAX)),
+    );
+}
+
+/// What the throttle and the per-address limits refused.
+fn register_limits(now: &mut Registry, limits: &crate::limits::Limits) {
+    now.register(
+        "sign_in_throttled",
+        "Sign-ins refused by the per-username throttle (too_many_attempts)",
+        ConstCounter::new(limits.throttled_sign_ins.load(Ordering::Relaxed)),
+    );
+    let limited = Family::<LimitLabels, Counter>::default();
+    for (limit, refused) in [
+        ("sign_in", limits.login.refused()),
+        ("submit", limits.submit.refused()),
+        ("public_stream", limits.public_streams.refused()),
+    ] {
+        limited
+            .get_or_create(&LimitLabels { limit })
+            .inc_by(refused);
+    }
+    now.register(
+        "rate_limited",
+        "Requests refused by a per-address limit (rate_limited), by limit",
+        limited,
+    );
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

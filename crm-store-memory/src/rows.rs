@@ -70,6 +70,31 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// A new ticket's row, for the client at row `client`.
+    pub(crate) fn new(new: &crm_core::NewTicket, client: u32) -> Self {
+        let sub = &new.submission;
+        let title = sub.title.as_str();
+        let folded = crm_core::input::fold_case(title);
+        Self {
+            title: title.into(),
+            folded: (folded != title).then(|| folded.into_boxed_str()),
+            description: sub.description.as_str().into(),
+            status: TicketStatus::New,
+            viewed: false,
+            client,
+            worker: None,
+            created_at: new.created_at,
+            updated_at: new.created_at,
+            assigned_at: None,
+            in_progress_at: None,
+            done_at: None,
+            requester_ip: sub.requester_ip.as_deref().map(Into::into),
+            requester_ua: sub.requester_ua.as_deref().map(Into::into),
+            tracking_code: new.tracking_code.as_str().into(),
+            events: Vec::with_capacity(1),
+        }
+    }
+
     pub(crate) fn folded_title(&self) -> &str {
         self.folded.as_deref().unwrap_or(&self.title)
     }

@@ -10,8 +10,7 @@ use chrono::{DateTime, Utc};
 use crm_core::{
     Change, Client, ClientId, Cursor, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role,
     StatCounts, StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus,
-    TicketStore, TrackingCode, Transition, UserId, Visibility, input::fold_case,
-    store::transition_event,
+    TicketStore, TrackingCode, Transition, UserId, Visibility, store::transition_event,
 };
 use std::{
     hash::BuildHasher,
@@ -134,6 +133,59 @@ impl Inner {
         c
     }
 
+    /// Stores a new ticket (and its client on first contact) with every index and its
+    /// `submitted` event, unless an open ticket has the same duplicate key. Returns its row.
+    fn insert_ticket(&mut self, new: &NewTicket) -> Result<u32, StoreError> {
+        let key = new.dedup_key();
+        let hash = self.hasher.hash_one(key);
+        if self
+            .open_by_key
+            .find(hash, |&row| self.dedup_key(row) == key)
+            .is_some()
+        {
+            return Err(StoreError::DuplicateTicket);
+        }
+        let code = new.tracking_code.as_str();
+        let code_hash = self.hasher.hash_one(code);
+        if self
+            .by_code
+            .find(code_hash, |&row| {
+                &*self.tickets[row as usize].tracking_code == code
+            })
+            .is_some()
+        {
+            return Err(StoreError::Backend("tracking code collision".into()));
+        }
+        let client = self.client_for(new);
+        let row = self.tickets.len() as u32;
+        self.tickets.push(Row::new(new, client));
+        let Inner {
+            hasher,
+            tickets,
+            clients,
+            open_by_key,
+            by_code,
+            trigrams,
+            ..
+        } = self;
+        open_by_key.insert_unique(hash, row, |&r| {
+            let t = &tickets[r as usize];
+            hasher.hash_one(DedupKey {
+                title: &t.title,
+                description: &t.description,
+                email: &clients[t.client as usize].email_key,
+            })
+        });
+        by_code.insert_unique(code_hash, row, |&r| {
+            hasher.hash_one(&*tickets[r as usize].tracking_code)
+        });
+        trigrams.insert(row, tickets[row as usize].folded_title());
+        let filing = self.filing(row);
+        self.indexes.insert_new(filing);
+        self.push_event(row, NewEvent::submitted(new.created_at));
+        Ok(row)
+    }
+
     /// The newest-first page of `query`, filtered by a title search.
     fn search_page(&self, query: &TicketQuery, needle: &str) -> Page<Ticket> {
         let f = &query.filter;
@@ -189,80 +241,10 @@ impl Inner {
 impl TicketStore for MemoryStore {
     async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError> {
         let mut g = self.write();
-        let inner = &mut *g;
-        let key = new.dedup_key();
-        let hash = inner.hasher.hash_one(key);
-        if inner
-            .open_by_key
-            .find(hash, |&row| inner.dedup_key(row) == key)
-            .is_some()
-        {
-            return Err(StoreError::DuplicateTicket);
-        }
-        let code = new.tracking_code.as_str();
-        let code_hash = inner.hasher.hash_one(code);
-        if inner
-            .by_code
-            .find(code_hash, |&row| {
-                &*inner.tickets[row as usize].tracking_code == code
-            })
-            .is_some()
-        {
-            return Err(StoreError::Backend("tracking code collision".into()));
-        }
-
-        let client = inner.client_for(&new);
-        let sub = &new.submission;
-        let row = inner.tickets.len() as u32;
-        let title = sub.title.as_str();
-        let folded = fold_case(title);
-        let folded = (folded != title).then(|| folded.into_boxed_str());
-        inner.tickets.push(Row {
-            title: title.into(),
-            folded,
-            description: sub.description.as_str().into(),
-            status: TicketStatus::New,
-            viewed: false,
-            client,
-            worker: None,
-            created_at: new.created_at,
-            updated_at: new.created_at,
-            assigned_at: None,
-            in_progress_at: None,
-            done_at: None,
-            requester_ip: sub.requester_ip.as_deref().map(Into::into),
-            requester_ua: sub.requester_ua.as_deref().map(Into::into),
-            tracking_code: code.into(),
-            events: Vec::with_capacity(1),
-        });
-
-        {
-            let Inner {
-                hasher,
-                tickets,
-                clients,
-                open_by_key,
-                by_code,
-                trigrams,
-                ..
-            } = &mut *inner;
-            open_by_key.insert_unique(hash, row, |&r| {
-                let t = &tickets[r as usize];
-                hasher.hash_one(DedupKey {
-                    title: &t.title,
-                    description: &t.description,
-                    email: &clients[t.client as usize].email_key,
-                })
-            });
-            by_code.insert_unique(code_hash, row, |&r| {
-                hasher.hash_one(&*tickets[r as usize].tracking_code)
-            });
-            trigrams.insert(row, tickets[row as usize].folded_title());
-        }
-        let filing = inner.filing(row);
-        inner.indexes.insert_new(filing);
-        inner.push_event(row, NewEvent::submitted(new.created_at));
-        let client = inner.clients[client as usize].client.clone();
+        let row = g.insert_ticket(&new)?;
+        let client = g.clients[g.tickets[row as usize].client as usize]
+            .client
+            .clone();
         drop(g);
         self.changed(Change::Events);
         // The answer is built from the submission's own strings, moved rather than copied.

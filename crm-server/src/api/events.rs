@@ -286,82 +286,112 @@ async fn pump<S: Store>(
     crm: Crm<S>,
     hub: Arc<Hub>,
     session: Session,
-    mut live: broadcast::Receiver<Message>,
-    mut replay: Replay,
+    live: broadcast::Receiver<Message>,
+    replay: Replay,
     first: Vec<StreamEventBody>,
     tx: mpsc::Sender<StreamEventBody>,
 ) {
     let _open = hub.open_stream();
-    let mut page = first;
     let expires = DateTime::from_timestamp(session.token.expires_at, 0).unwrap_or_else(Utc::now);
     let until_expiry = (expires - Utc::now()).to_std().unwrap_or_default();
-    let expiry = tokio::time::sleep(until_expiry);
-    tokio::pin!(expiry);
-    let mut closing = hub.closing();
-    let mut check = tokio::time::interval(SESSION_CHECK_EVERY);
-    check.tick().await;
-    let visibility = session.actor.visibility();
+    let mut s = Stream {
+        crm,
+        session,
+        live,
+        replay,
+        tx,
+        expiry: Box::pin(tokio::time::sleep(until_expiry)),
+        closing: hub.closing(),
+    };
+    let mut page = first;
     loop {
-        // Replay what the hub will not bring, a page at a time.
-        loop {
-            for e in page.drain(..) {
-                tokio::select! {
-                    () = &mut expiry => return,
-                    _ = closing.changed() => return,
-                    sent = tx.send(e) => if sent.is_err() { return },
-                }
-            }
-            if replay.done() {
-                break;
-            }
-            page = match replay.page(&crm, &session).await {
-                Ok(p) => p,
-                // The store is away: end; the client resumes from its last event.
-                Err(_) => return,
-            };
+        if !s.send_replay(page).await {
+            return;
         }
-        loop {
-            tokio::select! {
-                () = &mut expiry => return,
-                _ = closing.changed() => return,
-                () = tx.closed() => return,
-                _ = check.tick() => {
-                    if !still_valid(&crm, &session).await {
-                        return;
-                    }
-                }
-                msg = live.recv() => match msg {
-                    Ok(Message::Event(e)) => {
-                        if e.seq <= replay.sent || !visibility.sees_event(&e) {
-                            continue;
-                        }
-                        replay.sent = e.seq;
-                        // A client that cannot take what is sent is ended; it resumes from
-                        // its last event.
-                        if tx.try_send(StreamEventBody::from(e.as_ref())).is_err() {
-                            return;
-                        }
-                    }
-                    Ok(Message::Account(user)) if user == session.actor.id => {
-                        if !still_valid(&crm, &session).await {
-                            return;
-                        }
-                    }
-                    Ok(Message::Recheck) => {
-                        if !still_valid(&crm, &session).await {
-                            return;
-                        }
-                    }
-                    Ok(Message::Account(_)) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => break,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-            }
+        if !s.follow_live().await {
+            return;
         }
         // Behind the hub's backlog: subscribe again and read what was missed from the store.
         let (again, upto) = hub.subscribe();
-        live = again;
-        replay.upto = upto;
+        s.live = again;
+        s.replay.upto = upto;
+        page = Vec::new();
+    }
+}
+
+/// One staff stream's state while it is fed.
+struct Stream<S> {
+    crm: Crm<S>,
+    session: Session,
+    live: broadcast::Receiver<Message>,
+    replay: Replay,
+    tx: mpsc::Sender<StreamEventBody>,
+    expiry: std::pin::Pin<Box<tokio::time::Sleep>>,
+    closing: tokio::sync::watch::Receiver<bool>,
+}
+
+impl<S: Store> Stream<S> {
+    /// Sends `page`, then the rest of the replay a page at a time, each once the client took
+    /// the one before. False when the stream is over.
+    async fn send_replay(&mut self, mut page: Vec<StreamEventBody>) -> bool {
+        loop {
+            for e in page.drain(..) {
+                tokio::select! {
+                    () = &mut self.expiry => return false,
+                    _ = self.closing.changed() => return false,
+                    sent = self.tx.send(e) => if sent.is_err() { return false },
+                }
+            }
+            if self.replay.done() {
+                return true;
+            }
+            page = match self.replay.page(&self.crm, &self.session).await {
+                Ok(p) => p,
+                // The store is away: end; the client resumes from its last event.
+                Err(_) => return false,
+            };
+        }
+    }
+
+    /// Sends live events the session may see until the stream is over (false) or it fell
+    /// behind the hub's backlog (true: replay again).
+    async fn follow_live(&mut self) -> bool {
+        let mut check = tokio::time::interval(SESSION_CHECK_EVERY);
+        check.tick().await;
+        let visibility = self.session.actor.visibility();
+        loop {
+            tokio::select! {
+                () = &mut self.expiry => return false,
+                _ = self.closing.changed() => return false,
+                () = self.tx.closed() => return false,
+                _ = check.tick() => {
+                    if !still_valid(&self.crm, &self.session).await {
+                        return false;
+                    }
+                }
+                msg = self.live.recv() => match msg {
+                    Ok(Message::Event(e)) => {
+                        if e.seq <= self.replay.sent || !visibility.sees_event(&e) {
+                            continue;
+                        }
+                        self.replay.sent = e.seq;
+                        // A client that cannot take what is sent is ended; it resumes from
+                        // its last event.
+                        if self.tx.try_send(StreamEventBody::from(e.as_ref())).is_err() {
+                            return false;
+                        }
+                    }
+                    Ok(Message::Account(user)) if user != self.session.actor.id => {}
+                    Ok(Message::Account(_) | Message::Recheck) => {
+                        if !still_valid(&self.crm, &self.session).await {
+                            return false;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => return true,
+                    Err(broadcast::error::RecvError::Closed) => return false,
+                },
+            }
+        }
     }
 }
 

@@ -137,15 +137,27 @@ impl<S: Store> Notifier<S> {
             );
             return;
         };
-        let (payload, status_code, result) = match d.target {
+        let Some((payload, status_code, result)) = self.deliver(&claim, ticket).await else {
+            return;
+        };
+        self.record(&claim, payload, status_code, result).await;
+    }
+
+    /// Sends one notification: the body sent (or the mail's kind), the peer's HTTP status,
+    /// and how it went. `None` when there is nothing to send it to.
+    async fn deliver(
+        &self,
+        claim: &Claim,
+        ticket: Ticket,
+    ) -> Option<(String, Option<u16>, Result<(), (String, Failure)>)> {
+        let d = &claim.delivery;
+        Some(match d.target {
             Target::Webhook { topic, .. } => {
                 let payload = d
                     .payload
                     .clone()
                     .unwrap_or_else(|| webhook_body(topic, d.created_at, d.seq, ticket));
-                let Some(ep) = &claim.endpoint else {
-                    return;
-                };
+                let ep = claim.endpoint.as_ref()?;
                 let a = self
                     .webhooks
                     .post(
@@ -176,7 +188,18 @@ impl<S: Store> Notifier<S> {
                 };
                 (kind.as_str().to_owned(), None, result)
             }
-        };
+        })
+    }
+
+    /// Records how an attempt went, and what happens to the notification next.
+    async fn record(
+        &self,
+        claim: &Claim,
+        payload: String,
+        status_code: Option<u16>,
+        result: Result<(), (String, Failure)>,
+    ) {
+        let d = &claim.delivery;
         let now = Utc::now();
         let (next, error) = match result {
             Ok(()) => {
@@ -203,7 +226,7 @@ impl<S: Store> Notifier<S> {
             error,
             next,
         };
-        match self.crm.finish_notification(&claim, outcome).await {
+        match self.crm.finish_notification(claim, outcome).await {
             Ok(true) => {}
             Ok(false) => tracing::info!(delivery = d.id, "notification attempt overtaken"),
             Err(e) => {
