@@ -224,17 +224,27 @@ impl Email {
 pub struct Phone(String);
 
 impl Phone {
+    /// Shortest accepted number, in characters, after trimming.
+    pub const MIN_CHARS: usize = 5;
+    /// Longest accepted number, in characters, after trimming.
+    pub const MAX_CHARS: usize = 32;
+    /// Fewest digits a number has.
+    pub const MIN_DIGITS: usize = 5;
+
     /// Trims and checks the number.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let t = trimmed_len(raw, "Phone", 5, 32)?;
+        let t = trimmed_len(raw, "Phone", Self::MIN_CHARS, Self::MAX_CHARS)?;
         if !t
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')' | '.'))
         {
             return Err("Phone may contain only digits, spaces and + - ( ) .".into());
         }
-        if t.chars().filter(char::is_ascii_digit).count() < 5 {
-            return Err("Phone must contain at least 5 digits.".into());
+        if t.chars().filter(char::is_ascii_digit).count() < Self::MIN_DIGITS {
+            return Err(format!(
+                "Phone must contain at least {} digits.",
+                Self::MIN_DIGITS
+            ));
         }
         Ok(Self(t))
     }
@@ -258,11 +268,20 @@ impl Phone {
 pub struct Username(String);
 
 impl Username {
+    /// Shortest name, in characters.
+    pub const MIN_CHARS: usize = 3;
+    /// Longest name, in characters.
+    pub const MAX_CHARS: usize = 64;
+
     /// Checks the name. It is not trimmed: spaces are simply not allowed.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let n = raw.chars().count();
-        if !(3..=64).contains(&n) {
-            return Err("Username must be 3-64 characters.".into());
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            return Err(format!(
+                "Username must be {}-{} characters.",
+                Self::MIN_CHARS,
+                Self::MAX_CHARS
+            ));
         }
         if !raw
             .chars()
@@ -289,11 +308,20 @@ impl Username {
 pub struct Password(String);
 
 impl Password {
+    /// Shortest password, in characters.
+    pub const MIN_CHARS: usize = 8;
+    /// Longest password, in characters.
+    pub const MAX_CHARS: usize = 128;
+
     /// Checks the length; passwords are never trimmed.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let n = raw.chars().count();
-        if !(8..=128).contains(&n) {
-            return Err("Password must be 8-128 characters.".into());
+        if !(Self::MIN_CHARS..=Self::MAX_CHARS).contains(&n) {
+            return Err(format!(
+                "Password must be {}-{} characters.",
+                Self::MIN_CHARS,
+                Self::MAX_CHARS
+            ));
         }
         reject_controls(raw, "Password")?;
         Ok(Self(raw.to_owned()))

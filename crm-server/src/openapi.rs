@@ -11,7 +11,7 @@
 
 use crm_core::{
     PageRequest,
-    input::{ClientName, Description, Email, SearchTerm, Title},
+    input::{ClientName, Description, Email, Password, Phone, SearchTerm, Title, Username},
 };
 use poem_openapi::{OpenApi, OpenApiService};
 use serde_json::{Map, Value, json};
@@ -95,8 +95,9 @@ pub struct Document {
 
 /// Builds the truthful document of `service`.
 ///
-/// Panics when an operation has no entry in [`STATUSES`]: every operation must say what it
-/// can answer, and the API tests build this document, so a missing entry fails them.
+/// Panics when an operation has no entry in [`STATUSES`], or a limit names a field the
+/// document does not have: every operation must say what it can answer, every limit must
+/// land, and the API tests build this document, so a stale entry fails them.
 pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
     let raw = service.spec();
     let mut spec: Value = serde_json::from_str(&raw).expect("poem-openapi writes valid JSON");
@@ -132,6 +133,15 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     {
+        for (schema_name, field, _) in limits::fields() {
+            assert!(
+                schemas
+                    .get(schema_name)
+                    .and_then(|s| s.pointer(&format!("/properties/{field}")))
+                    .is_some(),
+                "openapi::limits names {schema_name}.{field}, which the document does not have"
+            );
+        }
         for (name, schema) in schemas.iter_mut() {
             declare_nullable(schema);
             limit_fields(name, schema);
@@ -310,9 +320,20 @@ pub mod limits {
         json!({ "pattern": pattern, "maxLength": Email::MAX_CHARS })
     }
 
-    /// A new password: 8-128 characters without control characters.
+    /// A new password ([`Password`]): without control characters.
     pub fn password() -> Value {
-        json!({ "minLength": 8, "maxLength": 128, "pattern": format!("^[^{CONTROL}]*$") })
+        json!({
+            "minLength": Password::MIN_CHARS,
+            "maxLength": Password::MAX_CHARS,
+            "pattern": format!("^[^{CONTROL}]*$")
+        })
+    }
+
+    /// A username as [`Username`] takes it.
+    pub fn username() -> Value {
+        json!({
+            "pattern": format!("^[A-Za-z0-9_.-]{{{},{}}}$", Username::MIN_CHARS, Username::MAX_CHARS)
+        })
     }
 
     /// Every body field the core limits.
@@ -329,18 +350,32 @@ pub mod limits {
             (
                 "ClientRequest",
                 "phone",
-                // Blank means "no phone"; otherwise 5-32 characters with at least 5 digits.
+                // Blank means "no phone"; otherwise a number as `Phone` takes it.
                 json!({
                     "pattern": format!(
-                        "^[{SPACE}]*$|^[{SPACE}]*(?:[ +().\\-]*[0-9]){{5}}[0-9 +().\\-]*[{SPACE}]*$"
+                        "^[{SPACE}]*$|^[{SPACE}]*(?:[ +().\\-]*[0-9]){{{}}}[0-9 +().\\-]*[{SPACE}]*$",
+                        Phone::MIN_DIGITS
                     ),
-                    "maxLength": 32
+                    "maxLength": Phone::MAX_CHARS
                 }),
             ),
+            ("CreateUserRequest", "username", username()),
+            // Sign-in takes any text (it is checked against accounts, not against the rules),
+            // but nothing longer than an account's name or password can be right.
             (
-                "CreateUserRequest",
+                "LoginRequest",
                 "username",
-                json!({ "pattern": "^[A-Za-z0-9_.-]{3,64}$" }),
+                json!({ "maxLength": Username::MAX_CHARS }),
+            ),
+            (
+                "LoginRequest",
+                "password",
+                json!({ "maxLength": Password::MAX_CHARS }),
+            ),
+            (
+                "PasswordChangeRequest",
+                "current_password",
+                json!({ "maxLength": Password::MAX_CHARS }),
             ),
             ("CreateUserRequest", "password", password()),
             ("AssignRequest", "worker_id", json!({ "minimum": 1 })),

@@ -117,8 +117,61 @@ async fn bad_paths_and_ids(app: &TestApp) {
     assert_eq!(r.headers.get("allow").unwrap(), "GET, HEAD");
 }
 
+/// Every text a request may carry has a declared limit (a length, a pattern or a set of
+/// values), in every request body and every parameter; a field added without one fails here.
+fn every_request_text_is_limited(spec: &serde_json::Value) {
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let resolve = |v: &serde_json::Value| -> serde_json::Value {
+        let r = v["$ref"]
+            .as_str()
+            .or_else(|| v["allOf"][0]["$ref"].as_str());
+        match r {
+            Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+            None => v.clone(),
+        }
+    };
+    let limited = |v: &serde_json::Value| {
+        ["maxLength", "pattern", "enum", "format"]
+            .iter()
+            .any(|k| v.get(k).is_some())
+    };
+    let mut checked = 0;
+    for (name, schema) in schemas.iter().filter(|(n, _)| n.ends_with("Request")) {
+        for (field, prop) in schema["properties"].as_object().into_iter().flatten() {
+            let prop = resolve(prop);
+            let texts = match prop["type"].as_str() {
+                Some("string") => vec![prop.clone()],
+                Some("array") if resolve(&prop["items"])["type"] == "string" => {
+                    vec![resolve(&prop["items"])]
+                }
+                _ => Vec::new(),
+            };
+            for t in texts {
+                checked += 1;
+                assert!(limited(&t), "{name}.{field} has no declared limit: {t}");
+            }
+        }
+    }
+    assert!(checked >= 12, "only {checked} request texts found");
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                let schema = resolve(&p["schema"]);
+                if schema["type"] == "string" {
+                    assert!(
+                        limited(&schema),
+                        "{method} {path} parameter {} has no declared limit",
+                        p["name"]
+                    );
+                }
+            }
+        }
+    }
+}
+
 async fn the_document_declares_what_the_service_does(app: &TestApp) {
     let spec = app.call("GET", "/openapi.json", None, None).await.body;
+    every_request_text_is_limited(&spec);
     let ticket = &spec["components"]["schemas"]["TicketBody"]["properties"];
     assert_eq!(ticket["worker_id"]["nullable"], true);
     assert_eq!(ticket["done_at"]["nullable"], true);
