@@ -33,7 +33,9 @@ db="crm_load_$$"
 url="$PG/$db"
 psql -q "$PG/postgres" -c "CREATE DATABASE $db"
 server=""
+replica=""
 cleanup() {
+  [ -n "$replica" ] && kill "$replica" 2>/dev/null
   [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
   if [ "${BENCH_KEEP_DB:-}" = 1 ]; then
     echo "kept database $url"
@@ -67,6 +69,7 @@ scenarios=(
   "open_one|open.sql|${as_admin[*]} n=$N"
   "status_change|status.sql|${as_admin[*]} n=$N to=in_progress from=new done=done kind=status_changed"
   "submit|submit.sql|"
+  "submit_old_design|submit_old_design.sql|"
   "sign_in|login.sql|"
 )
 
@@ -85,23 +88,26 @@ floors() {
   done
 }
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
 base="http://127.0.0.1:$port"
 secret=$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")
+# start_server [PORT]: a replica on the benchmark's database (the first one's pid is $server).
 start_server() {
+  local p=${1:-$port}
   # No per-address limits: the benchmark drives the server from one address on purpose.
-  DATABASE_URL="$url" PORT=$port RUST_LOG=warn SECRET_KEY="$secret" \
+  DATABASE_URL="$url" PORT=$p RUST_LOG=warn SECRET_KEY="$secret" \
     SUBMIT_RATE_PER_MINUTE=0 LOGIN_RATE_PER_MINUTE=0 \
     ./target/release/crm-server >>/tmp/crm-load-pg-server.log 2>&1 &
-  server=$!
-  for _ in $(seq 100); do curl -sf "$base/readyz" >/dev/null && break; sleep 0.1; done
+  if [ -z "${1:-}" ]; then server=$!; else replica=$!; fi
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$p/readyz" >/dev/null && break; sleep 0.1; done
 }
 stop_server() {
   kill "$server" && wait "$server" 2>/dev/null || true
   server=""
 }
-login() {
-  curl -sf -X POST "$base/auth/login" -H 'Content-Type: application/json' \
+login() { # USER PASSWORD [BASE]
+  curl -sf -X POST "${3:-$base}/auth/login" -H 'Content-Type: application/json' \
     -d "{\"username\":\"$1\",\"password\":\"$2\"}" | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
 }
 ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) printf "%.1f", v / 1000; else if (v ~ /ms$/) printf "%.1f", v + 0; else printf "%.1f", v * 1000 }'; }
@@ -141,11 +147,57 @@ drive() {
   done
 }
 
+# floor_only NAME: a floor that has no server scenario (the old design's), printed alone.
+floor_only() {
+  printf '%-18s %10s %8s %8s %11.0f %7s\n' "$1" - - - "${floor[$1]:-0}" -
+}
+
+# across_replicas: submissions through one replica while a stream on a second one receives
+# them; how long each took from the change to the stream.
+across_replicas() {
+  local port_b base_b latency out rps
+  port_b=$(free_port)
+  base_b="http://127.0.0.1:$port_b"
+  start_server "$port_b"
+  python3 benches/load/stream_latency.py "$base_b" "$(login admin admin-pass "$base_b")" \
+    "$((DURATION + 2))" >/tmp/crm-load-pg-latency.txt &
+  latency=$!
+  sleep 1
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/load/submit.lua "$base")
+  rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
+  wait "$latency"
+  kill "$replica" && wait "$replica" 2>/dev/null || true
+  printf 'submit through replica A at %.0f/s; the stream on replica B: %s\n' "$rps" \
+    "$(cat /tmp/crm-load-pg-latency.txt)"
+}
+
+# sign_in_flood: the admin's list alone, then while 16 more connections sign in (every one a
+# real argon2 hash).
+sign_in_flood() {
+  local A out flood alone_rps alone_p99 rps p99 signins
+  A=(-H "Authorization: Bearer $(login admin admin-pass)")
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${A[@]}" "$base/tickets/?page=1&size=10")
+  alone_rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
+  alone_p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  wrk -t1 -c16 -d"$((DURATION + 2))s" --latency -s benches/load/login_pg.lua "$base" >/tmp/crm-load-pg-flood.txt &
+  flood=$!
+  sleep 1
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency "${A[@]}" "$base/tickets/?page=1&size=10")
+  wait "$flood"
+  rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  signins=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' /tmp/crm-load-pg-flood.txt)
+  printf 'list alone %.0f/s (p99 %s ms); during a 16-connection sign-in flood %.0f/s (p99 %s ms), %.1f sign-ins/s\n' \
+    "$alone_rps" "$(ms "$alone_p99")" "$rps" "$(ms "$p99")" "$signins"
+}
+
 # Reads first, on the database as loaded; then writes, whose floor and server runs change
 # disjoint tickets. The server is stopped while pgbench runs: it would react to the floor's
 # writes (live updates, the outbox) and slow it.
 reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats)
 writes=(open_one status_change submit sign_in)
+# The old design's one counter row (migration 0004), for its floor beside today's.
+psql -q "$url" -c "CREATE TABLE bench_event_order (last_seq BIGINT NOT NULL); INSERT INTO bench_event_order VALUES (0)"
 echo "floor: pgbench -M prepared -c $CLIENTS -j 2 -T $DURATION with no server running;" \
   "server: wrk -t1 -c$CONNECTIONS -d${DURATION}s on the release build; $(nproc) cores shared by all"
 printf '%-18s %10s %8s %8s %11s %7s\n' scenario "server/s" "p50 ms" "p99 ms" "floor tps" ratio
@@ -153,7 +205,10 @@ floors "${reads[@]}"
 start_server
 drive "${reads[@]}"
 stop_server
-floors "${writes[@]}"
+floors "${writes[@]}" submit_old_design
 start_server
 drive "${writes[@]}"
+floor_only submit_old_design
+across_replicas
+sign_in_flood
 echo "tickets stored at the end: $(psql -qtA "$url" -c 'SELECT count(*) FROM tickets')"

@@ -14,11 +14,7 @@ async fn racing_submissions_through_two_replicas_stay_under_the_limit_and_even()
     let (url, _db) = create_database("crm_assign").await;
     let env = pg_env(&url);
     tokio::task::spawn_blocking(move || {
-        let (a, b) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| Server::start(&env));
-            let hb = sc.spawn(|| Server::start(&env));
-            (ha.join().unwrap(), hb.join().unwrap())
-        });
+        let (a, b) = Server::start_two(&env);
         let admin = a.login("admin", "admin123");
         let mut workers = Vec::new();
         for name in ["racer1", "racer2", "racer3"] {

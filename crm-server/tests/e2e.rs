@@ -126,11 +126,7 @@ async fn two_processes_on_one_database_agree() {
     let (url, _db) = create_database("crm_e2e").await;
     let env = pg_env(&url);
     tokio::task::spawn_blocking(move || {
-        let (a, b) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| Server::start(&env));
-            let hb = sc.spawn(|| Server::start(&env));
-            (ha.join().unwrap(), hb.join().unwrap())
-        });
+        let (a, b) = Server::start_two(&env);
         let body = json!({"title": "Race", "description": "Same request twice", "client": {"name": "R", "email": "race@example.com"}});
         let statuses: Vec<u16> = std::thread::scope(|sc| {
             let hs: Vec<_> = (0..16)

@@ -29,11 +29,7 @@ async fn a_throttled_username_is_refused_on_every_replica_until_the_delay_passes
     let mut env = pg_env(&url);
     env.push(("LOGIN_RATE_PER_MINUTE", "0".into()));
     tokio::task::spawn_blocking(move || {
-        let (a, b) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| Server::start(&env));
-            let hb = sc.spawn(|| Server::start(&env));
-            (ha.join().unwrap(), hb.join().unwrap())
-        });
+        let (a, b) = Server::start_two(&env);
         for _ in 0..5 {
             let r = login(a.port, "worker", "not-the-password");
             assert_eq!(

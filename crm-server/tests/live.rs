@@ -28,11 +28,7 @@ async fn streams_follow_changes_across_replicas_without_gaps() {
     let (url, _db) = create_database("crm_live").await;
     let env = pg_env(&url);
     tokio::task::spawn_blocking(move || {
-        let (a, b) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| Server::start(&env));
-            let hb = sc.spawn(|| Server::start(&env));
-            (ha.join().unwrap(), hb.join().unwrap())
-        });
+        let (a, b) = Server::start_two(&env);
         let admin = a.login("admin", "admin123");
         // A second worker, and tokens for both workers.
         let (st, w2) = a.call(

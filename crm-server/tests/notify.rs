@@ -384,11 +384,7 @@ async fn two_replicas_deliver_every_notification_and_never_one_twice_at_once() {
     let env = quiet(pg_env(&url));
     tokio::task::spawn_blocking(move || {
         let rx = Receiver::start();
-        let (a, b) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| Server::start(&env));
-            let hb = sc.spawn(|| Server::start(&env));
-            (ha.join().unwrap(), hb.join().unwrap())
-        });
+        let (a, b) = Server::start_two(&env);
         let admin = a.login("admin", ADMIN_PW);
         let (_, secret) = add_hook(&b, &admin, &rx.url("/slow"), &["ticket.submitted"]);
         const N: usize = 40;

@@ -14,11 +14,7 @@ async fn a_change_on_one_replica_ends_old_tokens_on_the_other_at_once() {
     let (url, _db) = create_database("crm_sessions").await;
     let env = pg_env(&url);
     tokio::task::spawn_blocking(move || {
-        let (a, b) = std::thread::scope(|sc| {
-            let ha = sc.spawn(|| Server::start(&env));
-            let hb = sc.spawn(|| Server::start(&env));
-            (ha.join().unwrap(), hb.join().unwrap())
-        });
+        let (a, b) = Server::start_two(&env);
         // Password change through A: the old token dies on B.
         let old = a.login("worker", "worker123");
         assert_eq!(b.call("GET", "/auth/me", Some(&old), None).0, 200);

@@ -130,6 +130,20 @@ impl EventLog for PgStore {
 
     async fn sequence(&self) -> Result<u64, StoreError> {
         let fold = self.fold_due();
+        // Nothing queued (the usual answer to a poll or to a sequencer's own notification):
+        // no transaction, no lock. An event committed just after this read wakes its own
+        // replica's sequencer, or the next poll's.
+        let work: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM event_queue) \
+                 OR ($1 AND EXISTS (SELECT 1 FROM ticket_count_deltas))",
+        )
+        .bind(fold)
+        .fetch_one(&mut *self.conn().await?)
+        .await
+        .db(self)?;
+        if !work {
+            return Ok(0);
+        }
         let mut total = 0u64;
         loop {
             let mut conn = self.conn().await?;

@@ -8,11 +8,19 @@
 //! active users, status changes by one `UPDATE ... WHERE id = $1 AND status = $2 ... RETURNING`,
 //! assignment by an `UPDATE` joined with a `FOR SHARE` lock on the active worker (which a
 //! deactivation must wait for), deactivation and the release of open tickets in one
-//! transaction. Each change writes its history event in the same statement or transaction.
-//! Constraint violations map to the core errors by constraint name (`error.rs`).
+//! transaction. Each change writes its history events and their notifications in the same
+//! statement (`record.rs`), with every field bound from what crm-core built. Constraint
+//! violations map to the core errors by constraint name (`error.rs`).
 //!
-//! Counts come from `ticket_counts`, a sharded counter table kept by statement triggers, so
-//! list totals and statistics never count a million rows; title search uses a `pg_trgm` index.
+//! No write waits for another ticket's write: events get their positions after commit from
+//! one sequencer at a time (`events.rs`, migration 0008 says why that keeps the live-update
+//! contract), counters are appended and folded by that sequencer, and writers never NOTIFY
+//! (PostgreSQL serialises the commits of notifying transactions). The triggers that stay keep
+//! derived tables only: `ticket_search` (the narrow copy searches read), the counter deltas,
+//! and the queue of events awaiting their position.
+//!
+//! Counts come from `ticket_totals` (folded counts plus recent deltas), so list totals and
+//! statistics never count a million rows; title search uses a `pg_trgm` index.
 //!
 //! Statements run on a small pool of the store's own (`pool.rs`), which puts a connection
 //! back without a round trip unless a dropped transaction left a `ROLLBACK` to send; sqlx's
@@ -20,8 +28,8 @@
 //!
 //! Migrations are embedded and run by [`PgStore::connect`] (concurrent replicas serialise on
 //! sqlx's advisory lock). Queries are checked at run time, so building never needs a database.
-//! Status names, event kinds and roles are bound from their Rust values, so the schema's
-//! `CHECK` constraints and the core's enums are the only two places that spell them.
+//! Status names, event kinds, roles, topics and e-mail kinds are bound from their Rust values;
+//! the schema spells statuses, kinds and roles once more, in its `CHECK` constraints.
 
 mod assignment;
 mod connect;

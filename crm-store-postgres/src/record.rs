@@ -65,6 +65,9 @@ impl Events {
     /// drawn in order, and their notifications. An event whose ticket the change did not
     /// touch (a lost compare-and-set) is not written.
     pub(crate) fn push_ctes(self, q: &mut QueryBuilder<'_, Postgres>, source: &str) {
+        // Events nobody is told of (first views) need no notification part at all.
+        let notifies =
+            self.topic.iter().any(Option::is_some) || self.mail.iter().any(Option::is_some);
         q.push(
             ", v AS (SELECT nextval('ticket_events_id_seq') AS id, x.* FROM ( \
                SELECT t.id AS ticket_id, u.at, u.kind, u.actor_id, u.worker_id, u.from_status, \
@@ -91,8 +94,13 @@ impl Events {
              e AS (INSERT INTO ticket_events (id, ticket_id, at, kind, actor_id, worker_id, \
                        from_status, to_status, status, ticket_worker, prev_worker) \
                    SELECT id, ticket_id, at, kind, actor_id, worker_id, from_status, to_status, \
-                          status, ticket_worker, prev_worker FROM v ORDER BY id), \
-             o AS (INSERT INTO outbox (event_id, ticket_id, endpoint_id, topic, mail_kind, \
+                          status, ticket_worker, prev_worker FROM v ORDER BY id)"
+        ));
+        if !notifies {
+            return;
+        }
+        q.push(format!(
+            ", o AS (INSERT INTO outbox (event_id, ticket_id, endpoint_id, topic, mail_kind, \
                        snapshot, next_attempt_at, created_at) \
                    SELECT v.id, v.ticket_id, n.endpoint_id, n.topic, n.mail_kind, \
                           (SELECT to_jsonb(s) FROM (SELECT {TICKET_COLUMNS} FROM {source} t \

@@ -50,6 +50,15 @@ fn collect(
 }
 
 impl Server {
+    /// Two replicas with the same settings (one database), started side by side.
+    pub fn start_two(env: &[(&str, String)]) -> (Self, Self) {
+        std::thread::scope(|sc| {
+            let a = sc.spawn(|| Self::start(env));
+            let b = sc.spawn(|| Self::start(env));
+            (a.join().unwrap(), b.join().unwrap())
+        })
+    }
+
     pub fn start(env: &[(&str, String)]) -> Self {
         let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_crm-server"));
