@@ -27,7 +27,7 @@ command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-cargo build --release -q -p crm-server -p crm-benches --bin crm-load-pg
+cargo build --release -q -p crm-server -p crm-benches --bin crm-server --bin crm-load-pg --bin crm-stream-latency
 
 db="crm_load_$$"
 url="$PG/$db"
@@ -35,8 +35,9 @@ psql -q "$PG/postgres" -c "CREATE DATABASE $db"
 server=""
 replica=""
 cleanup() {
-  [ -n "$replica" ] && kill "$replica" 2>/dev/null
-  [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+  # Each step may find its process gone already: none may stop the rest.
+  if [ -n "$replica" ]; then kill "$replica" 2>/dev/null || true; fi
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
   if [ "${BENCH_KEEP_DB:-}" = 1 ]; then
     echo "kept database $url"
   else
@@ -83,7 +84,7 @@ floors() {
       local args=()
       for v in $vars; do args+=(-D "$v"); done
       floor[$name]=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" "${args[@]}" \
-        -f "benches/load/pg/$sql" "$url" 2>/dev/null | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
+        -f "benches/load/pg/$sql" "$url" 2>>/tmp/crm-load-pg-pgbench.log | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
     done
   done
 }
@@ -159,7 +160,7 @@ across_replicas() {
   port_b=$(free_port)
   base_b="http://127.0.0.1:$port_b"
   start_server "$port_b"
-  python3 benches/load/stream_latency.py "$base_b" "$(login admin admin-pass "$base_b")" \
+  ./target/release/crm-stream-latency "127.0.0.1:$port_b" "$(login admin admin-pass "$base_b")" \
     "$((DURATION + 2))" >/tmp/crm-load-pg-latency.txt &
   latency=$!
   sleep 1
@@ -167,6 +168,7 @@ across_replicas() {
   rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
   wait "$latency"
   kill "$replica" && wait "$replica" 2>/dev/null || true
+  replica=""
   printf 'submit through replica A at %.0f/s; the stream on replica B: %s\n' "$rps" \
     "$(cat /tmp/crm-load-pg-latency.txt)"
 }
@@ -196,19 +198,32 @@ sign_in_flood() {
 # writes (live updates, the outbox) and slow it.
 reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats)
 writes=(open_one status_change submit sign_in)
+extras=(submit_old_design across_replicas sign_in_flood)
+# ONLY="status_change across_replicas": run just these (for trying a change; README's figures
+# are whole runs).
+if [ -n "${ONLY:-}" ]; then
+  keep() { local out=() x; for x in "$@"; do [[ " $ONLY " == *" $x "* ]] && out+=("$x"); done; echo "${out[@]:-}"; }
+  read -ra reads <<<"$(keep "${reads[@]}")"
+  read -ra writes <<<"$(keep "${writes[@]}")"
+  read -ra extras <<<"$(keep "${extras[@]}")"
+fi
+wants() { [[ " ${extras[*]} " == *" $1 "* ]]; }
 # The old design's one counter row (migration 0004), for its floor beside today's.
 psql -q "$url" -c "CREATE TABLE bench_event_order (last_seq BIGINT NOT NULL); INSERT INTO bench_event_order VALUES (0)"
 echo "floor: pgbench -M prepared -c $CLIENTS -j 2 -T $DURATION with no server running;" \
   "server: wrk -t1 -c$CONNECTIONS -d${DURATION}s on the release build; $(nproc) cores shared by all"
 printf '%-18s %10s %8s %8s %11s %7s\n' scenario "server/s" "p50 ms" "p99 ms" "floor tps" ratio
-floors "${reads[@]}"
+if [ ${#reads[@]} -gt 0 ]; then
+  floors "${reads[@]}"
+  start_server
+  drive "${reads[@]}"
+  stop_server
+fi
+floors "${writes[@]}"
+wants submit_old_design && floors submit_old_design
 start_server
-drive "${reads[@]}"
-stop_server
-floors "${writes[@]}" submit_old_design
-start_server
-drive "${writes[@]}"
-floor_only submit_old_design
-across_replicas
-sign_in_flood
+[ ${#writes[@]} -gt 0 ] && drive "${writes[@]}"
+wants submit_old_design && floor_only submit_old_design
+wants across_replicas && across_replicas
+wants sign_in_flood && sign_in_flood
 echo "tickets stored at the end: $(psql -qtA "$url" -c 'SELECT count(*) FROM tickets')"

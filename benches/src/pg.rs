@@ -56,6 +56,7 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
                 coalesce(sum(extract(epoch FROM done_at - created_at) * 1000000), 0) \
          FROM tickets GROUP BY 1, 2;
          SET session_replication_role = origin;
+         UPDATE event_sequencer SET low_xid = pg_snapshot_xmin(pg_current_snapshot());
          VACUUM ANALYZE",
         last = n - 1,
     );
@@ -67,7 +68,7 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i \
          JOIN pg_index x ON x.indexrelid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass \
-         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events', 'event_positions') \
+         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events') \
            AND NOT x.indisprimary",
     )
     .fetch_all(&mut db_conn)

@@ -139,11 +139,10 @@ impl Passwords {
         self
     }
 
-    /// Runs `f` on a hashing thread once a hasher is free.
-    async fn bounded<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, HashersBusy> {
+    /// Takes a hasher for one hash, waiting at most the configured time. Taken before
+    /// anything else about a sign-in happens, so one that cannot start in time has cost
+    /// nothing (not even a counted attempt).
+    pub async fn hasher(&self) -> Result<Hasher<'_>, HashersBusy> {
         let permit = if tokio::runtime::Handle::try_current().is_ok() {
             tokio::time::timeout(self.wait, self.permits.acquire())
                 .await
@@ -152,34 +151,59 @@ impl Passwords {
             // Not on Tokio: no timer to bound the wait with; queue without one.
             self.permits.acquire().await
         };
-        let _permit = permit.map_err(|_| HashersBusy)?;
-        Ok(self.pool.run(f).await)
+        Ok(Hasher {
+            _permit: permit.map_err(|_| HashersBusy)?,
+            passwords: self,
+        })
     }
 
-    /// Hashes on a hashing thread; the result is a PHC string with its own salt.
+    /// Hashes once a hasher is free; the result is a PHC string with its own salt.
     pub async fn hash(&self, password: String) -> Result<String, HashersBusy> {
-        let argon = self.argon.clone();
-        self.bounded(move || hash_with(&argon, &password)).await
+        Ok(self.hasher().await?.hash(password).await)
     }
 
-    /// Verifies on a hashing thread. With no stored hash (unknown user) the dummy hash is
-    /// checked instead, so the answer takes the same time either way, and is always false.
+    /// Verifies once a hasher is free (see [`Hasher::verify`]).
     pub async fn verify(
         &self,
         stored: Option<String>,
         password: String,
     ) -> Result<bool, HashersBusy> {
+        Ok(self.hasher().await?.verify(stored, password).await)
+    }
+}
+
+/// One hasher, held for one hash or check.
+pub struct Hasher<'a> {
+    _permit: tokio::sync::SemaphorePermit<'a>,
+    passwords: &'a Passwords,
+}
+
+impl Hasher<'_> {
+    /// Hashes on a hashing thread; the result is a PHC string with its own salt.
+    pub async fn hash(self, password: String) -> String {
+        let argon = self.passwords.argon.clone();
+        self.passwords
+            .pool
+            .run(move || hash_with(&argon, &password))
+            .await
+    }
+
+    /// Verifies on a hashing thread. With no stored hash (unknown user) the dummy hash is
+    /// checked instead, so the answer takes the same time either way, and is always false.
+    pub async fn verify(self, stored: Option<String>, password: String) -> bool {
         let known = stored.is_some();
-        let hash = stored.unwrap_or_else(|| self.dummy_hash.clone());
-        let argon = self.argon.clone();
+        let hash = stored.unwrap_or_else(|| self.passwords.dummy_hash.clone());
+        let argon = self.passwords.argon.clone();
         let ok = self
-            .bounded(move || {
+            .passwords
+            .pool
+            .run(move || {
                 PasswordHash::new(&hash)
                     .map(|parsed| argon.verify_password(password.as_bytes(), &parsed).is_ok())
                     .unwrap_or(false)
             })
-            .await?;
-        Ok(known && ok)
+            .await;
+        known && ok
     }
 }
 

@@ -209,8 +209,12 @@ pub trait AssignmentStore: Send + Sync + 'static {
 /// tables stay the source of truth, a change only says when to look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
-    /// New events may have been committed.
+    /// New events may have been positioned: read them.
     Events,
+    /// Events were committed through this store and may still want their positions
+    /// ([`EventLog::sequence`]): position them, then read. (A backend that positions events
+    /// as they are written never says this.)
+    Written,
     /// This account's sessions may have ended (deleted, password changed or reset, a token
     /// signed out).
     Account(UserId),

@@ -18,8 +18,11 @@ use std::{
     time::Duration,
 };
 use tokio::sync::{broadcast, mpsc, watch};
-/// How long the loop keeps taking notifications that follow one another before reading.
+/// How long the loop waits for another notification before reading...
 const GATHER: Duration = Duration::from_millis(5);
+/// ...and how long it gathers at most, however busy: under steady writes notifications never
+/// pause for [`GATHER`], and every change must still be read within moments.
+const GATHER_AT_MOST: Duration = Duration::from_millis(25);
 
 /// The longest a change may wait to be noticed when its notification was lost.
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
@@ -181,13 +184,17 @@ impl Hub {
     }
 }
 
-/// Gives what has committed its position, then reads and hands out every event after the
-/// hub's position.
-async fn catch_up<S: Store>(crm: &Crm<S>, hub: &Hub) -> bool {
+/// Gives what has committed its position: after this replica's own writes, and at each
+/// poll for what a replica that died before doing so left.
+async fn sequence<S: Store>(crm: &Crm<S>) {
     if let Err(e) = crm.store().sequence().await {
         // Another replica's hub positions them, or this one's next pass.
         tracing::warn!(error = %e, "live updates: positioning new events failed");
     }
+}
+
+/// Reads and hands out every event after the hub's position.
+async fn catch_up<S: Store>(crm: &Crm<S>, hub: &Hub) -> bool {
     loop {
         let (_, after) = hub.subscribe();
         match crm
@@ -216,8 +223,10 @@ async fn catch_up<S: Store>(crm: &Crm<S>, hub: &Hub) -> bool {
 enum Step {
     /// Nothing within [`POLL_EVERY`]: look anyway.
     Poll,
-    /// New events may have been committed or positioned.
+    /// New events may have been positioned elsewhere: read them.
     Events,
+    /// Events were committed through this replica: position them, then read.
+    Written,
     /// The listener lost track: read, and let every stream check its session.
     Unknown,
     /// The listener broke.
@@ -239,6 +248,7 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
                 Ok(l) => {
                     listener = Some(l);
                     // Whatever happened while there was no listener.
+                    sequence(&crm).await;
                     catch_up(&crm, &hub).await;
                     hub.tell(Message::Recheck);
                 }
@@ -267,6 +277,7 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
             // (automatic assignment runs after each change; this only repairs), and positions
             // what a replica that died before doing so left.
             Step::Poll => {
+                sequence(&crm).await;
                 catch_up(&crm, &hub).await;
                 if let Err(e) = crm.assign_waiting().await {
                     tracing::warn!(error = %e, "automatic assignment: the periodic pass failed");
@@ -275,12 +286,18 @@ pub async fn run<S: Store>(crm: Crm<S>, hub: Arc<Hub>) {
             Step::Events => {
                 catch_up(&crm, &hub).await;
             }
+            Step::Written => {
+                sequence(&crm).await;
+                catch_up(&crm, &hub).await;
+            }
             Step::Unknown => {
+                sequence(&crm).await;
                 catch_up(&crm, &hub).await;
                 hub.tell(Message::Recheck);
             }
             Step::Told => {}
             Step::Failed(e) => {
+                sequence(&crm).await;
                 catch_up(&crm, &hub).await;
                 tracing::warn!(error = %e, "live updates: the listener failed; reconnecting");
                 listener = None;
@@ -315,28 +332,37 @@ async fn start_at_the_present<S: Store>(
 }
 
 /// Under load notifications queue up, one per change: takes every one that follows `first`
-/// within a moment, so a burst costs one read of the new events, not one each. Account
-/// changes are told to the streams on the way.
+/// within a moment (for at most [`GATHER_AT_MOST`]), so a burst costs one sequencing and one
+/// read of the new events, not one each. Account changes are told to the streams on the way.
 async fn gather(
     first: Result<Change, crm_core::StoreError>,
     l: &mut dyn ChangeListener,
     hub: &Hub,
 ) -> Step {
-    let (mut events, mut unknown) = (false, false);
+    let (mut events, mut written, mut unknown) = (false, false, false);
+    let until = tokio::time::Instant::now() + GATHER_AT_MOST;
     let mut next = Some(first);
     while let Some(got) = next.take() {
         match got {
             Ok(Change::Events) => events = true,
+            Ok(Change::Written) => written = true,
             Ok(Change::Account(user)) => hub.tell(Message::Account(user)),
             Ok(Change::Unknown) => unknown = true,
             Err(e) => return Step::Failed(e),
         }
-        next = tokio::time::timeout(GATHER, l.next()).await.ok();
+        let wait = until
+            .saturating_duration_since(tokio::time::Instant::now())
+            .min(GATHER);
+        if wait.is_zero() {
+            break;
+        }
+        next = tokio::time::timeout(wait, l.next()).await.ok();
     }
-    match (unknown, events) {
-        (true, _) => Step::Unknown,
-        (false, true) => Step::Events,
-        (false, false) => Step::Told,
+    match (unknown, written, events) {
+        (true, ..) => Step::Unknown,
+        (false, true, _) => Step::Written,
+        (false, false, true) => Step::Events,
+        (false, false, false) => Step::Told,
     }
 }
 

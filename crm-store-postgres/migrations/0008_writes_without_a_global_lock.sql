@@ -6,18 +6,24 @@
 -- ## How events get their positions
 --
 -- A writing transaction inserts its events (ids from the identity sequence, which never
--- waits) and, by the trigger below, their ids into event_queue. Nothing else: it takes no
--- lock another ticket's write needs. After commit, a sequencer (crm-store-postgres
--- `PgStore::sequence`, run by the live hub of any replica) does, in one transaction:
+-- waits; each row records its transaction's id in `xid`). Nothing else: it takes no lock
+-- another ticket's write needs. After commit, a sequencer (`crm_sequence` below, called by
+-- crm-store-postgres `PgStore::sequence` from the live hub of any replica) does, in one
+-- transaction:
 --
 --   1. pg_advisory_xact_lock(SEQUENCER_LOCK): one sequencer at a time, on every replica;
 --      the lock ends with the transaction, so a sequencer whose connection dies (a replica
 --      killed mid-way) rolls back and releases it;
---   2. in one statement (one snapshot, taken after the lock was granted): delete the queued
---      ids it can see, in id order, and insert them into event_positions with the positions
---      that follow the largest one given so far, in that order;
+--   2. in one statement (one snapshot, taken after the lock was granted: plpgsql takes a new
+--      one for each statement): find the committed events it can see that have no position,
+--      in id order, and insert them into event_positions with the positions that follow the
+--      largest one given so far, in that order;
 --   3. NOTIFY crm_events when it positioned any (one notification per batch, not per write);
---   4. commit.
+--   4. remember the oldest transaction still running in that snapshot (`low_xid`): every
+--      event of an older transaction was then either visible, and is now positioned, or
+--      rolled back, so later sequencers look only at events of that transaction or newer
+--      (an index range of the latest events, not the whole table);
+--   5. commit.
 --
 -- Why this is the contract of SPEC "Live updates":
 --
@@ -36,7 +42,11 @@
 --   snapshot that sees the later one sees the earlier one too; a sequencer positions what it
 --   sees in id order. So positions follow each ticket's own history, which is what a
 --   stream's "status after the event" and a customer's progress rely on.
--- * Rolled back events never reach the queue (their rows die with their transaction).
+-- * Rolled back events are never visible, so never positioned, and take no number.
+-- * Nothing is missed by looking only at `xid >= low_xid`: an event without a position whose
+--   transaction is older than low_xid would have been final when low_xid was taken, so
+--   visible to that sequencer (it committed) and positioned by it. A long transaction
+--   anywhere in the cluster only holds low_xid back, making the range longer, never wrong.
 -- * Across replicas within a second: the replica that wrote wakes its own sequencer at once
 --   (in process); every replica also runs one each second, so events committed by a replica
 --   that died before sequencing are positioned by another; the sequencer's NOTIFY wakes the
@@ -73,21 +83,18 @@ CREATE INDEX event_positions_prev_worker_idx ON event_positions (prev_worker, se
     WHERE prev_worker IS NOT NULL;
 COMMENT ON INDEX event_positions_prev_worker_idx IS 'A worker''s replay: events that took a ticket from it.';
 
-CREATE TABLE event_queue (
-    event_id BIGINT PRIMARY KEY
-);
-COMMENT ON TABLE event_queue IS 'Committed events still waiting for their position; emptied by the sequencer.';
+ALTER TABLE ticket_events ADD COLUMN xid xid8 DEFAULT pg_current_xact_id();
+COMMENT ON COLUMN ticket_events.xid IS 'The writing transaction, so the sequencer looks only at recent events (migration 0008).';
+CREATE INDEX ticket_events_xid_idx ON ticket_events (xid);
+COMMENT ON INDEX ticket_events_xid_idx IS 'The sequencer''s range: events of transactions from low_xid on.';
 
--- Every event is queued in its own statement: the ordering invariant lives here, not in
--- each store method (crm-store-postgres `record.rs` says so where events are written).
-CREATE FUNCTION ticket_events_enqueue() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    INSERT INTO event_queue (event_id) SELECT id FROM new_events;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER ticket_events_enqueue AFTER INSERT ON ticket_events
-    REFERENCING NEW TABLE AS new_events
-    FOR EACH STATEMENT EXECUTE FUNCTION ticket_events_enqueue();
+CREATE TABLE event_sequencer (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    low_xid   xid8    NOT NULL
+);
+COMMENT ON TABLE event_sequencer IS 'The oldest transaction whose events may still lack a position; written only by the sequencer.';
+-- Every event so far has its position (above): nothing older than now needs looking at.
+INSERT INTO event_sequencer (low_xid) VALUES (pg_snapshot_xmin(pg_current_snapshot()));
 
 -- The outbox names its event; a delivery's position is read from event_positions, and a
 -- notification is claimed only once its event has one.
@@ -183,3 +190,57 @@ CREATE TRIGGER ticket_search_update AFTER UPDATE OF status, worker_id ON tickets
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.worker_id IS DISTINCT FROM NEW.worker_id)
     EXECUTE FUNCTION ticket_search_sync();
 DROP FUNCTION status_code(TEXT);
+
+-- The sequencer, one call one transaction (see the top of this file). Returns how many
+-- events it positioned; with nothing to position (or fold) it takes no lock and writes
+-- nothing. Keep the lock key equal to crm-store-postgres `SEQUENCER_LOCK`.
+CREATE FUNCTION crm_sequence(batch BIGINT, fold BOOLEAN) RETURNS BIGINT
+LANGUAGE plpgsql AS $$
+DECLARE
+    low xid8;
+    horizon xid8;
+    positioned BIGINT;
+BEGIN
+    SELECT low_xid INTO low FROM event_sequencer;
+    IF NOT EXISTS (SELECT 1 FROM ticket_events e WHERE e.xid >= low
+                   AND NOT EXISTS (SELECT 1 FROM event_positions p WHERE p.event_id = e.id))
+       AND NOT (fold AND EXISTS (SELECT 1 FROM ticket_count_deltas)) THEN
+        RETURN 0;
+    END IF;
+    PERFORM pg_advisory_xact_lock(7165910213825229056);
+    -- A new snapshot: every earlier sequencer's commit is in it.
+    SELECT low_xid INTO low FROM event_sequencer;
+    WITH snap AS (SELECT pg_snapshot_xmin(pg_current_snapshot()) AS xmin),
+    todo AS (
+        SELECT e.id, e.ticket_worker, e.prev_worker FROM ticket_events e
+        WHERE e.xid >= low
+          AND NOT EXISTS (SELECT 1 FROM event_positions p WHERE p.event_id = e.id)
+        ORDER BY e.id LIMIT batch),
+    base AS (SELECT coalesce(max(seq), 0) AS last FROM event_positions),
+    ins AS (
+        INSERT INTO event_positions (seq, event_id, ticket_worker, prev_worker)
+        SELECT base.last + row_number() OVER (ORDER BY todo.id), todo.id, todo.ticket_worker,
+               todo.prev_worker
+        FROM todo CROSS JOIN base
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM ins), (SELECT xmin FROM snap) INTO positioned, horizon;
+    IF positioned > 0 THEN
+        PERFORM pg_notify('crm_events', '');
+    END IF;
+    IF positioned < batch AND horizon > low THEN
+        UPDATE event_sequencer SET low_xid = horizon;
+    END IF;
+    -- The counter changes appended since the last fold (nobody else updates ticket_counts,
+    -- and writers only insert deltas, so no write waits on this).
+    IF fold THEN
+        WITH d AS (DELETE FROM ticket_count_deltas RETURNING *),
+        s AS (SELECT worker_id, status, sum(n) AS n, sum(resolution_micros) AS r
+              FROM d GROUP BY 1, 2)
+        INSERT INTO ticket_counts AS c (worker_id, status, n, resolution_micros)
+        SELECT worker_id, status, n, r FROM s ORDER BY 1, 2
+        ON CONFLICT (worker_id, status) DO UPDATE
+        SET n = c.n + excluded.n, resolution_micros = c.resolution_micros + excluded.resolution_micros;
+    END IF;
+    RETURN positioned;
+END $$;
+COMMENT ON FUNCTION crm_sequence(BIGINT, BOOLEAN) IS 'Positions committed events (and folds the counter changes when asked): one sequencer at a time.';

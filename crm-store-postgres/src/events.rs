@@ -19,7 +19,8 @@ const EVENTS_CHANNEL: &str = "crm_events";
 const ACCOUNTS_CHANNEL: &str = "crm_accounts";
 
 /// The advisory lock one sequencer at a time holds, on every replica ("crm_seq"): operators
-/// see its holder in `pg_locks` (`locktype = 'advisory'`).
+/// see its holder in `pg_locks` (`locktype = 'advisory'`). Migration 0008's `crm_sequence`
+/// takes it by this number (`a_sequencer_killed_while_holding_the_lock_leaves_the_order_whole` fails when the two differ).
 pub const SEQUENCER_LOCK: i64 = 0x6372_6d5f_7365_7100;
 /// Events positioned per statement (a sequencer that fills it runs again).
 const SEQUENCE_BATCH: i64 = 5_000;
@@ -41,7 +42,7 @@ impl ChangeListener for Listener {
         tokio::select! {
             // A write through this store committed events: they want a position.
             changed = self.written.changed() => match changed {
-                Ok(()) => Ok(Change::Events),
+                Ok(()) => Ok(Change::Written),
                 Err(_) => Err(StoreError::Unavailable("the store was dropped".into())),
             },
             n = self.inner.recv() => {
@@ -130,60 +131,16 @@ impl EventLog for PgStore {
 
     async fn sequence(&self) -> Result<u64, StoreError> {
         let fold = self.fold_due();
-        // Nothing queued (the usual answer to a poll or to a sequencer's own notification):
-        // no transaction, no lock. An event committed just after this read wakes its own
-        // replica's sequencer, or the next poll's.
-        let work: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM event_queue) \
-                 OR ($1 AND EXISTS (SELECT 1 FROM ticket_count_deltas))",
-        )
-        .bind(fold)
-        .fetch_one(&mut *self.conn().await?)
-        .await
-        .db(self)?;
-        if !work {
-            return Ok(0);
-        }
         let mut total = 0u64;
         loop {
-            let mut conn = self.conn().await?;
-            let mut tx = conn.begin().await.db(self)?;
-            // Waits for a sequencer on another replica to commit: its snapshot then includes
-            // that commit, and whatever it did not see.
-            sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                .bind(SEQUENCER_LOCK)
-                .execute(&mut *tx)
+            // One round trip: the function takes the lock, positions a batch, notifies and
+            // folds, in the call's own transaction (migration 0008).
+            let positioned: i64 = sqlx::query_scalar("SELECT crm_sequence($1, $2)")
+                .bind(SEQUENCE_BATCH)
+                .bind(fold && total == 0)
+                .fetch_one(&mut *self.conn().await?)
                 .await
                 .db(self)?;
-            let positioned: i64 = sqlx::query_scalar(
-                "WITH q AS ( \
-                    DELETE FROM event_queue WHERE event_id IN \
-                        (SELECT event_id FROM event_queue ORDER BY event_id LIMIT $1) \
-                    RETURNING event_id), \
-                 base AS (SELECT coalesce(max(seq), 0) AS last FROM event_positions), \
-                 ins AS ( \
-                    INSERT INTO event_positions (seq, event_id, ticket_worker, prev_worker) \
-                    SELECT base.last + row_number() OVER (ORDER BY e.id), e.id, \
-                           e.ticket_worker, e.prev_worker \
-                    FROM q JOIN ticket_events e ON e.id = q.event_id CROSS JOIN base \
-                    RETURNING 1) \
-                 SELECT count(*) FROM ins",
-            )
-            .bind(SEQUENCE_BATCH)
-            .fetch_one(&mut *tx)
-            .await
-            .db(self)?;
-            if positioned > 0 {
-                sqlx::query("SELECT pg_notify($1, '')")
-                    .bind(EVENTS_CHANNEL)
-                    .execute(&mut *tx)
-                    .await
-                    .db(self)?;
-            }
-            if fold && total == 0 {
-                self.fold_counts(&mut tx).await?;
-            }
-            tx.commit().await.db(self)?;
             total += positioned as u64;
             if positioned < SEQUENCE_BATCH {
                 return Ok(total);
@@ -229,25 +186,5 @@ impl EventLog for PgStore {
         .await
         .db(self)?;
         Ok(done.rows_affected() == 1)
-    }
-}
-
-impl PgStore {
-    /// Moves the appended counter changes into the counts (migration 0008): nobody else
-    /// updates `ticket_counts`, and writers only insert deltas, so no write waits on this.
-    async fn fold_counts(&self, tx: &mut crate::pool::Tx<'_>) -> Result<(), StoreError> {
-        sqlx::query(
-            "WITH d AS (DELETE FROM ticket_count_deltas RETURNING *), \
-             s AS (SELECT worker_id, status, sum(n) AS n, sum(resolution_micros) AS r \
-                   FROM d GROUP BY 1, 2) \
-             INSERT INTO ticket_counts AS c (worker_id, status, n, resolution_micros) \
-             SELECT worker_id, status, n, r FROM s ORDER BY 1, 2 \
-             ON CONFLICT (worker_id, status) DO UPDATE \
-             SET n = c.n + excluded.n, resolution_micros = c.resolution_micros + excluded.resolution_micros",
-        )
-        .execute(&mut **tx)
-        .await
-        .db(self)?;
-        Ok(())
     }
 }

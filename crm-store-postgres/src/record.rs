@@ -9,8 +9,8 @@
 //!
 //! Two invariants every caller keeps, because the sequencer relies on them (migration 0008):
 //! the change updates (row-locks) each ticket it writes an event for, in the same statement;
-//! and it calls [`crate::PgStore::wrote_events`] after its commit. The trigger
-//! `ticket_events_enqueue` queues each event for its position.
+//! and it calls [`crate::PgStore::wrote_events`] after its commit, so its events get their
+//! positions at once.
 
 use crate::rows::TICKET_COLUMNS;
 use chrono::{DateTime, Utc};

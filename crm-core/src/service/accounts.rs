@@ -60,6 +60,7 @@ impl<S: Store> Crm<S> {
                 other => CoreError::from_store(other),
             })?;
         let key = creds.user.username.to_ascii_lowercase();
+        let hasher = self.passwords.hasher().await?;
         self.reserve_attempt(&key).await?;
         let mut errs = ValidationErrors::default();
         let password = check_new_password(
@@ -68,10 +69,9 @@ impl<S: Store> Crm<S> {
             &creds.user.username,
             Some(current_password),
         );
-        let current_ok = self
-            .passwords
+        let current_ok = hasher
             .verify(Some(creds.password_hash), current_password.to_owned())
-            .await?;
+            .await;
         if current_ok {
             self.store
                 .login_succeeded(&key)

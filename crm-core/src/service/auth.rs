@@ -30,6 +30,9 @@ impl<S: Store> Crm<S> {
             return Err(CoreError::InvalidCredentials);
         };
         let key = username.key();
+        // A hasher first: a sign-in that cannot start hashing in time is answered busy
+        // before anything is counted, so an overload never locks anybody out.
+        let hasher = self.passwords.hasher().await?;
         self.reserve_attempt(&key).await?;
         let creds = self
             .store
@@ -40,7 +43,7 @@ impl<S: Store> Crm<S> {
             Some(c) => (Some(c.user), Some(c.password_hash)),
             None => (None, None),
         };
-        let ok = self.passwords.verify(hash, password.to_owned()).await?;
+        let ok = hasher.verify(hash, password.to_owned()).await;
         match user {
             Some(user) if ok => {
                 self.store

@@ -173,3 +173,16 @@ async fn workers_are_refused_admin_operations_before_the_store_is_asked() {
         assert_eq!(e.code(), "forbidden");
     }
 }
+
+#[tokio::test]
+async fn a_sign_in_that_cannot_start_hashing_counts_no_attempt() {
+    // No expectation on the store: reserving an attempt (or anything else) would panic.
+    let mut crm = crm(MockStore::new());
+    let passwords = crate::password::Passwords::new(PasswordCost::Fast)
+        .with_limit(1, std::time::Duration::from_millis(20));
+    crm.passwords = std::sync::Arc::new(passwords);
+    let held = crm.passwords.hasher().await.unwrap();
+    let e = crm.authenticate("worker", "password1").await.unwrap_err();
+    assert!(matches!(e, CoreError::Busy), "{e:?}");
+    drop(held);
+}

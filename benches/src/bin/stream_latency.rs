@@ -1,0 +1,67 @@
+//! Follows `GET /events` on a server for a while and prints how long each event took from
+//! its change (the event's `at`, the server's clock) to arriving here (this machine's clock,
+//! the same one): how many arrived, p50, p99 and the worst, and whether the stream ended
+//! early. The load benchmark runs it against a second replica while submissions go through
+//! the first.
+//!
+//!     crm-stream-latency HOST:PORT TOKEN SECONDS
+
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpStream,
+};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, addr, token, seconds] = &args[..] else {
+        eprintln!("usage: crm-stream-latency HOST:PORT TOKEN SECONDS");
+        std::process::exit(2);
+    };
+    let seconds: u64 = seconds.parse().expect("SECONDS is a number");
+    let mut s = TcpStream::connect(addr).await.expect("connect");
+    let req = format!(
+        "GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nAuthorization: Bearer {token}\r\n\r\n"
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut lines = BufReader::with_capacity(1 << 16, s).lines();
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut delays = Vec::new();
+    let mut ended = false;
+    while let Ok(read) = tokio::time::timeout_at(deadline.into(), lines.next_line()).await {
+        let Ok(Some(line)) = read else {
+            ended = true;
+            break;
+        };
+        // Events are one `data:` line of JSON with an `"at":"<RFC 3339>"` member.
+        let Some(at) = line
+            .split_once("\"at\":\"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .and_then(|(at, _)| DateTime::parse_from_rfc3339(at).ok())
+        else {
+            continue;
+        };
+        let delay = Utc::now() - at.with_timezone(&Utc);
+        delays.push(delay.num_microseconds().unwrap_or(0) as f64 / 1000.0);
+    }
+    delays.sort_by(f64::total_cmp);
+    let pick = |q: f64| delays[((q * delays.len() as f64) as usize).min(delays.len() - 1)];
+    if delays.is_empty() {
+        println!("0 events{}", if ended { " (the stream ended)" } else { "" });
+    } else {
+        println!(
+            "{} events, p50 {:.1} ms, p99 {:.1} ms, worst {:.1} ms{}",
+            delays.len(),
+            pick(0.5),
+            pick(0.99),
+            delays[delays.len() - 1],
+            if ended {
+                " (the stream ended early)"
+            } else {
+                ""
+            }
+        );
+    }
+}
