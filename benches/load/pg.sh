@@ -83,6 +83,7 @@ floors() {
       [ "$n" = "$name" ] || continue
       local args=()
       for v in $vars; do args+=(-D "$v"); done
+      psql -q "$url" -c "ALTER SEQUENCE bench_pick RESTART" 2>/dev/null || true
       floor[$name]=$(pgbench -n -M prepared -c "$CLIENTS" -j 2 -T "$DURATION" "${args[@]}" \
         -f "benches/load/pg/$sql" "$url" 2>>/tmp/crm-load-pg-pgbench.log | sed -nE 's/^tps = ([0-9.]+).*/\1/p')
     done
@@ -156,7 +157,7 @@ floor_only() {
 # across_replicas: submissions through one replica while a stream on a second one receives
 # them; how long each took from the change to the stream.
 across_replicas() {
-  local port_b base_b latency out rps
+  local port_b base_b latency out rps non2xx
   port_b=$(free_port)
   base_b="http://127.0.0.1:$port_b"
   start_server "$port_b"
@@ -166,11 +167,12 @@ across_replicas() {
   sleep 1
   out=$(wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s benches/load/submit.lua "$base")
   rps=$(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")
+  non2xx=$(sed -nE 's/.*Non-2xx or 3xx responses: *([0-9]+).*/\1/p' <<<"$out")
   wait "$latency"
   kill "$replica" && wait "$replica" 2>/dev/null || true
   replica=""
-  printf 'submit through replica A at %.0f/s; the stream on replica B: %s\n' "$rps" \
-    "$(cat /tmp/crm-load-pg-latency.txt)"
+  printf 'submit through replica A at %.0f/s%s; the stream on replica B: %s\n' "$rps" \
+    "${non2xx:+ ($non2xx non-2xx)}" "$(cat /tmp/crm-load-pg-latency.txt)"
 }
 
 # sign_in_flood: the admin's list alone, then while 16 more connections sign in (every one a
@@ -210,6 +212,8 @@ fi
 wants() { [[ " ${extras[*]} " == *" $1 "* ]]; }
 # The old design's one counter row (migration 0004), for its floor beside today's.
 psql -q "$url" -c "CREATE TABLE bench_event_order (last_seq BIGINT NOT NULL); INSERT INTO bench_event_order VALUES (0)"
+# Numbers the floors' write transactions, so each takes a ticket no earlier one changed.
+psql -q "$url" -c "CREATE SEQUENCE bench_pick"
 echo "floor: pgbench -M prepared -c $CLIENTS -j 2 -T $DURATION with no server running;" \
   "server: wrk -t1 -c$CONNECTIONS -d${DURATION}s on the release build; $(nproc) cores shared by all"
 printf '%-18s %10s %8s %8s %11s %7s\n' scenario "server/s" "p50 ms" "p99 ms" "floor tps" ratio

@@ -1,7 +1,8 @@
--- POST /tickets/{id}/status to in_progress as admin: the session check, the read the rules are checked against, the compare-and-set with its event. Tickets: the even blocks of 20 (status.lua takes the odd ones), ticket i (id i + 1) being new and assigned when i % 20 is one of 0 3 7 8 11 12 15 16.
+-- POST /tickets/{id}/status to in_progress as admin: the session check, the read the rules are checked against, the compare-and-set with its event. Tickets: the even blocks of 20 (status.lua takes the odd ones), ticket i (id i + 1) being new and assigned when i % 20 is one of 0 3 7 8 11 12 15 16, each taken once (bench_pick numbers the transactions) until all are started.
 -- The statements the server sends for it, as they appear in PostgreSQL's log (log_statement = all).
-\set b random(0, :n / 40 - 1)
-\set r random(0, 7)
+SELECT nextval('bench_pick') AS k \gset
+\set b (:k / 8) % (:n / 40)
+\set r :k % 8
 \set o CASE WHEN :r = 0 THEN 0 WHEN :r = 1 THEN 3 WHEN :r = 2 THEN 7 WHEN :r = 3 THEN 8 WHEN :r = 4 THEN 11 WHEN :r = 5 THEN 12 WHEN :r = 6 THEN 15 ELSE 16 END
 \set id 40 * :b + :o + 1
 SELECT id, username, role, created_at, active, password_hash, session_key, must_change_password, available, EXISTS ( SELECT 1 FROM revoked_tokens WHERE token_id = :jti AND user_id = :uid) AS revoked FROM users WHERE id = :uid;

@@ -1,8 +1,9 @@
-//! Follows `GET /events` on a server for a while and prints how long each event took from
-//! its change (the event's `at`, the server's clock) to arriving here (this machine's clock,
-//! the same one): how many arrived, p50, p99 and the worst, and whether the stream ended
-//! early. The load benchmark runs it against a second replica while submissions go through
-//! the first.
+//! Follows `GET /events` on a server and prints how long each event took from its change
+//! (the event's `at`, the server's clock) to arriving here (this machine's clock, the same
+//! one): how many arrived, p50, p99 and the worst, and whether the stream ended early. It
+//! reads for SECONDS, then on until two seconds pass without an event, so a late event is
+//! counted late rather than missed. The load benchmark runs it against a second replica
+//! while submissions go through the first.
 //!
 //!     crm-stream-latency HOST:PORT TOKEN SECONDS
 
@@ -27,10 +28,15 @@ async fn main() {
     );
     s.write_all(req.as_bytes()).await.unwrap();
     let mut lines = BufReader::with_capacity(1 << 16, s).lines();
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let busy_until = Instant::now() + Duration::from_secs(seconds);
+    let quiet = Duration::from_secs(2);
     let mut delays = Vec::new();
     let mut ended = false;
-    while let Ok(read) = tokio::time::timeout_at(deadline.into(), lines.next_line()).await {
+    loop {
+        let wait = busy_until.saturating_duration_since(Instant::now()).max(quiet);
+        let Ok(read) = tokio::time::timeout(wait, lines.next_line()).await else {
+            break;
+        };
         let Ok(Some(line)) = read else {
             ended = true;
             break;
