@@ -173,6 +173,7 @@ pub fn list_cases(worker: UserId) -> Vec<(&'static str, ListTickets)> {
         status,
         worker_id,
         search: search.map(str::to_owned),
+        ..Default::default()
     };
     vec![
         ("list_page1_unfiltered", page1(None, None, None)),

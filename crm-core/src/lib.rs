@@ -40,7 +40,8 @@ pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, NewEvent};
 pub use ids::{ClientId, EventId, TicketId, UserId};
 pub use page::{
-    Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, UserQuery, parse_list,
+    Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, TicketSort, UserQuery,
+    parse_list,
 };
 pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
@@ -52,5 +53,7 @@ pub use store::{
     PoolStatus, Store, StoreHealth, TicketStore, Transition, UserRecord, UserStore,
 };
 pub use throttle::ThrottleState;
-pub use ticket::{Client, DedupKey, NewTicket, Submission, Ticket, TicketProgress, TrackingCode};
+pub use ticket::{
+    Client, DedupKey, NewTicket, Submission, Ticket, TicketCounts, TicketProgress, TrackingCode,
+};
 pub use user::{NewUser, SessionKey, StatCounts, Stats, User, UserCredentials};

@@ -227,24 +227,67 @@ pub struct TicketFilter {
     pub worker_id: Option<UserId>,
     /// Case-insensitive title substring.
     pub search: Option<SearchTerm>,
+    /// Only tickets without a worker.
+    pub unassigned: bool,
+    /// Only open tickets (`new` or `in_progress`).
+    pub open: bool,
+}
+
+impl TicketFilter {
+    /// Whether a ticket in `status` passes the status filters (`status` and `open`).
+    pub fn admits_status(&self, status: TicketStatus) -> bool {
+        self.status.is_none_or(|s| s == status) && (!self.open || status.is_open())
+    }
+}
+
+/// The order of a ticket list. Both break ties on `created_at` by id, the same way round,
+/// and cursor paging works for each.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum TicketSort {
+    /// Newest first (`created_at` desc, then `id` desc): the seed's order.
+    #[default]
+    Newest,
+    /// Oldest first (`created_at` asc, then `id` asc): a queue.
+    Oldest,
+}
+
+impl TicketSort {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Oldest => "oldest",
+        }
+    }
 }
 
 /// A ticket list as a store must answer it: the caller's filter ANDed with its visibility.
-/// Order is always newest first (`created_at` desc, then `id` desc).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TicketQuery {
     /// The caller's scope, applied inside the query.
     pub visibility: Visibility,
     /// The caller's filters.
     pub filter: TicketFilter,
+    /// The order.
+    pub sort: TicketSort,
     /// Which page.
     pub page: PageRequest,
+    /// Who asks: each ticket says whether this user has never opened it (`new_to_me`).
+    pub viewer: Option<UserId>,
 }
 
 impl TicketQuery {
-    /// The tickets this query may return at all: visibility ANDed with the worker filter.
+    /// The tickets this query may return at all: visibility ANDed with the worker filter
+    /// and, for `unassigned`, with "no worker" (which a worker's scope never contains).
     pub fn scope(&self) -> Scope {
-        self.visibility.scope(self.filter.worker_id)
+        match (
+            self.visibility.scope(self.filter.worker_id),
+            self.filter.unassigned,
+        ) {
+            (scope, false) => scope,
+            (Scope::Everything, true) => Scope::Unassigned,
+            (_, true) => Scope::Nothing,
+        }
     }
 }
 

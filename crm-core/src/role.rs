@@ -180,6 +180,8 @@ pub enum Scope {
     Everything,
     /// Only tickets whose current worker is this user.
     Worker(UserId),
+    /// Only tickets without a worker (admins asking for the unassigned queue).
+    Unassigned,
     /// No ticket at all (a worker filtering on someone else).
     Nothing,
 }
@@ -189,7 +191,17 @@ impl Scope {
     pub fn worker(self) -> Option<UserId> {
         match self {
             Self::Worker(w) => Some(w),
-            Self::Everything | Self::Nothing => None,
+            Self::Everything | Self::Unassigned | Self::Nothing => None,
+        }
+    }
+
+    /// Whether a ticket with this worker is inside the scope.
+    pub fn admits(self, worker: Option<UserId>) -> bool {
+        match self {
+            Self::Everything => true,
+            Self::Worker(w) => worker == Some(w),
+            Self::Unassigned => worker.is_none(),
+            Self::Nothing => false,
         }
     }
 }

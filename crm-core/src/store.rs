@@ -67,7 +67,8 @@ pub trait TicketStore: Send + Sync + 'static {
     async fn get_ticket(&self, id: TicketId, visibility: Visibility) -> Result<Ticket, StoreError>;
 
     /// Reads a ticket inside `visibility` and, on its first opening, marks it viewed (setting
-    /// `updated_at`) with a `viewed` event by `actor`.
+    /// `updated_at`) with a `viewed` event by `actor`; and remembers that `actor` opened it
+    /// (its `new_to_me` is false from then on).
     async fn open_ticket(
         &self,
         id: TicketId,
@@ -92,11 +93,15 @@ pub trait TicketStore: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError>;
 
-    /// One page of tickets, newest first, with the total matching count.
+    /// One page of tickets in the query's order, with the total matching count; each says
+    /// whether the query's viewer has never opened it.
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
 
     /// Status counts and resolution time over one worker's tickets, or over all.
     async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
+
+    /// How many tickets have no worker (all of them `new`).
+    async fn unassigned_count(&self) -> Result<u64, StoreError>;
 
     /// The public progress of the ticket holding this code.
     async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError>;
@@ -383,6 +388,7 @@ mockall::mock! {
         async fn assign(&self, id: TicketId, worker: UserId, actor: UserId, at: DateTime<Utc>) -> Result<Ticket, StoreError>;
         async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
         async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
+        async fn unassigned_count(&self) -> Result<u64, StoreError>;
         async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError>;
         async fn history(&self, id: TicketId, visibility: Visibility) -> Result<Vec<Event>, StoreError>;
     }

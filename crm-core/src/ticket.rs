@@ -5,7 +5,6 @@ use crate::{
     input::{ClientName, Description, Email, Phone, Title},
     status::TicketStatus,
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Serialize;
@@ -60,6 +59,28 @@ pub struct Ticket {
     pub requester_ua: Option<String>,
     /// The customer's secret handle for following progress.
     pub tracking_code: TrackingCode,
+    /// Whether the user who read it has never opened it: each staff member's own "new to
+    /// me" (the seed's `viewed` says whether anyone has). False where the read was not for
+    /// someone (a change's answer, a notification).
+    pub new_to_me: bool,
+}
+
+/// How many tickets a caller's scope holds, by the tabs of a list: for admins every ticket,
+/// for a worker its own (it has no unassigned ones).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TicketCounts {
+    /// Every ticket in the scope.
+    pub all: u64,
+    /// Without a worker.
+    pub unassigned: u64,
+    /// `new`.
+    pub new: u64,
+    /// `in_progress`.
+    pub in_progress: u64,
+    /// `done`.
+    pub done: u64,
+    /// `new` or `in_progress`.
+    pub open: u64,
 }
 
 /// What anyone holding a tracking code may read: progress only, never people or requester data.
@@ -145,31 +166,70 @@ pub struct DedupKey<'a> {
     pub email: &'a str,
 }
 
-/// A customer's secret handle on their request: 128 random bits from the OS-seeded CSPRNG,
-/// URL-safe base64 (22 characters). Knowing it is the only authorisation the progress view needs,
-/// so it must be unguessable rather than merely unique.
+/// A customer's secret handle on their request: 80 random bits from the OS-seeded CSPRNG,
+/// written in Crockford's base32 (digits and letters without I, L, O and U) in four groups
+/// of four, `7K3M-Q9TZ-C4XH-2WRB`, so it can be read out over the phone. Knowing it is the
+/// only authorisation the progress view needs, so it must be unguessable rather than merely
+/// unique. People type it as they heard it: case, dashes and spaces do not matter, and the
+/// look-alikes `I`, `L` (one) and `O` (zero) are read as what they look like.
+///
+/// Codes issued before (128 bits, URL-safe base64, 22 characters, matched exactly) keep
+/// working.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct TrackingCode(String);
 
+/// Crockford's base32 alphabet.
+const CROCKFORD: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
 impl TrackingCode {
-    /// Length of every code.
-    pub const LEN: usize = 22;
+    /// Characters of a code without its dashes.
+    pub const CHARS: usize = 16;
+    /// Length of a code as written, with its three dashes.
+    pub const LEN: usize = 19;
+    /// Length of a code issued before the readable form.
+    pub const LEGACY_LEN: usize = 22;
 
     /// Draws a new code.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; 16];
+        let mut bytes = [0u8; 10];
         rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        let bits = bytes
+            .iter()
+            .fold(0u128, |acc, b| (acc << 8) | u128::from(*b));
+        let chars: Vec<u8> = (0..Self::CHARS)
+            .rev()
+            .map(|i| CROCKFORD[((bits >> (5 * i)) & 31) as usize])
+            .collect();
+        Self(group(&chars))
     }
 
-    /// Accepts only strings shaped like a code, so lookups of garbage stop early.
+    /// Reads a code as a person typed it: the readable form with any case, dashes or spaces
+    /// (`I`/`L` read as one, `O` as zero), or a code of the earlier form exactly. Anything
+    /// else is `None`, so lookups of garbage stop early.
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == Self::LEN
+        let raw = raw.trim();
+        if raw.len() == Self::LEGACY_LEN
             && raw
                 .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
-        .then(|| Self(raw.to_owned()))
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Some(Self(raw.to_owned()));
+        }
+        let mut chars = Vec::with_capacity(Self::CHARS);
+        for c in raw.chars() {
+            let c = match c.to_ascii_uppercase() {
+                '-' | ' ' => continue,
+                'I' | 'L' => '1',
+                'O' => '0',
+                c => c,
+            };
+            if !c.is_ascii() || !CROCKFORD.contains(&(c as u8)) || chars.len() == Self::CHARS {
+                return None;
+            }
+            chars.push(c as u8);
+        }
+        (chars.len() == Self::CHARS).then(|| Self(group(&chars)))
     }
 
     /// Rebuilds a code read back from storage.
@@ -177,10 +237,19 @@ impl TrackingCode {
         Self(raw)
     }
 
-    /// The code text.
+    /// The code text, as shown and stored.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Sixteen code characters in four dash-separated groups.
+fn group(chars: &[u8]) -> String {
+    chars
+        .chunks(4)
+        .map(|g| std::str::from_utf8(g).expect("the alphabet is ASCII"))
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 impl fmt::Debug for TrackingCode {
@@ -226,17 +295,42 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn tracking_codes_are_long_random_and_url_safe() {
+    fn tracking_codes_are_random_readable_and_forgiving() {
         let codes: HashSet<String> = (0..1000)
             .map(|_| TrackingCode::generate().as_str().to_owned())
             .collect();
         assert_eq!(codes.len(), 1000);
         for c in &codes {
             assert_eq!(c.len(), TrackingCode::LEN);
-            assert!(TrackingCode::parse(c).is_some());
+            assert!(c.split('-').all(|g| g.len() == 4));
+            assert!(!c.contains(['I', 'L', 'O', 'U']), "{c}");
+            assert_eq!(TrackingCode::parse(c).unwrap().as_str(), c);
+            // As heard over the phone: lower case, no dashes, spaces.
+            let typed = c.replace('-', " ").to_lowercase();
+            assert_eq!(TrackingCode::parse(&typed).unwrap().as_str(), c);
+            assert_eq!(
+                TrackingCode::parse(&c.replace('-', "")).unwrap().as_str(),
+                c
+            );
         }
-        assert!(TrackingCode::parse("short").is_none());
-        assert!(TrackingCode::parse("aaaaaaaaaaaaaaaaaaaa/=").is_none());
+        // Look-alikes read as what they look like.
+        assert_eq!(
+            TrackingCode::parse("OOOO-IIII-LLLL-0000").unwrap().as_str(),
+            "0000-1111-1111-0000"
+        );
+        // Codes issued before keep working, exactly as issued.
+        let legacy = "aB3_-xY9zQ8wV7uT6sR5qP";
+        assert_eq!(legacy.len(), TrackingCode::LEGACY_LEN);
+        assert_eq!(TrackingCode::parse(legacy).unwrap().as_str(), legacy);
+        for bad in [
+            "short",
+            "0000-1111-2222-333",
+            "0000-1111-2222-33333",
+            "0000-1111-2222-333U",
+            "aaaaaaaaaaaaaaaaaaaa/=",
+        ] {
+            assert!(TrackingCode::parse(bad).is_none(), "{bad}");
+        }
         assert_eq!(
             format!("{:?}", TrackingCode::generate()),
             "TrackingCode(***)"

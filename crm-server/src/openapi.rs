@@ -27,6 +27,7 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("get", "/tickets", &[401, 403, 422, 500, 503]),
     ("get", "/metrics", &[403, 500]),
     ("get", "/tickets/stats", &[401, 403, 404, 422, 500, 503]),
+    ("get", "/tickets/counts", &[401, 500, 503]),
     ("get", "/tickets/{id}", &[401, 404, 500, 503]),
     ("get", "/tickets/{id}/history", &[401, 404, 500, 503]),
     (
@@ -409,7 +410,8 @@ pub mod limits {
                 json!({ "pattern": "^[ \\t]*(-?[0-9]{1,18})?[ \\t]*$" })
             }
             ("path", "tracking_code") if path.starts_with("/public/") => {
-                json!({ "pattern": "^[A-Za-z0-9_-]{22}$" })
+                // The readable form (any case, dashes optional) or an earlier code exactly.
+                json!({ "pattern": "^(?:[A-Za-z0-9_-]{22}|[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z]{4}-?[0-9A-Za-z]{4})$" })
             }
             _ => return None,
         })

@@ -18,6 +18,8 @@ type PerStatus = [BTreeSet<OrderKey>; TicketStatus::COUNT];
 pub(crate) struct Indexes {
     all: BTreeSet<OrderKey>,
     by_status: PerStatus,
+    /// `new` and `in_progress` together: the open queue.
+    open: BTreeSet<OrderKey>,
     by_worker: HashMap<UserId, WorkerIndex>,
     stats_all: StatCounts,
     /// Tickets waiting for a worker: `new` with none, oldest first when walked forward.
@@ -28,6 +30,7 @@ pub(crate) struct Indexes {
 struct WorkerIndex {
     all: BTreeSet<OrderKey>,
     by_status: PerStatus,
+    open: BTreeSet<OrderKey>,
     stats: StatCounts,
 }
 
@@ -75,11 +78,17 @@ impl Indexes {
             self.waiting.insert(f.key);
         }
         self.by_status[f.status.index()].insert(f.key);
+        if f.status.is_open() {
+            self.open.insert(f.key);
+        }
         add(&mut self.stats_all, &f, 1);
         if let Some(w) = f.worker {
             let wi = self.by_worker.entry(w).or_default();
             wi.all.insert(f.key);
             wi.by_status[f.status.index()].insert(f.key);
+            if f.status.is_open() {
+                wi.open.insert(f.key);
+            }
             add(&mut wi.stats, &f, 1);
         }
     }
@@ -88,28 +97,49 @@ impl Indexes {
     pub(crate) fn unfile(&mut self, f: Filing) {
         self.waiting.remove(&f.key);
         self.by_status[f.status.index()].remove(&f.key);
+        self.open.remove(&f.key);
         add(&mut self.stats_all, &f, -1);
         if let Some(wi) = f.worker.and_then(|w| self.by_worker.get_mut(&w)) {
             wi.all.remove(&f.key);
             wi.by_status[f.status.index()].remove(&f.key);
+            wi.open.remove(&f.key);
             add(&mut wi.stats, &f, -1);
         }
     }
 
-    /// The set a list with this scope and status filter walks.
-    pub(crate) fn set(&self, scope: Scope, status: Option<TicketStatus>) -> &BTreeSet<OrderKey> {
+    /// The set a list with this scope and these status filters walks (`status`, and `open`
+    /// for `new` or `in_progress`).
+    pub(crate) fn set(
+        &self,
+        scope: Scope,
+        status: Option<TicketStatus>,
+        open: bool,
+    ) -> &BTreeSet<OrderKey> {
+        if status.is_some_and(|s| open && !s.is_open()) {
+            return &EMPTY;
+        }
         match (scope, status) {
             (Scope::Nothing, _) => &EMPTY,
+            // Every ticket without a worker is `new`, and `waiting` holds exactly them.
+            (Scope::Unassigned, None | Some(TicketStatus::New)) => &self.waiting,
+            (Scope::Unassigned, Some(_)) => &EMPTY,
             (Scope::Worker(w), s) => match self.by_worker.get(&w) {
                 Some(wi) => match s {
                     Some(s) => &wi.by_status[s.index()],
+                    None if open => &wi.open,
                     None => &wi.all,
                 },
                 None => &EMPTY,
             },
             (Scope::Everything, Some(s)) => &self.by_status[s.index()],
+            (Scope::Everything, None) if open => &self.open,
             (Scope::Everything, None) => &self.all,
         }
+    }
+
+    /// How many tickets have no worker.
+    pub(crate) fn unassigned(&self) -> u64 {
+        self.waiting.len() as u64
     }
 
     /// A worker's open tickets (rows), oldest first within each status.
@@ -164,14 +194,14 @@ mod tests {
         let b = filing(1, TicketStatus::New, Some(7));
         ix.insert_new(a);
         ix.insert_new(b);
-        assert_eq!(ix.set(Scope::Everything, None).len(), 2);
-        assert_eq!(ix.set(Scope::Worker(UserId(7)), None).len(), 1);
-        assert_eq!(ix.set(Scope::Nothing, None).len(), 0);
+        assert_eq!(ix.set(Scope::Everything, None, false).len(), 2);
+        assert_eq!(ix.set(Scope::Worker(UserId(7)), None, false).len(), 1);
+        assert_eq!(ix.set(Scope::Nothing, None, false).len(), 0);
         ix.unfile(b);
         let done = filing(1, TicketStatus::Done, Some(7));
         ix.file(done);
         assert_eq!(
-            ix.set(Scope::Worker(UserId(7)), Some(TicketStatus::Done))
+            ix.set(Scope::Worker(UserId(7)), Some(TicketStatus::Done), false)
                 .len(),
             1
         );

@@ -109,8 +109,10 @@ struct Inner {
     assignment: AssignmentSettings,
     /// The worker round robin chose last.
     rr_cursor: Option<UserId>,
-    /// Each worker's latest `assigned` event position.
+    /// Each worker's latest `assigned` event id.
     last_assigned: HashMap<UserId, i64>,
+    /// Who has opened which ticket (row): each staff member's "new to me".
+    seen: hashbrown::HashSet<(UserId, u32)>,
     /// Notifications waiting for delivery, and the webhook endpoints they go to.
     outbox: outbox::OutboxState,
 }

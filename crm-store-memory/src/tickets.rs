@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
     Change, Client, ClientId, Cursor, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role,
-    StatCounts, StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketStatus,
-    TicketStore, TrackingCode, Transition, UserId, Visibility, store::transition_event,
+    StatCounts, StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketSort,
+    TicketStatus, TicketStore, TrackingCode, Transition, UserId, Visibility,
+    store::transition_event,
 };
 use std::{
     hash::BuildHasher,
@@ -45,7 +46,15 @@ impl Inner {
             requester_ip: r.requester_ip.as_deref().map(str::to_owned),
             requester_ua: r.requester_ua.as_deref().map(str::to_owned),
             tracking_code: TrackingCode::from_stored(r.tracking_code.to_string()),
+            new_to_me: false,
         }
+    }
+
+    /// [`Inner::ticket`] as `viewer` reads it: whether it has never opened it.
+    fn ticket_for(&self, row: u32, viewer: Option<UserId>) -> Ticket {
+        let mut t = self.ticket(row);
+        t.new_to_me = viewer.is_some_and(|v| !self.seen.contains(&(v, row)));
+        t
     }
 
     /// The row of a ticket inside `visibility`.
@@ -186,17 +195,14 @@ impl Inner {
         Ok(row)
     }
 
-    /// The newest-first page of `query`, filtered by a title search.
+    /// The page of `query`, filtered by a title search, in the query's order.
     fn search_page(&self, query: &TicketQuery, needle: &str) -> Page<Ticket> {
         let f = &query.filter;
         let scope = query.scope();
-        let set = self.indexes.set(scope, f.status);
-        let worker = scope.worker();
+        let set = self.indexes.set(scope, f.status, f.open);
         let matches = |row: u32| {
             let r = &self.tickets[row as usize];
-            worker.is_none_or(|w| r.worker == Some(w))
-                && f.status.is_none_or(|s| r.status == s)
-                && r.folded_title().contains(needle)
+            scope.admits(r.worker) && f.admits_status(r.status) && r.folded_title().contains(needle)
         };
         // Candidates from the trigram index when it is smaller than the filtered set;
         // otherwise the filtered set itself.
@@ -212,25 +218,30 @@ impl Inner {
                 .collect(),
         };
         let total = hits.len() as u64;
-        let bound = before(query.page.cursor());
-        if !matches!(bound, Bound::Unbounded) {
-            hits.retain(|k| (Bound::Unbounded, bound).contains(k));
+        let range = walk(query.sort, query.page.cursor());
+        if range != (Bound::Unbounded, Bound::Unbounded) {
+            hits.retain(|k| range.contains(k));
         }
         let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
         let size = query.page.fetch_limit() as usize;
         let end = offset.saturating_add(size).min(hits.len());
+        // Newest first is the keys descending; oldest first, ascending.
+        let order = |a: &OrderKey, b: &OrderKey| match query.sort {
+            TicketSort::Newest => b.cmp(a),
+            TicketSort::Oldest => a.cmp(b),
+        };
         let items = if offset >= hits.len() {
             Vec::new()
         } else {
-            // Only the first `end` keys in newest-first order need sorting.
+            // Only the first `end` keys in the list's order need sorting.
             if end < hits.len() {
-                hits.select_nth_unstable_by(end, |a, b| b.cmp(a));
+                hits.select_nth_unstable_by(end, order);
                 hits.truncate(end);
             }
-            hits.sort_unstable_by(|a, b| b.cmp(a));
+            hits.sort_unstable_by(order);
             hits[offset..end]
                 .iter()
-                .map(|&(_, row)| self.ticket(row))
+                .map(|&(_, row)| self.ticket_for(row, query.viewer))
                 .collect()
         };
         query.page.page_of(items, total)
@@ -269,6 +280,7 @@ impl TicketStore for MemoryStore {
             requester_ip: s.requester_ip,
             requester_ua: s.requester_ua,
             tracking_code,
+            new_to_me: false,
         })
     }
 
@@ -286,15 +298,17 @@ impl TicketStore for MemoryStore {
         at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError> {
         {
-            // Most openings are repeat views: answer them under the shared lock.
+            // Most openings are repeat views by someone who opened it before: answer them
+            // under the shared lock.
             let g = self.read();
             let row = g.visible_row(id, visibility)?;
-            if g.tickets[row as usize].viewed {
+            if g.tickets[row as usize].viewed && g.seen.contains(&(actor, row)) {
                 return Ok(g.ticket(row));
             }
         }
         let mut g = self.write();
         let row = g.visible_row(id, visibility)?;
+        g.seen.insert((actor, row));
         if !g.tickets[row as usize].viewed {
             let r = &mut g.tickets[row as usize];
             r.viewed = true;
@@ -370,19 +384,25 @@ impl TicketStore for MemoryStore {
         if let Some(search) = &query.filter.search {
             return Ok(g.search_page(query, search.folded()));
         }
-        let set = g.indexes.set(query.scope(), query.filter.status);
-        let items = set
-            .range((Bound::Unbounded, before(query.page.cursor())))
-            .rev()
-            .skip(usize::try_from(query.page.offset()).unwrap_or(usize::MAX))
-            .take(query.page.fetch_limit() as usize)
-            .map(|&(_, row)| g.ticket(row))
-            .collect();
+        let f = &query.filter;
+        let set = g.indexes.set(query.scope(), f.status, f.open);
+        let range = set.range(walk(query.sort, query.page.cursor()));
+        let skip = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
+        let take = query.page.fetch_limit() as usize;
+        let row = |&(_, row): &OrderKey| g.ticket_for(row, query.viewer);
+        let items = match query.sort {
+            TicketSort::Newest => range.rev().skip(skip).take(take).map(row).collect(),
+            TicketSort::Oldest => range.skip(skip).take(take).map(row).collect(),
+        };
         Ok(query.page.page_of(items, set.len() as u64))
     }
 
     async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError> {
         Ok(self.read().indexes.stats(worker))
+    }
+
+    async fn unassigned_count(&self) -> Result<u64, StoreError> {
+        Ok(self.read().indexes.unassigned())
     }
 
     async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError> {
@@ -416,16 +436,24 @@ impl TicketStore for MemoryStore {
     }
 }
 
-/// The keys that come after `cursor` in the newest-first order (all, without one): row
-/// `id - 1` stands for the ticket `id`.
-fn before(cursor: Option<Cursor>) -> Bound<OrderKey> {
-    match cursor {
-        None => Bound::Unbounded,
-        // No ticket has an id below 1: all at that instant come after such a cursor.
-        Some(c) if c.id < 1 => Bound::Excluded((c.key, 0)),
-        Some(c) => match u32::try_from(c.id - 1) {
-            Ok(row) => Bound::Excluded((c.key, row)),
-            Err(_) => Bound::Included((c.key, u32::MAX)),
-        },
+/// The keys a list in `sort` order walks after `cursor` (all, without one): for newest
+/// first those below the cursor's item (walked downwards), for oldest first those above it.
+/// Row `id - 1` stands for the ticket `id`.
+fn walk(sort: TicketSort, cursor: Option<Cursor>) -> (Bound<OrderKey>, Bound<OrderKey>) {
+    let Some(c) = cursor else {
+        return (Bound::Unbounded, Bound::Unbounded);
+    };
+    // The cursor's own key, and how it compares: no ticket has an id below 1, and a row
+    // number is below u32::MAX.
+    let at = match u32::try_from(c.id - 1) {
+        _ if c.id < 1 => (c.key, None),
+        Ok(row) => (c.key, Some(row)),
+        Err(_) => (c.key, Some(u32::MAX)),
+    };
+    match (sort, at) {
+        (TicketSort::Newest, (key, None)) => (Bound::Unbounded, Bound::Excluded((key, 0))),
+        (TicketSort::Newest, (key, Some(row))) => (Bound::Unbounded, Bound::Excluded((key, row))),
+        (TicketSort::Oldest, (key, None)) => (Bound::Included((key, 0)), Bound::Unbounded),
+        (TicketSort::Oldest, (key, Some(row))) => (Bound::Excluded((key, row)), Bound::Unbounded),
     }
 }

@@ -58,7 +58,16 @@ pub(crate) struct TicketRow {
     client_email: String,
     client_phone: Option<String>,
     client_created_at: DateTime<Utc>,
+    /// Selected only by the reads made for someone ([`NEW_TO_ME`]).
+    #[sqlx(default)]
+    #[serde(default)]
+    new_to_me: bool,
 }
+
+/// The `new_to_me` column of a read for the user bound as `$viewer` (a parameter the caller
+/// pushes right after this text): true when that user has never opened the ticket.
+pub(crate) const NEW_TO_ME: &str =
+    "NOT EXISTS (SELECT 1 FROM ticket_views v WHERE v.ticket_id = t.id AND v.user_id = ";
 
 impl TryFrom<TicketRow> for Ticket {
     type Error = StoreError;
@@ -85,6 +94,7 @@ impl TryFrom<TicketRow> for Ticket {
             requester_ip: r.requester_ip,
             requester_ua: r.requester_ua,
             tracking_code: TrackingCode::from_stored(r.tracking_code),
+            new_to_me: r.new_to_me,
         })
     }
 }

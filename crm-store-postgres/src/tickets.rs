@@ -6,15 +6,16 @@ use crate::{
     error::DbResult,
     record::Events,
     rows::{
-        ClientRow, EVENT_COLUMNS, EventRow, ProgressRow, StatRow, TICKET_COLUMNS, TicketRow, status,
+        ClientRow, EVENT_COLUMNS, EventRow, NEW_TO_ME, ProgressRow, StatRow, TICKET_COLUMNS,
+        TicketRow, status,
     },
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
     Client, Event, NewEvent, NewTicket, Page, Role, Scope, StatCounts, StoreError, Ticket,
-    TicketId, TicketProgress, TicketQuery, TicketStatus, TicketStore, TrackingCode, Transition,
-    UserId, Visibility, input::fold_case, store::transition_event,
+    TicketId, TicketProgress, TicketQuery, TicketSort, TicketStatus, TicketStore, TrackingCode,
+    Transition, UserId, Visibility, input::fold_case, store::transition_event,
 };
 use sqlx::{Postgres, QueryBuilder};
 
@@ -32,18 +33,53 @@ impl PgStore {
         id: TicketId,
         visibility: Visibility,
     ) -> Result<Ticket, StoreError> {
-        let sql = format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t JOIN clients c ON c.id = t.client_id \
-             WHERE t.id = $1 AND ($2::bigint IS NULL OR t.worker_id = $2)"
-        );
-        sqlx::query_as::<_, TicketRow>(&sql)
-            .bind(id.0)
-            .bind(visible_to(visibility))
+        self.fetch_ticket_for(id, visibility, None).await
+    }
+
+    /// A ticket inside `visibility`, saying whether `viewer` has never opened it.
+    async fn fetch_ticket_for(
+        &self,
+        id: TicketId,
+        visibility: Visibility,
+        viewer: Option<UserId>,
+    ) -> Result<Ticket, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(format!("SELECT {TICKET_COLUMNS}"));
+        if let Some(v) = viewer {
+            q.push(format!(", {NEW_TO_ME}"))
+                .push_bind(v.0)
+                .push(") AS new_to_me");
+        }
+        q.push(" FROM tickets t JOIN clients c ON c.id = t.client_id WHERE t.id = ")
+            .push_bind(id.0);
+        if let Some(w) = visible_to(visibility) {
+            q.push(" AND t.worker_id = ").push_bind(w);
+        }
+        q.build_query_as::<TicketRow>()
             .fetch_optional(&mut *self.conn().await?)
             .await
             .db(self)?
             .ok_or(StoreError::NotFound)?
             .try_into()
+    }
+
+    /// Remembers that `user` opened ticket `id` (once; later openings change nothing).
+    async fn remember_view(
+        &self,
+        user: UserId,
+        id: TicketId,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ticket_views (user_id, ticket_id, seen_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id, ticket_id) DO NOTHING",
+        )
+        .bind(user.0)
+        .bind(id.0)
+        .bind(at)
+        .execute(&mut *self.conn().await?)
+        .await
+        .db(self)?;
+        Ok(())
     }
 }
 
@@ -56,42 +92,58 @@ struct ListedRow {
 }
 
 /// Appends the total of a ticket list as a scalar subquery: without a search, from the kept
-/// counts (`ticket_counts`, a few rows per worker and status); with one, a count of the
+/// counts (`ticket_totals`, a few rows per worker and status); with one, a count of the
 /// matching rows of `ticket_search`.
-fn push_total(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
-    if query.filter.search.is_none() {
+fn push_total(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
+    let f = &query.filter;
+    if f.search.is_none() {
         q.push("(SELECT sum(n)::bigint FROM ticket_totals t WHERE TRUE");
-        if let Some(w) = worker {
-            q.push(" AND t.worker_id = ").push_bind(w.0);
+        match scope {
+            Scope::Worker(w) => {
+                q.push(" AND t.worker_id = ").push_bind(w.0);
+            }
+            // Counted under worker 0: no worker.
+            Scope::Unassigned => {
+                q.push(" AND t.worker_id = 0");
+            }
+            Scope::Everything | Scope::Nothing => {}
         }
-        if let Some(s) = query.filter.status {
+        if let Some(s) = f.status {
             q.push(" AND t.status = ").push_bind(s.as_str());
+        }
+        if f.open {
+            q.push(" AND t.status <> ")
+                .push_bind(TicketStatus::Done.as_str());
         }
         q.push(")");
     } else {
         q.push("(SELECT count(*) FROM ticket_search t");
-        push_filters(q, worker, query);
+        push_filters(q, scope, query);
         q.push(")");
     }
 }
 
-/// Appends the ids of one page (plus one past it), newest first.
-fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
+/// Appends the ids of one page (plus one past it), in the query's order.
+fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
     let source = if query.filter.search.is_some() {
         "ticket_search"
     } else {
         "tickets"
     };
+    let (cmp, dir) = match query.sort {
+        TicketSort::Newest => ("<", "DESC"),
+        TicketSort::Oldest => (">", "ASC"),
+    };
     q.push(format!("SELECT t.id FROM {source} t"));
-    push_filters(q, worker, query);
+    push_filters(q, scope, query);
     if let Some(c) = query.page.cursor() {
-        q.push(" AND (t.created_at, t.id) < (")
+        q.push(format!(" AND (t.created_at, t.id) {cmp} ("))
             .push_bind(crate::rows::cursor_time(c.key))
             .push(", ")
             .push_bind(c.id)
             .push(")");
     }
-    q.push(" ORDER BY t.created_at DESC, t.id DESC LIMIT ")
+    q.push(format!(" ORDER BY t.created_at {dir}, t.id {dir} LIMIT "))
         .push_bind(i64::from(query.page.fetch_limit()));
     if query.page.offset() > 0 {
         q.push(" OFFSET ")
@@ -101,13 +153,23 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, que
 
 /// Appends the filters of a ticket list to a query over `tickets t` (or, with a search, over
 /// its narrow copy `ticket_search t`, which has the same status and worker columns).
-fn push_filters(q: &mut QueryBuilder<'_, Postgres>, worker: Option<UserId>, query: &TicketQuery) {
+fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
     q.push(" WHERE TRUE");
-    if let Some(w) = worker {
-        q.push(" AND t.worker_id = ").push_bind(w.0);
+    match scope {
+        Scope::Worker(w) => {
+            q.push(" AND t.worker_id = ").push_bind(w.0);
+        }
+        Scope::Unassigned => {
+            q.push(" AND t.worker_id IS NULL");
+        }
+        Scope::Everything | Scope::Nothing => {}
     }
     if let Some(s) = query.filter.status {
         q.push(" AND t.status = ").push_bind(s.as_str());
+    }
+    if query.filter.open {
+        q.push(" AND t.status <> ")
+            .push_bind(TicketStatus::Done.as_str());
     }
     if let Some(search) = &query.filter.search {
         q.push(" AND t.title LIKE ")
@@ -184,6 +246,7 @@ impl TicketStore for PgStore {
             requester_ip: s.requester_ip.clone(),
             requester_ua: s.requester_ua.clone(),
             tracking_code: new.tracking_code,
+            new_to_me: false,
         })
     }
 
@@ -201,9 +264,14 @@ impl TicketStore for PgStore {
         at: DateTime<Utc>,
     ) -> Result<Ticket, StoreError> {
         for _ in 0..crate::RACE_ATTEMPTS {
-            // Most openings are repeat views: one read answers them.
-            let ticket = self.fetch_ticket(id, visibility).await?;
+            // Most openings are repeat views by someone who opened it before: one read
+            // answers them.
+            let mut ticket = self.fetch_ticket_for(id, visibility, Some(actor)).await?;
+            let new_to_me = std::mem::take(&mut ticket.new_to_me);
             if ticket.viewed {
+                if new_to_me {
+                    self.remember_view(actor, id, at).await?;
+                }
                 return Ok(ticket);
             }
             // The first view, compare-and-set on the state the event describes.
@@ -216,7 +284,11 @@ impl TicketStore for PgStore {
                 .push_bind(ticket.status.as_str());
             q.push(" AND worker_id IS NOT DISTINCT FROM ")
                 .push_bind(ticket.worker_id.map(UserId::get));
-            q.push(" RETURNING *)");
+            q.push(" RETURNING *), tv AS (INSERT INTO ticket_views (user_id, ticket_id, seen_at) SELECT ")
+                .push_bind(actor.0)
+                .push(", id, ")
+                .push_bind(at)
+                .push(" FROM t ON CONFLICT (user_id, ticket_id) DO NOTHING)");
             Events::one(Some(id), &event).push_ctes(&mut q, "t");
             q.push(format!(
                 " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
@@ -344,22 +416,32 @@ impl TicketStore for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError> {
-        let worker = match query.scope() {
+        let scope = match query.scope() {
             Scope::Nothing => return Ok(query.page.page_of(Vec::new(), 0)),
-            scope => scope.worker(),
+            scope => scope,
         };
         // One statement, one round trip: the total is an uncorrelated subquery (computed
         // once), and the page's ids come from an index walk (an index-only scan for deep
         // pages, a seek for a cursor) before the join, so an OFFSET never joins the rows it
         // skips. One row more than the page says whether another page follows.
+        let dir = match query.sort {
+            TicketSort::Newest => "DESC",
+            TicketSort::Oldest => "ASC",
+        };
         let mut q = QueryBuilder::<Postgres>::new("SELECT ");
-        push_total(&mut q, worker, query);
-        q.push(format!(" AS total, {TICKET_COLUMNS} FROM ("));
-        push_page_ids(&mut q, worker, query);
-        q.push(
+        push_total(&mut q, scope, query);
+        q.push(format!(" AS total, {TICKET_COLUMNS}"));
+        if let Some(v) = query.viewer {
+            q.push(format!(", {NEW_TO_ME}"))
+                .push_bind(v.0)
+                .push(") AS new_to_me");
+        }
+        q.push(" FROM (");
+        push_page_ids(&mut q, scope, query);
+        q.push(format!(
             ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
-             ORDER BY t.created_at DESC, t.id DESC",
-        );
+             ORDER BY t.created_at {dir}, t.id {dir}"
+        ));
         let rows: Vec<ListedRow> = q
             .build_query_as()
             .fetch_all(&mut *self.conn().await?)
@@ -370,7 +452,7 @@ impl TicketStore for PgStore {
             // An empty page (past the end, or nothing matches) carries no total: ask alone.
             None => {
                 let mut q = QueryBuilder::<Postgres>::new("SELECT ");
-                push_total(&mut q, worker, query);
+                push_total(&mut q, scope, query);
                 let n: Option<i64> = q
                     .build_query_scalar()
                     .fetch_one(&mut *self.conn().await?)
@@ -409,6 +491,17 @@ impl TicketStore for PgStore {
             }
         }
         Ok(c)
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn unassigned_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT coalesce(sum(n), 0)::bigint FROM ticket_totals WHERE worker_id = 0",
+        )
+        .fetch_one(&mut *self.conn().await?)
+        .await
+        .db(self)?;
+        Ok(n.max(0) as u64)
     }
 
     #[tracing::instrument(skip_all)]

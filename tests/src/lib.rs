@@ -62,6 +62,7 @@ macro_rules! conformance_tests {
             authentication,
             large_lists_and_search_agree_with_a_naive_filter,
             cursor_paging_walks_every_ticket_once,
+            tabs_queues_and_each_users_new_cue,
             control_characters_are_refused_and_nothing_stored,
             search_folds_case_character_by_character,
             worker_ids_must_be_positive,

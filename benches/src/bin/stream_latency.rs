@@ -42,7 +42,9 @@ async fn main() {
         s.write_all(req.as_bytes()).await.unwrap();
         let mut lines = BufReader::with_capacity(1 << 16, s).lines();
         loop {
-            let wait = busy_until.saturating_duration_since(Instant::now()).max(quiet);
+            let wait = busy_until
+                .saturating_duration_since(Instant::now())
+                .max(quiet);
             let line = match tokio::time::timeout(wait, lines.next_line()).await {
                 Err(_) => break 'connect, // quiet: everything has arrived
                 Ok(Ok(Some(line))) => line,

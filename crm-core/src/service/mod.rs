@@ -61,6 +61,12 @@ pub struct ListTickets {
     pub worker_id: Option<UserId>,
     /// Title substring.
     pub search: Option<String>,
+    /// Only tickets without a worker (the queue waiting for assignment).
+    pub unassigned: bool,
+    /// Only open tickets (`new` or `in_progress`): a technician's queue.
+    pub open: bool,
+    /// The order; newest first when not given.
+    pub sort: Option<crate::page::TicketSort>,
 }
 
 /// A user list request as received, before validation.

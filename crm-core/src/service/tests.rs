@@ -41,6 +41,7 @@ fn ticket(status: TicketStatus, worker: Option<UserId>) -> Ticket {
         requester_ip: None,
         requester_ua: None,
         tracking_code: TrackingCode::generate(),
+        new_to_me: false,
     }
 }
 

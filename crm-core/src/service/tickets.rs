@@ -14,7 +14,7 @@ use crate::{
     role::{Actor, Permission, Role},
     status::TicketStatus,
     store::{ExpectedState, Store, Transition},
-    ticket::{NewTicket, Submission, Ticket, TicketProgress, TrackingCode},
+    ticket::{NewTicket, Submission, Ticket, TicketCounts, TicketProgress, TrackingCode},
     user::Stats,
 };
 
@@ -108,13 +108,41 @@ impl<S: Store> Crm<S> {
                 status: req.status,
                 worker_id: req.worker_id,
                 search,
+                unassigned: req.unassigned,
+                open: req.open,
             },
+            sort: req.sort.unwrap_or_default(),
             page,
+            viewer: Some(actor.id),
         };
         self.store
             .list_tickets(&query)
             .await
             .map_err(CoreError::from_store)
+    }
+
+    /// How many tickets the actor's scope holds, by the tabs of a list: for admins every
+    /// ticket (and how many wait for a worker), for a worker its own.
+    pub async fn ticket_counts(&self, actor: &Actor) -> Result<TicketCounts, CoreError> {
+        let (stats, unassigned) = match actor.visibility() {
+            crate::role::Visibility::All => {
+                let stats = self.store.ticket_stats(None).await;
+                let unassigned = self.store.unassigned_count().await;
+                (stats, unassigned)
+            }
+            crate::role::Visibility::AssignedTo(me) => {
+                (self.store.ticket_stats(Some(me)).await, Ok(0))
+            }
+        };
+        let s = stats.map_err(CoreError::from_store)?;
+        Ok(TicketCounts {
+            all: s.new + s.in_progress + s.done,
+            unassigned: unassigned.map_err(CoreError::from_store)?,
+            new: s.new,
+            in_progress: s.in_progress,
+            done: s.done,
+            open: s.new + s.in_progress,
+        })
     }
 
     /// Assigns a ticket to an active worker (admins only). Does not change the status.

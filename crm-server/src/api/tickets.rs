@@ -2,7 +2,10 @@
 
 use super::{
     AppState, Tag,
-    dto::{AssignRequest, HistoryBody, PageBody, StatsBody, Status, StatusRequest, TicketBody},
+    dto::{
+        AssignRequest, HistoryBody, PageBody, SortParam, StatsBody, Status, StatusRequest,
+        TicketBody, TicketCountsBody,
+    },
 };
 use crate::{
     auth::{AdminAuth, StaffAuth},
@@ -43,6 +46,12 @@ impl<S: Store> TicketsApi<S> {
         worker_id: Query<Option<i64>>,
         /// Case-insensitive substring of the title (at most 200 characters).
         search: Query<Option<String>>,
+        /// Only tickets without a worker (`true`); a worker's own list has none.
+        unassigned: Query<Option<bool>>,
+        /// Only open tickets, `new` or `in_progress` (`true`): a technician's queue.
+        open: Query<Option<bool>>,
+        /// `newest` first (the default) or `oldest` first; cursors walk on in either.
+        sort: Query<Option<SortParam>>,
     ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
         let actor = auth.0.actor;
         let req = ListTickets {
@@ -52,8 +61,21 @@ impl<S: Store> TicketsApi<S> {
             status: status.0.map(Into::into),
             worker_id: worker_id.0.map(UserId),
             search: search.0,
+            unassigned: unassigned.0.unwrap_or(false),
+            open: open.0.unwrap_or(false),
+            sort: sort.0.map(Into::into),
         };
         Ok(Json(self.0.crm.list_tickets(&actor, req).await?.into()))
+    }
+
+    /// Ticket counts
+    ///
+    /// How many tickets the caller's list holds, by its tabs: every ticket, those without a
+    /// worker, by status, and the open ones (`new` or `in_progress`). For a worker, its own.
+    #[oai(path = "/tickets/counts", method = "get")]
+    async fn counts(&self, auth: StaffAuth) -> Result<Json<TicketCountsBody>, ApiError> {
+        let actor = auth.0.actor;
+        Ok(Json(self.0.crm.ticket_counts(&actor).await?.into()))
     }
 
     /// Statistics

@@ -203,6 +203,7 @@ mod tests {
             requester_ip: None,
             requester_ua: None,
             tracking_code: TrackingCode::generate(),
+            new_to_me: false,
         }
     }
 

@@ -357,6 +357,7 @@ pub async fn large_lists_and_search_agree_with_a_naive_filter<S: Store + Clone>(
                         status,
                         worker_id: worker,
                         search: search.map(str::to_owned),
+                        ..Default::default()
                     };
                     let p = f.crm.list_tickets(&f.admin, req).await.unwrap();
                     let from = ((page - 1) * size) as usize;
@@ -424,9 +425,18 @@ async fn walk_by_cursor<S: Store + Clone>(
         assert_eq!(p.page, if cursor.is_some() { 0 } else { 1 });
         seen.extend(ids(&p.items));
         // Arrivals during the walk sort before the cursor: never seen by it, never pushing
-        // anything past it.
+        // anything past it. (Newest first, a new ticket sorts first; oldest first, one
+        // stamped before everything does.)
         if step < 3 {
+            // Each such arrival a day older than the one before, whichever walk made it.
+            static OLDER: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(30);
+            let back = if filter.sort == Some(TicketSort::Oldest) {
+                TimeDelta::days(OLDER.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+            } else {
+                TimeDelta::zero()
+            };
             f.tick();
+            f.clock.advance(-back);
             f.crm
                 .submit(request(
                     &format!("Arrival {step} {:x} e", rand::random::<u64>()),
@@ -434,6 +444,7 @@ async fn walk_by_cursor<S: Store + Clone>(
                 ))
                 .await
                 .unwrap();
+            f.clock.advance(back);
         }
         match p.next_cursor {
             Some(c) => {
@@ -500,6 +511,15 @@ pub async fn cursor_paging_walks_every_ticket_once<S: Store + Clone>(store: S) {
             all
         }
     };
+    let oldest = |l: ListTickets| ListTickets {
+        sort: Some(TicketSort::Oldest),
+        ..l
+    };
+    let unassigned = |l: ListTickets| ListTickets {
+        unassigned: true,
+        ..l
+    };
+    let open = |l: ListTickets| ListTickets { open: true, ..l };
     let cases = [
         (list(None, None, None), f.admin),
         (list(Some(New), None, None), f.admin),
@@ -507,6 +527,14 @@ pub async fn cursor_paging_walks_every_ticket_once<S: Store + Clone>(store: S) {
         (list(Some(New), None, Some("battery")), f.admin),
         (list(None, Some(f.worker.id), None), f.admin),
         (list(None, None, None), f.worker),
+        (unassigned(list(None, None, None)), f.admin),
+        (unassigned(list(None, None, Some("battery"))), f.admin),
+        (open(list(None, None, None)), f.admin),
+        (open(list(None, None, None)), f.worker),
+        (oldest(list(None, None, None)), f.admin),
+        (oldest(open(list(None, None, Some("battery")))), f.admin),
+        (oldest(unassigned(list(None, None, None))), f.admin),
+        (oldest(open(list(None, None, None))), f.worker),
     ];
     for (filter, actor) in cases {
         for size in [1, 4, 7, 100] {
@@ -605,4 +633,133 @@ pub async fn cursor_paging_walks_every_ticket_once<S: Store + Clone>(store: S) {
             .unwrap_err();
         assert_eq!(fields(&e), ["cursor"], "{page:?} {cursor:?}");
     }
+}
+
+/// The tabs of a list: unassigned tickets, open ones, oldest first, the counts that go with
+/// them, each in the caller's scope; and each user's own "new to me", which one user's
+/// opening does not clear for another (the seed's `viewed` is everyone's).
+pub async fn tabs_queues_and_each_users_new_cue<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let mine = f.assigned("Queue mine", &f.worker).await;
+    f.tick();
+    let theirs = f.assigned("Queue theirs", &f.other).await;
+    f.tick();
+    let waiting = f.submit("Queue waiting").await;
+    f.tick();
+    let started = f.assigned("Queue started", &f.worker).await;
+    f.set(&f.worker, started.id, InProgress).await.unwrap();
+    f.tick();
+    let finished = f.assigned("Queue finished", &f.worker).await;
+    f.set(&f.worker, finished.id, InProgress).await.unwrap();
+    f.set(&f.worker, finished.id, Done).await.unwrap();
+    let get = |actor: Actor, l: ListTickets| {
+        let crm = f.crm.clone();
+        async move { crm.list_tickets(&actor, l).await.unwrap() }
+    };
+    let all = |l: ListTickets| ListTickets {
+        size: Some(100),
+        ..l
+    };
+    let unassigned = get(
+        f.admin,
+        all(ListTickets {
+            unassigned: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        (ids(&unassigned.items), unassigned.total),
+        (vec![waiting.id.0], 1)
+    );
+    let none = get(
+        f.worker,
+        all(ListTickets {
+            unassigned: true,
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(none.total, 0, "a worker has no unassigned tickets");
+    let queue = get(
+        f.worker,
+        all(ListTickets {
+            open: true,
+            sort: Some(TicketSort::Oldest),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(
+        ids(&queue.items),
+        [mine.id.0, started.id.0],
+        "open, oldest first"
+    );
+    assert_eq!(queue.total, 2);
+    let newest = get(f.admin, all(ListTickets::default())).await;
+    let oldest = get(
+        f.admin,
+        all(ListTickets {
+            sort: Some(TicketSort::Oldest),
+            ..Default::default()
+        }),
+    )
+    .await;
+    let mut reversed = ids(&newest.items);
+    reversed.reverse();
+    assert_eq!(ids(&oldest.items), reversed);
+    let open_done = get(
+        f.admin,
+        all(ListTickets {
+            open: true,
+            status: Some(Done),
+            ..Default::default()
+        }),
+    )
+    .await;
+    assert_eq!(open_done.total, 0, "open and done exclude each other");
+
+    let c = f.crm.ticket_counts(&f.admin).await.unwrap();
+    assert_eq!(
+        (c.all, c.unassigned, c.new, c.in_progress, c.done, c.open),
+        (5, 1, 3, 1, 1, 4)
+    );
+    let c = f.crm.ticket_counts(&f.worker).await.unwrap();
+    assert_eq!(
+        (c.all, c.unassigned, c.new, c.in_progress, c.done, c.open),
+        (3, 0, 1, 1, 1, 2)
+    );
+
+    // New to me: an admin's opening clears it for the admin only.
+    let new_to = |actor: Actor, id: crm_core::TicketId| {
+        let crm = f.crm.clone();
+        async move {
+            crm.list_tickets(
+                &actor,
+                ListTickets {
+                    size: Some(100),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .find(|t| t.id == id)
+            .map(|t| (t.new_to_me, t.viewed))
+        }
+    };
+    assert_eq!(new_to(f.admin, mine.id).await, Some((true, false)));
+    assert_eq!(new_to(f.worker, mine.id).await, Some((true, false)));
+    f.crm.get_ticket(&f.admin, mine.id).await.unwrap();
+    assert_eq!(new_to(f.admin, mine.id).await, Some((false, true)));
+    assert_eq!(
+        new_to(f.worker, mine.id).await,
+        Some((true, true)),
+        "still new to its worker"
+    );
+    f.crm.get_ticket(&f.worker, mine.id).await.unwrap();
+    f.crm.get_ticket(&f.worker, mine.id).await.unwrap();
+    assert_eq!(new_to(f.worker, mine.id).await, Some((false, true)));
+    assert_eq!(new_to(f.admin, theirs.id).await, Some((true, false)));
 }

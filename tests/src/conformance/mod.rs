@@ -26,7 +26,7 @@ use crate::fixture::{Fixture, PASSWORD, request};
 use chrono::TimeDelta;
 use crm_core::{
     Actor, Clock, CoreError, Cursor, EventKind, ListTickets, ListUsers, NewUser, Role, Store,
-    StoreError, SubmitTicket, Ticket, TicketId, TicketStatus, UserId, input::Username,
+    StoreError, SubmitTicket, Ticket, TicketId, TicketSort, TicketStatus, UserId, input::Username,
 };
 use futures::future::join_all;
 use std::collections::HashSet;
@@ -41,6 +41,7 @@ fn list(status: Option<TicketStatus>, worker: Option<UserId>, search: Option<&st
         status,
         worker_id: worker,
         search: search.map(str::to_owned),
+        ..Default::default()
     }
 }
 

@@ -25,7 +25,7 @@ pub async fn submit_stores_ticket_client_and_event<S: Store + Clone>(store: S) {
         t.requester_ua.as_ref().map(|u| u.chars().count()),
         Some(512)
     );
-    assert_eq!(t.tracking_code.as_str().len(), 22);
+    assert_eq!(t.tracking_code.as_str().len(), crm_core::TrackingCode::LEN);
     assert_eq!(t.client.name, "John Doe");
     assert_eq!(t.client.email, "John@Example.com");
     assert_eq!(t.client.phone.as_deref(), Some("+1234567890"));
@@ -241,10 +241,14 @@ pub async fn tracking_code_shows_progress_only<S: Store + Clone>(store: S) {
         (p.status, p.assigned, p.in_progress_at, p.done_at),
         (InProgress, true, started.in_progress_at, None)
     );
+    // As a customer reads it out: lower case, spaces for dashes.
+    let heard = code.replace('-', " ").to_lowercase();
+    assert_eq!(f.crm.track(&heard).await.unwrap().id, t.id);
     for bad in [
         "",
         "short",
         "AAAAAAAAAAAAAAAAAAAAAA",
+        "0000-0000-0000-0000",
         "../../etc/passwd/xxxxx",
     ] {
         let e = f.crm.track(bad).await.unwrap_err();

@@ -3,7 +3,7 @@
 use super::{Status, Text};
 use chrono::{DateTime, Utc};
 use crm_core::{Client, Event, Stats, Ticket, TicketProgress, UserId};
-use poem_openapi::{Object, types::Example};
+use poem_openapi::{Enum, Object, types::Example};
 
 /// The customer of a request.
 #[derive(Object, Debug)]
@@ -221,6 +221,9 @@ pub struct TicketBody {
     pub requester_ua: Option<String>,
     /// The customer's tracking code.
     pub tracking_code: String,
+    /// Whether the signed-in user has never opened it (its own "new to me"; `viewed` says
+    /// whether anyone has).
+    pub new_to_me: bool,
 }
 
 impl From<Ticket> for TicketBody {
@@ -242,6 +245,56 @@ impl From<Ticket> for TicketBody {
             requester_ip: t.requester_ip,
             requester_ua: t.requester_ua,
             tracking_code: t.tracking_code.as_str().to_owned(),
+            new_to_me: t.new_to_me,
+        }
+    }
+}
+
+/// How many tickets the caller's scope holds, by a list's tabs.
+#[derive(Object, Debug)]
+pub struct TicketCountsBody {
+    /// Every ticket (for a worker: its own).
+    pub all: u64,
+    /// Without a worker (0 for a worker).
+    pub unassigned: u64,
+    /// `new`.
+    pub new: u64,
+    /// `in_progress`.
+    pub in_progress: u64,
+    /// `done`.
+    pub done: u64,
+    /// `new` or `in_progress`.
+    pub open: u64,
+}
+
+impl From<crm_core::TicketCounts> for TicketCountsBody {
+    fn from(c: crm_core::TicketCounts) -> Self {
+        Self {
+            all: c.all,
+            unassigned: c.unassigned,
+            new: c.new,
+            in_progress: c.in_progress,
+            done: c.done,
+            open: c.open,
+        }
+    }
+}
+
+/// The order of a ticket list.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "snake_case")]
+pub enum SortParam {
+    /// Newest first (the default).
+    Newest,
+    /// Oldest first: a queue.
+    Oldest,
+}
+
+impl From<SortParam> for crm_core::TicketSort {
+    fn from(s: SortParam) -> Self {
+        match s {
+            SortParam::Newest => Self::Newest,
+            SortParam::Oldest => Self::Oldest,
         }
     }
 }
