@@ -12,6 +12,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod error;
+pub mod explain;
 pub mod http;
 pub mod limits;
 pub mod live;
@@ -93,6 +94,10 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             ep.call(req).await.map(poem::IntoResponse::into_response)
         })
         .with(middleware::TrimTrailingSlash)
+        .around({
+            let doc = doc.clone();
+            move |ep, req| explain::rejections(doc.clone(), ep, req)
+        })
         .with(middleware::BodyLimit(MAX_BODY_BYTES))
         .data(gate)
         .around(move |ep, req| middleware::method_check(doc.clone(), ep, req))

@@ -88,6 +88,8 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
 pub struct Document {
     /// The JSON text served at `/openapi.json`.
     pub json: String,
+    /// The same document as a value, for reading requests against it ([`crate::explain`]).
+    pub spec: Value,
     /// The Swagger UI page over it.
     pub html: String,
     /// Each path template's segments and the methods it answers.
@@ -153,7 +155,12 @@ pub fn document<T: OpenApi>(service: &OpenApiService<T, ()>) -> Document {
     }
     let json = serde_json::to_string_pretty(&spec).expect("a JSON value serialises");
     let html = service.swagger_ui_html().replacen(&raw, &json, 1);
-    Document { json, html, paths }
+    Document {
+        json,
+        spec,
+        html,
+        paths,
+    }
 }
 
 impl Document {
@@ -171,6 +178,12 @@ impl Document {
                         .all(|(s, g)| s == g || (s.starts_with('{') && !g.is_empty()))
             })
             .max_by_key(|(segments, _)| segments.iter().filter(|s| !s.starts_with('{')).count())
+    }
+
+    /// The operation `method` (lower case) of the path template `path` falls under.
+    pub fn operation(&self, method: &str, path: &str) -> Option<&Value> {
+        let route = self.route(path)?;
+        self.spec.get("paths")?.get(&route)?.get(method)
     }
 
     /// The route a path is served by, as the document writes it (`/tickets/{id}`): a label
