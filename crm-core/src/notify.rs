@@ -300,6 +300,25 @@ pub struct WebhookEndpoint {
     pub enabled: bool,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+    /// How its recent attempts went (filled by endpoint lists).
+    pub health: EndpointHealth,
+}
+
+/// How many attempts [`EndpointHealth::recent_failures`] looks back over.
+pub const RECENT_ATTEMPTS: usize = 10;
+
+/// How an endpoint is doing, from its recent delivery attempts, so one that fails every
+/// delivery looks failing before its deliveries run out of retries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct EndpointHealth {
+    /// When its latest attempt ended.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When a delivery to it last succeeded.
+    pub last_delivered_at: Option<DateTime<Utc>>,
+    /// How many of its last [`RECENT_ATTEMPTS`] attempts failed.
+    pub recent_failures: u32,
+    /// Whether its latest attempt failed.
+    pub failing: bool,
 }
 
 /// A new signing secret: `whsec_` and 24 random bytes in base64, as Standard Webhooks has it.
@@ -386,6 +405,7 @@ mod tests {
             secret: secret.clone(),
             enabled: true,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
+            health: EndpointHealth::default(),
         };
         let claim = Claim {
             delivery: Delivery {

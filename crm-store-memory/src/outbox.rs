@@ -9,8 +9,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
     Event, StoreError, Ticket, TicketId,
     notify::{
-        Attempt, AttemptOutcome, Backlog, Claim, Delivery, DeliveryStatus, NewWebhook, NextStep,
-        Target, WebhookEndpoint, targets,
+        Attempt, AttemptOutcome, Backlog, Claim, Delivery, DeliveryStatus, EndpointHealth,
+        NewWebhook, NextStep, RECENT_ATTEMPTS, Target, WebhookEndpoint, targets,
     },
     page::{Page, PageRequest},
     store::Outbox,
@@ -108,6 +108,31 @@ impl OutboxState {
         d.status = status;
     }
 
+    /// How an endpoint's recent attempts went.
+    fn health(&self, endpoint: i64) -> EndpointHealth {
+        let mut attempts: Vec<&Attempt> = self
+            .by_endpoint
+            .get(&endpoint)
+            .into_iter()
+            .flatten()
+            .flat_map(|id| self.deliveries[id].log.iter())
+            .collect();
+        attempts.sort_by_key(|a| std::cmp::Reverse(a.at));
+        let recent = &attempts[..attempts.len().min(RECENT_ATTEMPTS)];
+        EndpointHealth {
+            last_attempt_at: recent.first().map(|a| a.at),
+            last_delivered_at: self
+                .by_endpoint
+                .get(&endpoint)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.deliveries[id].delivered_at)
+                .max(),
+            recent_failures: recent.iter().filter(|a| a.error.is_some()).count() as u32,
+            failing: recent.first().is_some_and(|a| a.error.is_some()),
+        }
+    }
+
     /// Whether an earlier e-mail of the same ticket is still pending.
     fn waits_for_earlier_mail(&self, d: &Delivery) -> bool {
         matches!(d.target, Target::Mail(_))
@@ -132,13 +157,22 @@ impl Outbox for MemoryStore {
             secret: new.secret,
             enabled: true,
             created_at: new.at,
+            health: EndpointHealth::default(),
         };
         o.endpoints.insert(ep.id, ep.clone());
         Ok(ep)
     }
 
     async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        Ok(self.read().outbox.endpoints.values().cloned().collect())
+        let g = self.read();
+        let o = &g.outbox;
+        Ok(o.endpoints
+            .values()
+            .map(|ep| WebhookEndpoint {
+                health: o.health(ep.id),
+                ..ep.clone()
+            })
+            .collect())
     }
 
     async fn delete_webhook(&self, id: i64) -> Result<(), StoreError> {

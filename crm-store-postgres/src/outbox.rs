@@ -11,8 +11,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
     Secret, StoreError, TicketId,
     notify::{
-        Attempt, AttemptOutcome, Backlog, Claim, Delivery, DeliveryStatus, MailKind, NewWebhook,
-        NextStep, Target, Topic, WebhookEndpoint,
+        Attempt, AttemptOutcome, Backlog, Claim, Delivery, DeliveryStatus, EndpointHealth,
+        MailKind, NewWebhook, NextStep, RECENT_ATTEMPTS, Target, Topic, WebhookEndpoint,
     },
     page::{Page, PageRequest},
     store::Outbox,
@@ -56,6 +56,7 @@ impl TryFrom<EndpointRow> for WebhookEndpoint {
             secret: Secret::new(r.secret),
             enabled: r.enabled,
             created_at: r.created_at,
+            health: EndpointHealth::default(),
         })
     }
 }
@@ -143,13 +144,46 @@ impl Outbox for PgStore {
 
     #[tracing::instrument(skip_all)]
     async fn list_webhooks(&self) -> Result<Vec<WebhookEndpoint>, StoreError> {
-        let rows: Vec<EndpointRow> = sqlx::query_as(&format!(
-            "SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints ORDER BY id"
+        #[derive(FromRow)]
+        struct ListedEndpoint {
+            #[sqlx(flatten)]
+            endpoint: EndpointRow,
+            last_attempt_at: Option<DateTime<Utc>>,
+            last_delivered_at: Option<DateTime<Utc>>,
+            recent_failures: i64,
+            last_failed: Option<bool>,
+        }
+        // Each endpoint's last attempts (the delivery log's index: outbox by endpoint, then
+        // the attempts of each delivery).
+        let rows: Vec<ListedEndpoint> = sqlx::query_as(&format!(
+            "SELECT {ENDPOINT_COLUMNS}, h.last_attempt_at, h.recent_failures, h.last_failed, \
+                    (SELECT max(o.delivered_at) FROM outbox o WHERE o.endpoint_id = w.id) \
+                        AS last_delivered_at \
+             FROM webhook_endpoints w CROSS JOIN LATERAL ( \
+                 SELECT max(a.at) AS last_attempt_at, \
+                        count(*) FILTER (WHERE a.error IS NOT NULL) AS recent_failures, \
+                        (array_agg(a.error IS NOT NULL ORDER BY a.at DESC))[1] AS last_failed \
+                 FROM (SELECT a.at, a.error FROM outbox o \
+                       JOIN outbox_attempts a ON a.delivery_id = o.id \
+                       WHERE o.endpoint_id = w.id ORDER BY a.at DESC LIMIT $1) a) h \
+             ORDER BY w.id"
         ))
+        .bind(RECENT_ATTEMPTS as i64)
         .fetch_all(&mut *self.conn().await?)
         .await
         .db(self)?;
-        rows.into_iter().map(TryInto::try_into).collect()
+        rows.into_iter()
+            .map(|r| {
+                let mut ep = WebhookEndpoint::try_from(r.endpoint)?;
+                ep.health = EndpointHealth {
+                    last_attempt_at: r.last_attempt_at,
+                    last_delivered_at: r.last_delivered_at,
+                    recent_failures: u32::try_from(r.recent_failures).unwrap_or(0),
+                    failing: r.last_failed.unwrap_or(false),
+                };
+                Ok(ep)
+            })
+            .collect()
     }
 
     #[tracing::instrument(skip_all)]

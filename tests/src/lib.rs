@@ -90,6 +90,7 @@ macro_rules! conformance_tests {
             racing_workers_never_share_a_delivery,
             gone_endpoints_are_disabled_and_retries_revive_them,
             notifications_tell_the_ticket_as_the_event_left_it,
+            endpoint_health_follows_recent_attempts,
         );
     };
     (@each $factory:path; $($name:ident),* $(,)?) => {

@@ -455,3 +455,54 @@ pub async fn notifications_tell_the_ticket_as_the_event_left_it<S: Store + Clone
         ]
     );
 }
+
+/// An endpoint's health follows its recent attempts: failing once its latest attempt failed,
+/// healthy again after a delivery, with the failures among its last attempts counted.
+pub async fn endpoint_health_follows_recent_attempts<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let ep = hook(&f, &["ticket.submitted"]).await;
+    let health = || {
+        let crm = f.crm.clone();
+        let admin = f.admin;
+        async move {
+            crm.list_webhooks(&admin)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|w| w.id == ep.id)
+                .unwrap()
+                .health
+        }
+    };
+    assert_eq!(
+        health().await,
+        crm_core::notify::EndpointHealth::default(),
+        "no attempt yet"
+    );
+    f.submit("Health").await;
+    for _ in 0..2 {
+        let c = claim(&f, 10).await.pop().expect("due");
+        let retry = outcome(&f, NextStep::RetryAt(f.clock.now()));
+        assert!(f.crm.finish_notification(&c, retry).await.unwrap());
+        f.tick();
+    }
+    let h = health().await;
+    assert!(
+        h.failing && h.last_attempt_at.is_some() && h.last_delivered_at.is_none(),
+        "{h:?}"
+    );
+    assert_eq!(h.recent_failures, 2);
+    let c = claim(&f, 10).await.pop().expect("due again");
+    let ok = AttemptOutcome {
+        status_code: Some(204),
+        error: None,
+        ..outcome(&f, NextStep::Delivered)
+    };
+    assert!(f.crm.finish_notification(&c, ok).await.unwrap());
+    let h = health().await;
+    assert!(!h.failing && h.last_delivered_at.is_some(), "{h:?}");
+    assert_eq!(
+        h.recent_failures, 2,
+        "the two failures are still among the last attempts"
+    );
+}

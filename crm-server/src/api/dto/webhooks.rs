@@ -82,6 +82,15 @@ pub struct WebhookBody {
     pub enabled: bool,
     /// When it was added.
     pub created_at: DateTime<Utc>,
+    /// Whether its latest attempt failed: an endpoint failing every delivery shows it here
+    /// long before its deliveries run out of retries.
+    pub failing: bool,
+    /// How many of its last 10 attempts failed.
+    pub recent_failures: u32,
+    /// When its latest attempt ended.
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    /// When a delivery to it last succeeded.
+    pub last_delivered_at: Option<DateTime<Utc>>,
 }
 
 impl From<WebhookEndpoint> for WebhookBody {
@@ -92,6 +101,10 @@ impl From<WebhookEndpoint> for WebhookBody {
             events: e.topics.into_iter().map(Into::into).collect(),
             enabled: e.enabled,
             created_at: e.created_at,
+            failing: e.health.failing,
+            recent_failures: e.health.recent_failures,
+            last_attempt_at: e.health.last_attempt_at,
+            last_delivered_at: e.health.last_delivered_at,
         }
     }
 }
