@@ -25,7 +25,7 @@ const routes = [
   [/^#\/track\/([^/]+)$/, track, null, (m) => ({ code: decodeURIComponent(m[1]) })],
   [/^#\/login$/, login, null, () => ({})],
   [/^#\/tickets\/(\d+)$/, ticket, "staff", (m) => ({ id: Number(m[1]) })],
-  [/^#\/tickets$/, tickets, "staff", () => ({})],
+  [/^#\/tickets(?:\?(.*))?$/, tickets, "staff", (m) => ({ query: new URLSearchParams(m[1] || "") })],
   [/^#\/workers$/, workersView, "admin", () => ({})],
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
@@ -72,9 +72,25 @@ function availabilityToggle(me) {
   return btn;
 }
 
+/** The phone-sized menu: one button opens and closes it; choosing a page closes it. */
+function setMenu(open) {
+  const toggle = document.getElementById("menu-toggle");
+  toggle.setAttribute("aria-expanded", String(open));
+  document.body.classList.toggle("menu-open", open);
+}
+
+document.getElementById("menu-toggle")?.addEventListener("click", () => {
+  setMenu(document.body.classList.contains("menu-open") ? false : true);
+});
+document.getElementById("skip")?.addEventListener("click", (ev) => {
+  ev.preventDefault();
+  document.getElementById("main").focus();
+});
+
 export function renderNav() {
   const nav = document.getElementById("nav");
-  const here = location.hash || "#/";
+  setMenu(false);
+  const here = (location.hash || "#/").split("?")[0];
   const link = (href, text) =>
     h("a", { href, "aria-current": here === href || (href !== "#/" && here.startsWith(href)) ? "page" : null }, text);
   const me = session.me;

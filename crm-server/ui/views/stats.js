@@ -18,6 +18,8 @@ function bar(s, max) {
   return b;
 }
 
+const COLUMNS = ["Worker", "Total", "New", "In progress", "Done", "Avg. resolution"];
+
 export async function render(root, { alive }) {
   await draw(root, alive);
   const redraw = debounce(() => alive() && draw(root, alive).catch(() => {}), 500);
@@ -40,9 +42,11 @@ async function draw(root, alive) {
     h("section", { class: "panel" }, h("h2", {}, "All tickets"),
       h("p", {}, `${overall.total} total: ${overall.new} new, ${overall.in_progress} in progress, ${overall.done} done. Average resolution: ${hours(overall.avg_resolution_seconds)}.`)),
     h("section", { class: "panel" }, h("h2", {}, "Per worker"),
-      h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, ...["Worker", "Total", "New", "In progress", "Done", "Avg. resolution"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, rows.map(({ w, s }) => h("tr", {}, h("td", {}, w.username), h("td", {}, s.total), h("td", {}, s.new), h("td", {}, s.in_progress), h("td", {}, s.done), h("td", {}, hours(s.avg_resolution_seconds))))))),
+      h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+        h("thead", {}, h("tr", {}, ...COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, rows.map(({ w, s }) => h("tr", {},
+          ...[w.username, s.total, s.new, s.in_progress, s.done, hours(s.avg_resolution_seconds)]
+            .map((v, i) => h("td", { "data-label": COLUMNS[i] }, String(v)))))))),
       h("h2", {}, "Tickets per worker"),
       h("div", { class: "chart", "data-testid": "chart" }, rows.map(({ w, s }) => h("div", { class: "row" }, h("span", {}, w.username), bar(s, max), h("span", {}, s.total)))),
       h("div", { class: "legend" }, h("span", { class: "new" }, "New"), h("span", { class: "in_progress" }, "In progress"), h("span", { class: "done" }, "Done"))),

@@ -1,7 +1,7 @@
 // The public request form.
 
 import { api } from "../api.js";
-import { h, show } from "../dom.js";
+import { codeWithCopy, h, show } from "../dom.js";
 import { clearErrors, field, showFieldErrors } from "../components/field.js";
 import { notice } from "../components/notice.js";
 
@@ -33,7 +33,7 @@ export function render(root) {
       const link = `#/track/${encodeURIComponent(t.tracking_code)}`;
       result.replaceChildren(notice("ok",
         h("strong", {}, `Thank you! Your request number is #${t.id}.`),
-        h("p", {}, "Your tracking code: ", h("span", { class: "code", "data-testid": "tracking-code" }, t.tracking_code)),
+        h("p", {}, "Your tracking code (read it out in groups of four): ", codeWithCopy(t.tracking_code, "tracking code", "tracking-code")),
         h("p", {}, "Keep it to follow your request: ", h("a", { href: link }, "follow my request")),
       ));
     } catch (e) {

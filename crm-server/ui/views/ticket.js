@@ -1,7 +1,9 @@
-// One ticket: its details, history, assignment and the status moves the state machine allows.
+// One ticket: a header that stays in view with the status, the next action and the
+// assignment; the problem and its history; the customer (phone and e-mail one tap away); and,
+// folded away for admins, where the request came from.
 
 import { api } from "../api.js";
-import { STATUS_LABEL, fmtTime, h, show, statusBadge } from "../dom.js";
+import { STATUS_LABEL, codeWithCopy, fmtTime, h, redraw, show, statusBadge, timeAgo } from "../dom.js";
 import { flash, notice } from "../components/notice.js";
 import { session, workerName, workers } from "../session.js";
 import { liveBadge } from "../components/live-badge.js";
@@ -31,71 +33,102 @@ function actorText(id) {
 const dl = (pairs) => h("dl", { class: "grid" }, ...pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
 export async function render(root, { id, alive }) {
-  await draw(root, id, alive);
-  // The page redraws itself when its ticket changes elsewhere.
-  const redraw = debounce(() => alive() && draw(root, id, alive).catch(() => {}));
+  const view = { root, id, alive, message: null };
+  await draw(view, true);
+  // The page redraws itself when its ticket changes elsewhere; focus stays where it was.
+  const again = debounce(() => alive() && draw(view, false).catch(() => {}));
   return follow({
-    onEvent: (e) => { if (e.ticket_id === id) redraw(); },
-    onReconnect: redraw,
+    onEvent: (e) => { if (e.ticket_id === id) again(); },
+    onReconnect: again,
     onState: (s) => root.querySelector("[data-testid=live-status]")?.setState?.(s),
   });
 }
 
-async function draw(root, id, alive) {
+/** The header's controls: the next status move and, for admins, the assignment. */
+function controls(view, t, staff) {
+  const admin = session.me.role === "admin";
+  const act = async (fn, ok) => {
+    view.message = null;
+    try {
+      await fn();
+      flash(ok, "ok");
+    } catch (e) {
+      if (e.status === 401) return;
+      view.message = notice("error", e.message);
+    }
+    await draw(view, false);
+  };
+  const next = NEXT_ACTION[t.status];
+  const out = [];
+  if (next && (t.status !== "new" || t.worker_id !== null)) {
+    out.push(h("div", { class: "action-bar" }, h("button", {
+      class: "primary", type: "button", id: "next-action",
+      onclick: () => act(() => api("POST", `/tickets/${t.id}/status`, { new_status: next[0] }),
+        `Ticket #${t.id} is now ${STATUS_LABEL[next[0]].toLowerCase()}.`),
+    }, next[1])));
+  } else if (t.status === "new") {
+    out.push(h("span", { class: "muted" }, "Assign a worker before the work can start."));
+  }
+  if (admin && t.status !== "done") {
+    const sel = h("select", { id: "assign-worker", "aria-label": t.worker_id ? "Reassign to" : "Assign to" },
+      h("option", { value: "" }, t.worker_id ? "Reassign to…" : "Assign to…"),
+      ...staff.map((w) => h("option", { value: w.id, selected: w.id === t.worker_id || null }, w.username)));
+    out.push(h("span", { class: "assign" }, sel, h("button", {
+      class: "secondary", type: "button", id: "assign-button",
+      onclick: () => {
+        if (!sel.value) {
+          view.message = notice("error", "Choose a worker to assign the ticket to.");
+          draw(view, false);
+          return;
+        }
+        act(() => api("POST", `/tickets/${t.id}/assign`, { worker_id: Number(sel.value) }),
+          `Ticket #${t.id} assigned to ${workerName(Number(sel.value))}.`);
+      },
+    }, "Assign")));
+  }
+  return out;
+}
+
+async function draw(view, first) {
+  const { root, id, alive } = view;
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
   const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`)]);
   if (!alive()) return;
-  const msg = h("div", { "aria-live": "polite" });
-  const act = async (fn, ok) => {
-    msg.replaceChildren();
-    try {
-      await fn();
-      flash(ok, "ok");
-      await draw(root, id, alive);
-    } catch (e) {
-      if (e.status !== 401) msg.replaceChildren(notice("error", e.message));
-    }
-  };
-  const actions = h("div", { class: "actions" });
-  const next = NEXT_ACTION[t.status];
-  if (next && (t.status !== "new" || t.worker_id !== null)) {
-    actions.append(h("button", { class: "primary", type: "button",
-      onclick: () => act(() => api("POST", `/tickets/${id}/status`, { new_status: next[0] }), `Ticket #${id} is now ${STATUS_LABEL[next[0]].toLowerCase()}.`) }, next[1]));
-  } else if (t.status === "new") {
-    actions.append(h("span", { class: "muted" }, "Assign a worker before the work can start."));
-  }
-  if (admin && t.status !== "done") {
-    const sel = h("select", { id: "assign-worker" }, h("option", { value: "" }, "Choose a worker…"),
-      ...staff.map((w) => h("option", { value: w.id, selected: w.id === t.worker_id || null }, w.username)));
-    actions.append(h("label", { for: "assign-worker" }, t.worker_id ? "Reassign to" : "Assign to"), sel,
-      h("button", { class: "secondary", type: "button", onclick: () => {
-        if (!sel.value) { msg.replaceChildren(notice("error", "Choose a worker first.")); return; }
-        act(() => api("POST", `/tickets/${id}/assign`, { worker_id: Number(sel.value) }), `Ticket #${id} assigned to ${workerName(Number(sel.value))}.`);
-      } }, "Assign"));
-  }
-  show(root,
-    h("p", {}, h("a", { href: "#/tickets" }, "← Back to the list")),
-    h("h1", {}, `#${t.id} `, t.title, " ", statusBadge(t.status), liveBadge()),
-    msg,
+  const client = t.client;
+  const nodes = [
+    h("header", { class: "ticket-head" },
+      h("p", { class: "back" }, h("a", { href: "#/tickets" }, "← Tickets")),
+      h("h1", { "data-title": `#${t.id} ${t.title}`, tabindex: "-1" }, `#${t.id} `, t.title),
+      h("div", { class: "head-row" },
+        statusBadge(t.status),
+        h("span", { class: "muted" }, t.worker_id === null ? "Unassigned" : `Worker: ${workerName(t.worker_id)}`),
+        liveBadge(),
+        ...controls(view, t, staff))),
+    view.message ? h("div", { role: "alert" }, view.message) : null,
     h("div", { class: "columns" },
       h("div", {},
-        h("section", { class: "panel" }, h("h2", {}, "Problem"), h("p", { class: "description" }, t.description), actions),
+        h("section", { class: "panel" }, h("h2", {}, "Problem"), h("p", { class: "description" }, t.description)),
         h("section", { class: "panel" }, h("h2", {}, "History"),
           h("ol", { class: "timeline" }, ...history.items.map((e) => h("li", {},
-            h("time", { datetime: e.at }, fmtTime(e.at)), eventText(e),
+            timeAgo(e.at), " ", eventText(e),
             e.kind === "assigned" && e.actor_id === null ? h("span", { class: "badge auto", title: "Assigned automatically" }, "auto") : null,
-            e.actor_id ? h("span", { class: "muted" }, ` — by ${actorText(e.actor_id)}`) : null)))),
-      ),
+            e.actor_id ? h("span", { class: "muted" }, ` — by ${actorText(e.actor_id)}`) : null))))),
       h("div", {},
+        h("section", { class: "panel" }, h("h2", {}, "Customer"), dl([
+          ["Name", client.name],
+          ["Phone", client.phone ? h("a", { href: `tel:${client.phone.replace(/[^\d+]/g, "")}` }, client.phone) : "—"],
+          ["E-mail", h("a", { href: `mailto:${client.email}` }, client.email)],
+          ["Customer since", timeAgo(client.created_at)]])),
         h("section", { class: "panel" }, h("h2", {}, "Progress"), dl([
-          ["Status", statusBadge(t.status)], ["Worker", workerName(t.worker_id)], ["Created", fmtTime(t.created_at)],
-          ["Assigned", fmtTime(t.assigned_at)], ["Started", fmtTime(t.in_progress_at)], ["Done", fmtTime(t.done_at)],
-          ["Last change", fmtTime(t.updated_at)], ["Viewed", t.viewed ? "Yes" : "No"], ["Tracking code", h("span", { class: "code" }, t.tracking_code)]])),
-        h("section", { class: "panel" }, h("h2", {}, "Client"), dl([
-          ["Name", t.client.name], ["E-mail", t.client.email], ["Phone", t.client.phone || "—"], ["Client since", fmtTime(t.client.created_at)]])),
-        h("section", { class: "panel" }, h("h2", {}, "Requester"), dl([
-          ["IP address", t.requester_ip || "—"], ["User agent", t.requester_ua || "—"]])),
-      )),
-  );
+          ["Created", timeAgo(t.created_at)], ["Assigned", timeAgo(t.assigned_at)],
+          ["Started", timeAgo(t.in_progress_at)], ["Done", timeAgo(t.done_at)],
+          ["Last change", timeAgo(t.updated_at)],
+          ["Tracking code", codeWithCopy(t.tracking_code, "tracking code", "tracking-code")]])),
+        admin ? h("details", { class: "panel requester" },
+          h("summary", {}, "Where the request came from"),
+          dl([["Address", t.requester_ip || "—"], ["Browser", t.requester_ua || "—"], ["Received", fmtTime(t.created_at)]])) : null)),
+  ];
+  if (first) show(root, ...nodes.filter(Boolean));
+  else redraw(root, nodes.filter(Boolean), "#next-action, #assign-button, .ticket-head h1");
 }

@@ -1,58 +1,168 @@
-// The ticket list: every ticket for admins, their own for workers, with search, filters and
-// paging. The filters are kept while the tab lives, so returning to the list keeps them.
+// The ticket list: every ticket for admins, a technician's own queue for workers. Tabs with
+// live counts, a search that applies as you type, the worker filter and the sort are all in
+// the URL (#/tickets?tab=new&q=screen), so a reload or a shared link shows the same list.
 
 import { api } from "../api.js";
-import { STATUS_LABEL, fmtTime, h, qs, show, statusBadge } from "../dom.js";
-import { notice } from "../components/notice.js";
+import { h, qs, redraw, show, srOnly, statusBadge, timeAgo } from "../dom.js";
+import { flash, notice } from "../components/notice.js";
 import { pager } from "../components/pager.js";
 import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
 import { session, workerName, workers } from "../session.js";
 
-const filters = { page: 1, size: 10, search: "", status: "", worker_id: "" };
+const ADMIN_TABS = [
+  ["all", "All", {}],
+  ["unassigned", "Unassigned", { unassigned: true }],
+  ["new", "New", { status: "new" }],
+  ["in_progress", "In progress", { status: "in_progress" }],
+  ["done", "Done", { status: "done" }],
+];
+// A technician's queue: what is open, oldest first; finished work behind its own tab.
+const WORKER_TABS = [
+  ["open", "My queue", { open: true }],
+  ["done", "Done", { status: "done" }],
+];
+const PAGE_SIZE = 25;
 
-export async function render(root, { alive }) {
-  const admin = session.me.role === "admin";
-  const staff = admin ? await workers() : [];
-  const search = h("input", { type: "search", id: "q", value: filters.search, placeholder: "Title contains…" });
-  const status = h("select", { id: "st" }, h("option", { value: "" }, "Any status"),
-    ...Object.entries(STATUS_LABEL).map(([v, l]) => h("option", { value: v, selected: filters.status === v || null }, l)));
-  const worker = admin
-    ? h("select", { id: "wk" }, h("option", { value: "" }, "Any worker"),
-      ...staff.map((w) => h("option", { value: w.id, selected: String(filters.worker_id) === String(w.id) || null }, w.username)))
-    : null;
-  const form = h("form", { class: "filters", role: "search" },
-    h("div", {}, h("label", { for: "q" }, "Search"), search),
-    h("div", {}, h("label", { for: "st" }, "Status"), status),
-    admin ? h("div", {}, h("label", { for: "wk" }, "Worker"), worker) : h("div", {}),
-    h("button", { class: "primary", type: "submit" }, "Apply"));
-  const results = h("div", { "aria-live": "polite" });
-  const load = async () => {
-    const page = await api("GET", `/tickets/${qs({ page: filters.page, size: filters.size, search: filters.search, status: filters.status, worker_id: admin ? filters.worker_id : "" })}`);
-    const rows = page.items.map((t) => h("tr", { class: t.viewed ? null : "unviewed" },
-      h("td", {}, h("a", { href: `#/tickets/${t.id}` }, `#${t.id}`)),
-      h("td", {}, h("a", { href: `#/tickets/${t.id}` }, t.title), t.viewed ? null : h("span", { class: "badge fresh", title: "Nobody has opened this ticket yet" }, "Unopened")),
-      h("td", {}, t.client.name),
-      h("td", {}, statusBadge(t.status)),
-      h("td", {}, workerName(t.worker_id)),
-      h("td", {}, fmtTime(t.created_at)),
-      h("td", {}, t.viewed ? "Yes" : "No")));
-    results.replaceChildren(
-      h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, ...["Number", "Title", "Client", "Status", "Worker", "Created", "Viewed"].map((c) => h("th", { scope: "col" }, c)))),
-        h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No tickets match."))))),
-      pager(page, (p) => { filters.page = p; load(); }, (s) => { filters.size = s; filters.page = 1; load(); }),
-    );
+/** The list's state from the URL, with the defaults filled in. */
+function stateOf(query, admin) {
+  const tabs = admin ? ADMIN_TABS : WORKER_TABS;
+  const tab = tabs.some(([k]) => k === query.get("tab")) ? query.get("tab") : tabs[0][0];
+  const defaultSort = tab === "open" ? "oldest" : "newest";
+  const sort = ["newest", "oldest"].includes(query.get("sort")) ? query.get("sort") : defaultSort;
+  return {
+    tab,
+    q: query.get("q") || "",
+    worker: admin ? query.get("worker") || "" : "",
+    sort,
+    defaultSort,
+    page: Math.max(1, Number(query.get("page")) || 1),
+    size: [25, 50, 100].includes(Number(query.get("size"))) ? Number(query.get("size")) : PAGE_SIZE,
   };
-  form.addEventListener("submit", (ev) => {
+}
+
+/** Writes the state into the URL (without a new history entry or a new route). */
+function keepInUrl(s, admin) {
+  const tabs = admin ? ADMIN_TABS : WORKER_TABS;
+  const params = {
+    tab: s.tab === tabs[0][0] ? "" : s.tab,
+    q: s.q,
+    worker: s.worker,
+    sort: s.sort === s.defaultSort ? "" : s.sort,
+    page: s.page === 1 ? "" : s.page,
+    size: s.size === PAGE_SIZE ? "" : s.size,
+  };
+  history.replaceState(null, "", `#/tickets${qs(params)}`);
+}
+
+export async function render(root, { query, alive }) {
+  const admin = session.me.role === "admin";
+  const tabs = admin ? ADMIN_TABS : WORKER_TABS;
+  const s = stateOf(query || new URLSearchParams(), admin);
+  const staff = admin ? await workers() : [];
+
+  const search = h("input", { type: "search", id: "q", value: s.q, placeholder: "Title contains…", autocomplete: "off" });
+  const worker = admin
+    ? h("select", { id: "worker" }, h("option", { value: "" }, "Any worker"),
+      ...staff.map((w) => h("option", { value: w.id, selected: String(s.worker) === String(w.id) || null }, w.username)))
+    : null;
+  const tabBar = h("div", { class: "tabs", role: "tablist", "aria-label": "Which tickets" });
+  const status = h("p", { class: "list-status muted", role: "status", id: "list-status" });
+  const results = h("div", { id: "results" });
+
+  const countsOf = async () => {
+    try {
+      return await api("GET", "/tickets/counts");
+    } catch (e) {
+      return null;
+    }
+  };
+  const drawTabs = (counts) => {
+    redraw(tabBar, tabs.map(([key, label]) => {
+      const n = counts ? counts[key] : null;
+      return h("button", {
+        type: "button", role: "tab", id: `tab-${key}`, "aria-selected": String(key === s.tab),
+        tabindex: key === s.tab ? "0" : "-1",
+        onclick: () => { s.tab = key; s.page = 1; s.sort = (key === "open" ? "oldest" : "newest"); s.defaultSort = s.sort; reload(); },
+      }, label, n === null || n === undefined ? null : h("span", { class: "count" }, String(n)));
+    }));
+  };
+  // Arrow keys move between tabs, as in any tab list.
+  tabBar.addEventListener("keydown", (ev) => {
+    if (!["ArrowLeft", "ArrowRight", "Home", "End"].includes(ev.key)) return;
+    const all = [...tabBar.querySelectorAll('[role="tab"]')];
+    const i = all.indexOf(document.activeElement);
+    const next = ev.key === "Home" ? 0 : ev.key === "End" ? all.length - 1
+      : (i + (ev.key === "ArrowRight" ? 1 : -1) + all.length) % all.length;
+    all[next].focus();
+    all[next].click();
     ev.preventDefault();
-    Object.assign(filters, { search: search.value.trim(), status: status.value, worker_id: worker ? worker.value : "", page: 1 });
-    load().catch((e) => results.replaceChildren(notice("error", e.message)));
   });
+
+  const sortButton = () => h("button", {
+    type: "button", class: "sort", id: "sort-created",
+    "aria-label": `Created, ${s.sort === "newest" ? "newest" : "oldest"} first; change`,
+    onclick: () => { s.sort = s.sort === "newest" ? "oldest" : "newest"; s.page = 1; reload(); },
+  }, "Created ", s.sort === "newest" ? "↓" : "↑");
+
+  const row = (t) => h("tr", { class: t.new_to_me ? "new-to-me" : null },
+    h("td", { "data-label": "Number" }, h("a", { href: `#/tickets/${t.id}`, "data-key": `n-${t.id}` }, `#${t.id}`)),
+    h("td", { class: "title", "data-label": "Title" },
+      t.new_to_me ? h("span", { class: "dot", title: "You have not opened this ticket yet" }, srOnly("New to you: ")) : null,
+      h("a", { href: `#/tickets/${t.id}`, "data-key": `t-${t.id}` }, t.title)),
+    h("td", { "data-label": "Customer" }, t.client.name),
+    h("td", { "data-label": "Status" }, statusBadge(t.status)),
+    admin ? h("td", { "data-label": "Worker" }, t.worker_id === null ? h("span", { class: "muted" }, "unassigned") : workerName(t.worker_id)) : null,
+    h("td", { "data-label": "Created" }, timeAgo(t.created_at)));
+
+  const load = async () => {
+    const [, filter] = tabs.find(([k]) => k === s.tab).slice(1);
+    const params = { ...filter, page: s.page, size: s.size, search: s.q, worker_id: s.worker, sort: s.sort === "newest" ? "" : s.sort };
+    const [page, counts] = await Promise.all([api("GET", `/tickets/${qs(params)}`), countsOf()]);
+    if (!alive()) return;
+    drawTabs(counts);
+    const head = ["Number", "Title", "Customer", "Status", ...(admin ? ["Worker"] : []), null];
+    redraw(results, [
+      h("table", { class: "list cards" },
+        h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c === null ? sortButton() : c)))),
+        h("tbody", {}, page.items.length ? page.items.map(row)
+          : h("tr", {}, h("td", { colspan: head.length, class: "muted" }, s.q ? "No tickets match the search." : "No tickets here.")))),
+      pager(page, (p) => { s.page = p; reload(); }, (n) => { s.size = n; s.page = 1; reload(); }, [25, 50, 100]),
+    ]);
+    const first = page.total === 0 ? 0 : (page.page - 1) * page.size + 1;
+    const last = Math.min(page.total, page.page * page.size);
+    status.textContent = page.total === 0 ? "No tickets." : `Tickets ${first}-${last} of ${page.total}.`;
+  };
+  const failed = (e) => redraw(results, [notice("error", e.message)]);
+  // Whatever is typed counts at once for any change (a sort clicked before the typing pause
+  // ends keeps the search).
+  const reload = () => {
+    const q = search.value.trim();
+    if (q !== s.q) { s.q = q; s.page = 1; }
+    // A page-wide notice ("password changed") belongs to the page it came with, not to later
+    // searches.
+    flash("");
+    keepInUrl(s, admin);
+    return load().catch(failed);
+  };
+
+  const typed = debounce(reload, 250);
+  search.addEventListener("input", typed);
+  worker?.addEventListener("change", () => { s.worker = worker.value; s.page = 1; reload(); });
+
   const badge = liveBadge();
-  show(root, h("h1", {}, admin ? "All tickets" : "My tickets", badge), h("div", { class: "panel" }, form, results));
-  await load();
-  // New and changed tickets appear without a reload.
+  show(root,
+    h("h1", { "data-title": admin ? "Tickets" : "My tickets" }, admin ? "Tickets" : "My tickets", badge),
+    h("div", { class: "panel list-panel" },
+      tabBar,
+      h("form", { class: "filters", role: "search", onsubmit: (ev) => ev.preventDefault() },
+        h("div", { class: "grow" }, h("label", { for: "q" }, "Search titles"), search),
+        admin ? h("div", {}, h("label", { for: "worker" }, "Worker"), worker) : null),
+      status,
+      results));
+  await load().catch(failed);
+  keepInUrl(s, admin);
+  // New and changed tickets, and the counts, follow without a reload; focus stays put.
   const refresh = debounce(() => alive() && load().catch(() => {}));
   return follow({ onEvent: refresh, onReconnect: refresh, onState: badge.setState });
 }

@@ -2,7 +2,7 @@
 // is shown once), see whether each is enabled, remove one, and open its delivery log.
 
 import { api } from "../api.js";
-import { fmtTime, h, show } from "../dom.js";
+import { cardTable, copyButton, h, show, srOnly, timeAgo } from "../dom.js";
 import { clearErrors, field, showFieldErrors } from "../components/field.js";
 import { notice } from "../components/notice.js";
 
@@ -13,6 +13,19 @@ export const EVENT_LABEL = {
   "ticket.status_changed": "A request's status changes",
 };
 
+/** How an endpoint is doing, from its recent attempts: failing endpoints look failing. */
+export function health(w) {
+  if (!w.enabled) {
+    return h("span", { class: "badge failed", title: "The endpoint answered 410 Gone. Retry one of its deliveries to enable it again." }, "Disabled by a 410");
+  }
+  if (w.failing) {
+    return h("span", {}, h("span", { class: "badge failed" }, "Failing"),
+      h("span", { class: "muted" }, ` ${w.recent_failures} of the last attempts failed`));
+  }
+  if (!w.last_attempt_at) return h("span", { class: "badge off" }, "No deliveries yet");
+  return h("span", {}, h("span", { class: "badge done" }, "Delivering"), " ", h("span", { class: "muted" }, "last "), timeAgo(w.last_delivered_at || w.last_attempt_at));
+}
+
 export async function render(root) {
   const msg = h("div", { "aria-live": "polite" });
   const list = h("div");
@@ -21,19 +34,16 @@ export async function render(root) {
   dialog.addEventListener("close", () => dialog.replaceChildren());
   const load = async () => {
     const { items } = await api("GET", "/webhooks");
-    list.replaceChildren(h("div", { class: "table-wrap" }, h("table", {},
-      h("thead", {}, h("tr", {}, ...["URL", "Events", "State", "Added", ""].map((c) => h("th", { scope: "col" }, c)))),
-      h("tbody", {}, items.length ? items.map((w) => h("tr", {},
+    list.replaceChildren(h("div", { class: "table-wrap" }, cardTable(["URL", "Events", "Health", "Added", srOnly("Actions")],
+      items.length ? items.map((w) => h("tr", {},
         h("td", { class: "url" }, w.url),
         h("td", {}, w.events.map((e) => EVENT_LABEL[e] || e).join("; ")),
-        h("td", {}, w.enabled
-          ? h("span", { class: "badge done" }, "Enabled")
-          : h("span", { class: "badge off", title: "The endpoint answered 410 Gone. Retry one of its deliveries to enable it again." }, "Disabled (410)")),
-        h("td", {}, fmtTime(w.created_at)),
+        h("td", {}, health(w)),
+        h("td", {}, timeAgo(w.created_at)),
         h("td", {}, h("span", { class: "row-actions" },
           h("a", { class: "button secondary", href: `#/webhooks/${w.id}`, "aria-label": `Deliveries to ${w.url}` }, "Deliveries"),
           h("button", { class: "secondary", type: "button", "aria-label": `Remove ${w.url}`, onclick: () => confirmRemove(w) }, "Remove")))),
-      ) : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No webhooks yet."))))));
+      ) : [h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No webhooks yet."))])));
   };
   const confirmRemove = (w) => {
     dialog.replaceChildren(
@@ -80,8 +90,8 @@ export async function render(root) {
         h("h2", { id: "hook-dialog-title" }, "Webhook added"),
         h("p", {}, "Copy its signing secret now: it is not shown again. Check each delivery's ",
           h("span", { class: "code" }, "webhook-signature"), " header with it (Standard Webhooks)."),
-        h("p", {}, h("span", { class: "code secret", "data-testid": "webhook-secret" }, w.secret)),
-        h("div", { class: "actions" }, h("button", { class: "primary", type: "button", onclick: () => dialog.close() }, "Done")));
+        h("p", { class: "code-copy" }, h("span", { class: "code secret", "data-testid": "webhook-secret" }, w.secret), copyButton(w.secret, "signing secret")),
+        h("div", { class: "actions" }, h("button", { class: "primary", type: "button", onclick: () => { dialog.close(); dialog.replaceChildren(); } }, "Done")));
       dialog.showModal();
       msg.replaceChildren(notice("ok", `Deliveries to ${w.url} start with the next event.`));
       await load();

@@ -2,7 +2,7 @@
 // what happens to the account's open tickets.
 
 import { api } from "../api.js";
-import { fmtTime, h, qs, show } from "../dom.js";
+import { h, qs, show, srOnly, timeAgo } from "../dom.js";
 import { clearErrors, field, showFieldErrors } from "../components/field.js";
 import { notice } from "../components/notice.js";
 import { pager } from "../components/pager.js";
@@ -24,11 +24,12 @@ export async function render(root) {
   const load = async () => {
     const page = await api("GET", `/users/${qs({ page: filters.page, size: filters.size, search: filters.search })}`);
     results.replaceChildren(
-      h("div", { class: "table-wrap" }, h("table", {},
-        h("thead", {}, h("tr", {}, ...["Username", "Role", "Created", "Automatic assignment", ""].map((c) => h("th", { scope: "col" }, c)))),
+      h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+        h("thead", {}, h("tr", {}, ...["Username", "Role", "Created", "Automatic assignment", srOnly("Actions")].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, page.items.length ? page.items.map((u) => h("tr", {},
-          h("td", {}, u.username), h("td", {}, u.role), h("td", {}, fmtTime(u.created_at)),
-          h("td", {}, u.role !== "worker" ? "—" : h("button", {
+          h("td", { "data-label": "Username" }, u.username), h("td", { "data-label": "Role" }, u.role),
+          h("td", { "data-label": "Created" }, timeAgo(u.created_at)),
+          h("td", { "data-label": "Assignment" }, u.role !== "worker" ? "—" : h("button", {
             class: "secondary toggle", type: "button", "aria-pressed": String(u.available),
             "aria-label": `${u.username} is ${u.available ? "available" : "away"}; change`,
             onclick: async () => {
@@ -40,7 +41,7 @@ export async function render(root) {
               }
             },
           }, u.available ? "Available" : "Away")),
-          h("td", {}, u.id === session.me.id ? h("span", { class: "muted" }, "you") :
+          h("td", { "data-label": "Actions" }, u.id === session.me.id ? h("span", { class: "muted" }, "you") :
             h("span", { class: "row-actions" },
               h("button", { class: "secondary", type: "button", "aria-label": `Reset password for ${u.username}`, onclick: () => resetPassword(u) }, "Reset password"),
               h("button", { class: "secondary", type: "button", "aria-label": `Delete ${u.username}`, onclick: () => confirmDelete(u) }, "Delete")))),
