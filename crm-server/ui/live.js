@@ -27,7 +27,10 @@ async function connect() {
   if (!listeners.size) return;
   try {
     const { ticket } = await api("POST", "/events/ticket");
+    // Everyone may have stopped following while the ticket was on its way.
+    if (!listeners.size) return;
     const since = lastSeq === null ? "" : `&since=${lastSeq}`;
+    if (source) source.close();
     source = new EventSource(`/events?ticket=${encodeURIComponent(ticket)}${since}`);
   } catch (e) {
     if (e.status === 401) return stop();
@@ -50,9 +53,13 @@ async function connect() {
   for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed"]) {
     source.addEventListener(kind, onMessage);
   }
-  source.onerror = () => {
+  const mine = source;
+  mine.onerror = () => {
     // The ticket was single-use: never let EventSource retry with it; take a new one.
-    source.close();
+    // This source may already be closed and replaced (a stop, a newer connection): then
+    // its late error means nothing.
+    mine.close();
+    if (source !== mine) return;
     source = null;
     scheduleRetry();
   };
