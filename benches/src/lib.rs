@@ -119,6 +119,7 @@ pub fn submission(i: u64) -> SubmitTicket {
         client_phone: Some(format!("+1 555 {:07}", i % 100_000)),
         requester_ip: Some("203.0.113.7".into()),
         requester_ua: Some("Mozilla/5.0 (X11; Linux x86_64)".into()),
+        device: None,
     }
 }
 

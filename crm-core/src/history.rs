@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
-    /// A customer submitted it (no acting user).
+    /// A customer submitted it (no acting user), or staff took it in (the actor).
     Submitted,
     /// It was assigned to `worker_id`, by an admin or (no actor) automatically.
     Assigned,
@@ -119,9 +119,10 @@ impl NewEvent {
         }
     }
 
-    /// A customer's submission.
-    pub fn submitted(at: DateTime<Utc>) -> Self {
-        Self::bare(EventKind::Submitted, at, None, TicketStatus::New, None)
+    /// A new request: a customer's own (`actor` `None`) or taken in at the counter by the
+    /// staff member `actor`.
+    pub fn submitted(at: DateTime<Utc>, actor: Option<UserId>) -> Self {
+        Self::bare(EventKind::Submitted, at, actor, TicketStatus::New, None)
     }
 
     /// An assignment to `worker` of a ticket in `status` that `prev` had, by `actor` (`None`:

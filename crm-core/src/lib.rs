@@ -17,6 +17,7 @@
 pub mod account;
 pub mod assignment;
 pub mod clock;
+pub mod device;
 pub mod error;
 pub mod history;
 pub mod ids;
@@ -36,17 +37,18 @@ pub mod user;
 pub use account::{AccountEvent, AccountEventKind, PasswordChange, SessionRecord};
 pub use assignment::{AssignmentMode, AssignmentSettings, Candidate};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use device::{Device, DeviceInput, DeviceKind, Priority, PublicDevice};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, NewEvent};
 pub use ids::{ClientId, EventId, TicketId, UserId};
 pub use page::{
-    Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, TicketSort, UserQuery,
-    parse_list,
+    CounterSearch, Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, TicketSort,
+    UserQuery, parse_list,
 };
 pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use secret::Secret;
-pub use service::{Crm, DefaultAccount, ListTickets, ListUsers, SubmitTicket};
+pub use service::{Crm, DefaultAccount, IntakeTicket, ListTickets, ListUsers, SubmitTicket};
 pub use status::TicketStatus;
 pub use store::{
     AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Outbox,

@@ -1,11 +1,14 @@
 //! Paging and the list queries every backend answers.
 
 use crate::{
-    ids::UserId,
-    input::{SearchTerm, ValidationErrors},
+    device::Priority,
+    ids::{ClientId, TicketId, UserId},
+    input::{SearchTerm, ValidationErrors, fold_case},
     role::{Role, Scope, Visibility},
     status::TicketStatus,
+    ticket::{Ticket, TrackingCode},
 };
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// A position in a list's newest-first order: the sort key of the last item a page showed
@@ -231,12 +234,130 @@ pub struct TicketFilter {
     pub unassigned: bool,
     /// Only open tickets (`new` or `in_progress`).
     pub open: bool,
+    /// Only this priority.
+    pub priority: Option<Priority>,
+    /// Only this customer's tickets.
+    pub client_id: Option<ClientId>,
+    /// Only the device with this serial, as [`crate::device::serial_key`] compares it.
+    pub serial: Option<String>,
+    /// Only open tickets promised for before this time (the request's "now").
+    pub overdue_at: Option<DateTime<Utc>>,
+    /// The counter search.
+    pub q: Option<CounterSearch>,
 }
 
 impl TicketFilter {
     /// Whether a ticket in `status` passes the status filters (`status` and `open`).
     pub fn admits_status(&self, status: TicketStatus) -> bool {
         self.status.is_none_or(|s| s == status) && (!self.open || status.is_open())
+    }
+
+    /// Whether any filter beyond scope, status and title search is set: the stores answer
+    /// those by other paths than their kept orders.
+    pub fn has_counter_filters(&self) -> bool {
+        self.priority.is_some()
+            || self.client_id.is_some()
+            || self.serial.is_some()
+            || self.overdue_at.is_some()
+            || self.q.is_some()
+    }
+
+    /// Whether `t` passes every filter but scope (which the store applies) and `q` (whose
+    /// customer part needs the store's customers): the one reading of the rules both stores
+    /// share for the tickets they hold in memory.
+    pub fn admits(&self, t: &Ticket) -> bool {
+        self.admits_status(t.status)
+            && self.worker_id.is_none_or(|w| t.worker_id == Some(w))
+            && (!self.unassigned || t.worker_id.is_none())
+            && self
+                .search
+                .as_ref()
+                .is_none_or(|s| fold_case(&t.title).contains(s.folded()))
+            && self.priority.is_none_or(|p| t.priority == p)
+            && self.client_id.is_none_or(|c| t.client.id == c)
+            && self.serial.as_ref().is_none_or(|s| {
+                t.device
+                    .as_ref()
+                    .and_then(crate::device::Device::serial_key)
+                    .as_ref()
+                    == Some(s)
+            })
+            && self.overdue_at.is_none_or(|now| t.is_overdue(now))
+            && self.q.as_ref().is_none_or(|q| q.matches(t))
+    }
+}
+
+/// The one search box of the counter, read every way a person at the counter might mean it:
+/// a ticket number (`35`, `#35`), a tracking code, a fragment of the customer's name or
+/// e-mail, a fragment of their phone number, or a device serial. A ticket matches when any
+/// reading does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterSearch {
+    /// The ticket number, when the text is one.
+    pub number: Option<TicketId>,
+    /// The tracking code, when the text is one.
+    pub code: Option<TrackingCode>,
+    /// The case-folded text, for name and e-mail fragments.
+    pub text: String,
+    /// The phone digits, when the text reads as part of a number (see
+    /// [`crate::device::phone_fragment`]).
+    pub phone: Option<String>,
+    /// The serial key, when the text could be a serial.
+    pub serial: Option<String>,
+}
+
+impl CounterSearch {
+    /// Longest accepted search, in characters.
+    pub const MAX_CHARS: usize = 200;
+
+    /// Reads the search box; blank is no search.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let Some(term) = SearchTerm::parse(raw).map_err(|e| e.replacen("Search", "q", 1))? else {
+            return Ok(None);
+        };
+        let t = term.as_str();
+        let number = t
+            .strip_prefix('#')
+            .unwrap_or(t)
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .map(TicketId);
+        let serial = t
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '/' | ' '))
+            .then(|| crate::device::serial_key(t))
+            .filter(|k| !k.is_empty());
+        Ok(Some(Self {
+            number,
+            code: TrackingCode::parse(t),
+            text: term.folded().to_owned(),
+            phone: crate::device::phone_fragment(t),
+            serial,
+        }))
+    }
+
+    /// Whether `t` matches any reading of the search.
+    pub fn matches(&self, t: &Ticket) -> bool {
+        self.number == Some(t.id)
+            || self.code.as_ref() == Some(&t.tracking_code)
+            || self.matches_client(&t.client)
+            || self.serial.is_some()
+                && t.device
+                    .as_ref()
+                    .and_then(crate::device::Device::serial_key)
+                    == self.serial
+    }
+
+    /// Whether the customer's name or e-mail holds the text, or their phone the digits.
+    pub fn matches_client(&self, c: &crate::ticket::Client) -> bool {
+        fold_case(&c.name).contains(&self.text)
+            || c.email.to_lowercase().contains(&self.text)
+            || self.phone.as_ref().is_some_and(|p| {
+                c.phone
+                    .as_deref()
+                    .is_some_and(|ph| crate::device::phone_digits(ph).contains(p.as_str()))
+            })
     }
 }
 
@@ -249,6 +370,8 @@ pub enum TicketSort {
     Newest,
     /// Oldest first (`created_at` asc, then `id` asc): a queue.
     Oldest,
+    /// Soonest due first, tickets without a due date last, then newest (`id` desc).
+    Due,
 }
 
 impl TicketSort {
@@ -257,8 +380,29 @@ impl TicketSort {
         match self {
             Self::Newest => "newest",
             Self::Oldest => "oldest",
+            Self::Due => "due",
         }
     }
+
+    /// The cursor just past `t` in this order: for `due`, the due time in microseconds
+    /// ([`DUE_NEVER`] without one) and the id; otherwise the creation time and the id.
+    pub fn position(self, t: &Ticket) -> Cursor {
+        match self {
+            Self::Due => Cursor {
+                key: due_key(t.due_at),
+                id: t.id.0,
+            },
+            Self::Newest | Self::Oldest => t.position(),
+        }
+    }
+}
+
+/// The sort key of a ticket without a due date in the `due` order: after every real one.
+pub const DUE_NEVER: i64 = i64::MAX;
+
+/// A due time as the `due` order compares it.
+pub fn due_key(due: Option<DateTime<Utc>>) -> i64 {
+    due.map_or(DUE_NEVER, |d| d.timestamp_micros())
 }
 
 /// A ticket list as a store must answer it: the caller's filter ANDed with its visibility.
@@ -277,6 +421,15 @@ pub struct TicketQuery {
 }
 
 impl TicketQuery {
+    /// Wraps a page of this query's results, its `next_cursor` in the query's order.
+    pub fn page_of(&self, items: Vec<Ticket>, total: u64) -> Page<Ticket> {
+        let mut page = self.page.page_of(items, total);
+        if page.next_cursor.is_some() {
+            page.next_cursor = page.items.last().map(|t| self.sort.position(t));
+        }
+        page
+    }
+
     /// The tickets this query may return at all: visibility ANDed with the worker filter
     /// and, for `unassigned`, with "no worker" (which a worker's scope never contains).
     pub fn scope(&self) -> Scope {

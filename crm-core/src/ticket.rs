@@ -1,6 +1,7 @@
 //! Tickets, clients, the public progress view, and the keys that make them unique.
 
 use crate::{
+    device::{Device, Priority, PublicDevice},
     ids::{ClientId, TicketId, UserId},
     input::{ClientName, Description, Email, Phone, Title},
     status::TicketStatus,
@@ -63,6 +64,19 @@ pub struct Ticket {
     /// me" (the seed's `viewed` says whether anyone has). False where the read was not for
     /// someone (a change's answer, a notification).
     pub new_to_me: bool,
+    /// The device left for repair, when staff (or the customer) said what it is.
+    pub device: Option<Device>,
+    /// How urgent the job is.
+    pub priority: Priority,
+    /// When it was promised to the customer.
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl Ticket {
+    /// Whether it was promised for a time already past and is not done yet.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status.is_open() && self.due_at.is_some_and(|d| d < now)
+    }
 }
 
 /// How many tickets a caller's scope holds, by the tabs of a list: for admins every ticket,
@@ -98,6 +112,10 @@ pub struct TicketProgress {
     pub in_progress_at: Option<DateTime<Utc>>,
     /// When work finished.
     pub done_at: Option<DateTime<Utc>>,
+    /// What the device is (kind, brand, model only).
+    pub device: Option<PublicDevice>,
+    /// When it was promised.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl From<&Ticket> for TicketProgress {
@@ -109,6 +127,8 @@ impl From<&Ticket> for TicketProgress {
             created_at: t.created_at,
             in_progress_at: t.in_progress_at,
             done_at: t.done_at,
+            device: t.device.as_ref().and_then(Device::public),
+            due_at: t.due_at,
         }
     }
 }
@@ -130,6 +150,17 @@ pub struct Submission {
     pub requester_ip: Option<String>,
     /// Already truncated User-Agent.
     pub requester_ua: Option<String>,
+    /// The device, when known.
+    pub device: Option<Device>,
+    /// How urgent (staff intake only; a customer's request is `normal`).
+    pub priority: Priority,
+    /// When it is promised (staff intake only).
+    pub due_at: Option<DateTime<Utc>>,
+    /// The staff member who took it in at the counter; `None` for a customer's own request.
+    pub taken_in_by: Option<UserId>,
+    /// The worker it goes to at once (staff intake only). The store assigns it in the same
+    /// step, or refuses the whole intake when that is not an active worker.
+    pub worker: Option<UserId>,
 }
 
 /// Everything a store needs to insert a ticket atomically: the submission, its time, its code.
@@ -366,6 +397,8 @@ mod tests {
             created_at: t0,
             in_progress_at: None,
             done_at: None,
+            device: None,
+            due_at: None,
         };
         let assigned = new.after(&event(
             1,

@@ -25,6 +25,7 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("post", "/public/tickets", &[409, 413, 422, 429, 500, 503]),
     ("get", "/public/tickets/{tracking_code}", &[404, 500, 503]),
     ("get", "/tickets", &[401, 403, 422, 500, 503]),
+    ("post", "/tickets", &[401, 403, 409, 413, 422, 500, 503]),
     ("get", "/metrics", &[403, 500]),
     ("get", "/tickets/stats", &[401, 403, 404, 422, 500, 503]),
     ("get", "/tickets/counts", &[401, 500, 503]),
@@ -334,6 +335,30 @@ pub mod limits {
         json!({ "pattern": pattern, "maxLength": Email::MAX_CHARS })
     }
 
+    /// Optional text: blank (nothing but white space) means "not given"; otherwise 1 to
+    /// `max` characters after trimming, without control characters.
+    pub fn optional_text(max: usize) -> Value {
+        let edge = format!("[^{SPACE}{CONTROL}]");
+        let any = format!("[^{CONTROL}]");
+        let pattern = format!(
+            "^[{SPACE}]*(?:{edge}(?:{any}{{0,{}}}{edge})?[{SPACE}]*)?$",
+            max.saturating_sub(2)
+        );
+        json!({ "pattern": pattern })
+    }
+
+    /// A device serial as [`crm_core::Device`] takes it: blank, or 1-64 letters, digits,
+    /// `-`, `/` and spaces after trimming.
+    pub fn serial() -> Value {
+        let max = crm_core::device::limits::SERIAL_MAX;
+        let edge = "[A-Za-z0-9/-]";
+        let pattern = format!(
+            "^[{SPACE}]*(?:{edge}(?:[A-Za-z0-9/ -]{{0,{}}}{edge})?[{SPACE}]*)?$",
+            max - 2
+        );
+        json!({ "pattern": pattern })
+    }
+
     /// A new password ([`Password`]): without control characters.
     pub fn password() -> Value {
         json!({
@@ -352,12 +377,33 @@ pub mod limits {
 
     /// Every body field the core limits.
     pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
+        use crm_core::device::limits as dl;
         vec![
             ("SubmitRequest", "title", trimmed_text(Title::MAX_CHARS)),
             (
                 "SubmitRequest",
                 "description",
                 trimmed_text(Description::MAX_CHARS),
+            ),
+            ("IntakeRequest", "title", trimmed_text(Title::MAX_CHARS)),
+            (
+                "IntakeRequest",
+                "description",
+                trimmed_text(Description::MAX_CHARS),
+            ),
+            ("IntakeRequest", "worker_id", json!({ "minimum": 1 })),
+            ("DeviceRequest", "brand", optional_text(dl::NAME_MAX)),
+            ("DeviceRequest", "model", optional_text(dl::NAME_MAX)),
+            ("DeviceRequest", "serial", serial()),
+            (
+                "DeviceRequest",
+                "condition",
+                optional_text(dl::CONDITION_MAX),
+            ),
+            (
+                "DeviceRequest",
+                "accessories",
+                optional_text(dl::ACCESSORIES_MAX),
             ),
             ("ClientRequest", "name", trimmed_text(ClientName::MAX_CHARS)),
             ("ClientRequest", "email", email()),
@@ -413,9 +459,9 @@ pub mod limits {
         Some(match (place, name) {
             ("query", "page") => json!({ "minimum": 1, "maximum": u32::MAX }),
             ("query", "size") => json!({ "minimum": 1, "maximum": PageRequest::MAX_SIZE }),
-            ("query", "worker_id") | ("path", "id") => json!({ "minimum": 1 }),
+            ("query", "worker_id" | "client_id") | ("path", "id") => json!({ "minimum": 1 }),
             ("query", "cursor") => json!({ "pattern": "^[0-9A-Fa-f]{1,16}\\.[0-9A-Fa-f]{1,16}$" }),
-            ("query", "search") => json!({
+            ("query", "search" | "q" | "serial") => json!({
                 "maxLength": SearchTerm::MAX_CHARS,
                 "pattern": format!("^[^{CONTROL}]*$")
             }),

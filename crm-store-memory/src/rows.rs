@@ -1,7 +1,7 @@
 //! What the store keeps per ticket, client and account, and the chunked table of tickets.
 
 use chrono::{DateTime, Utc};
-use crm_core::{AccountEvent, Client, Event, TicketStatus, User, UserId};
+use crm_core::{AccountEvent, Client, Device, Event, Priority, TicketStatus, User, UserId};
 
 /// Rows in fixed-size chunks: growing never moves existing rows, so a submission never pays
 /// for copying the whole table (a plain `Vec` would, at each doubling).
@@ -67,6 +67,10 @@ pub(crate) struct Row {
     pub(crate) requester_ua: Option<Box<str>>,
     pub(crate) tracking_code: Box<str>,
     pub(crate) events: Vec<Event>,
+    /// Boxed: most customers' own requests carry none.
+    pub(crate) device: Option<Box<Device>>,
+    pub(crate) priority: Priority,
+    pub(crate) due_at: Option<DateTime<Utc>>,
 }
 
 impl Row {
@@ -92,6 +96,9 @@ impl Row {
             requester_ua: sub.requester_ua.as_deref().map(Into::into),
             tracking_code: new.tracking_code.as_str().into(),
             events: Vec::with_capacity(1),
+            device: sub.device.clone().map(Box::new),
+            priority: sub.priority,
+            due_at: sub.due_at,
         }
     }
 

@@ -47,6 +47,9 @@ impl Inner {
             requester_ua: r.requester_ua.as_deref().map(str::to_owned),
             tracking_code: TrackingCode::from_stored(r.tracking_code.to_string()),
             new_to_me: false,
+            device: r.device.as_deref().cloned(),
+            priority: r.priority,
+            due_at: r.due_at,
         }
     }
 
@@ -145,6 +148,15 @@ impl Inner {
     /// Stores a new ticket (and its client on first contact) with every index and its
     /// `submitted` event, unless an open ticket has the same duplicate key. Returns its row.
     fn insert_ticket(&mut self, new: &NewTicket) -> Result<u32, StoreError> {
+        let sub = &new.submission;
+        if let Some(w) = sub.worker {
+            if !self
+                .user_row(w)
+                .is_some_and(|u| u.active && u.user.role == Role::Worker)
+            {
+                return Err(StoreError::WorkerUnavailable);
+            }
+        }
         let key = new.dedup_key();
         let hash = self.hasher.hash_one(key);
         if self
@@ -191,8 +203,71 @@ impl Inner {
         trigrams.insert(row, tickets[row as usize].folded_title());
         let filing = self.filing(row);
         self.indexes.insert_new(filing);
-        self.push_event(row, NewEvent::submitted(new.created_at));
+        self.push_event(row, NewEvent::submitted(new.created_at, sub.taken_in_by));
+        if let Some(w) = sub.worker {
+            let at = new.created_at;
+            self.update_row(row, |r| {
+                r.worker = Some(w);
+                r.assigned_at = Some(at);
+            });
+            self.push_event(
+                row,
+                NewEvent::assigned(at, sub.taken_in_by, w, None, TicketStatus::New),
+            );
+        }
         Ok(row)
+    }
+
+    /// The page of a query with counter filters or in `due` order: every ticket of the
+    /// scope's set is checked against the filter (the rules are crm-core's,
+    /// [`crm_core::TicketFilter::admits`]) and the matches are ordered by the query's sort.
+    /// Linear in the scope's size; the kept orders serve the common lists.
+    fn scan_page(&self, query: &TicketQuery) -> Page<Ticket> {
+        let f = &query.filter;
+        let scope = query.scope();
+        let set = self.indexes.set(scope, f.status, f.open);
+        // Each sort as one ascending key: newest first is (created, row) descending.
+        let key = |row: u32| -> (i64, i64) {
+            let r = &self.tickets[row as usize];
+            match query.sort {
+                TicketSort::Newest => (-r.created_at.timestamp_micros(), -i64::from(row)),
+                TicketSort::Oldest => (r.created_at.timestamp_micros(), i64::from(row)),
+                TicketSort::Due => (crm_core::page::due_key(r.due_at), -i64::from(row)),
+            }
+        };
+        let after = query.page.cursor().map(|c| match query.sort {
+            TicketSort::Newest => (
+                c.key.saturating_neg(),
+                c.id.saturating_sub(1).saturating_neg(),
+            ),
+            TicketSort::Oldest => (c.key, c.id.saturating_sub(1)),
+            TicketSort::Due => (c.key, c.id.saturating_sub(1).saturating_neg()),
+        });
+        let mut hits: Vec<((i64, i64), u32)> = set
+            .iter()
+            .map(|&(_, row)| row)
+            .filter(|&row| {
+                let r = &self.tickets[row as usize];
+                scope.admits(r.worker) && f.admits_status(r.status) && {
+                    let t = self.ticket(row);
+                    f.admits(&t)
+                }
+            })
+            .map(|row| (key(row), row))
+            .collect();
+        let total = hits.len() as u64;
+        if let Some(a) = after {
+            hits.retain(|(k, _)| *k > a);
+        }
+        hits.sort_unstable();
+        let offset = usize::try_from(query.page.offset()).unwrap_or(usize::MAX);
+        let items = hits
+            .iter()
+            .skip(offset)
+            .take(query.page.fetch_limit() as usize)
+            .map(|&(_, row)| self.ticket_for(row, query.viewer))
+            .collect();
+        query.page_of(items, total)
     }
 
     /// The page of `query`, filtered by a title search, in the query's order.
@@ -228,7 +303,8 @@ impl Inner {
         // Newest first is the keys descending; oldest first, ascending.
         let order = |a: &OrderKey, b: &OrderKey| match query.sort {
             TicketSort::Newest => b.cmp(a),
-            TicketSort::Oldest => a.cmp(b),
+            // `due` lists are answered by `scan_page`.
+            TicketSort::Oldest | TicketSort::Due => a.cmp(b),
         };
         let items = if offset >= hits.len() {
             Vec::new()
@@ -256,6 +332,10 @@ impl TicketStore for MemoryStore {
         let client = g.clients[g.tickets[row as usize].client as usize]
             .client
             .clone();
+        let (worker, assigned_at) = {
+            let r = &g.tickets[row as usize];
+            (r.worker, r.assigned_at)
+        };
         drop(g);
         self.changed(Change::Events);
         // The answer is built from the submission's own strings, moved rather than copied.
@@ -271,16 +351,19 @@ impl TicketStore for MemoryStore {
             status: TicketStatus::New,
             viewed: false,
             client,
-            worker_id: None,
+            worker_id: worker,
             created_at,
             updated_at: created_at,
-            assigned_at: None,
+            assigned_at,
             in_progress_at: None,
             done_at: None,
             requester_ip: s.requester_ip,
             requester_ua: s.requester_ua,
             tracking_code,
             new_to_me: false,
+            device: s.device,
+            priority: s.priority,
+            due_at: s.due_at,
         })
     }
 
@@ -381,6 +464,9 @@ impl TicketStore for MemoryStore {
 
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError> {
         let g = self.read();
+        if query.filter.has_counter_filters() || query.sort == TicketSort::Due {
+            return Ok(g.scan_page(query));
+        }
         if let Some(search) = &query.filter.search {
             return Ok(g.search_page(query, search.folded()));
         }
@@ -392,7 +478,7 @@ impl TicketStore for MemoryStore {
         let row = |&(_, row): &OrderKey| g.ticket_for(row, query.viewer);
         let items = match query.sort {
             TicketSort::Newest => range.rev().skip(skip).take(take).map(row).collect(),
-            TicketSort::Oldest => range.skip(skip).take(take).map(row).collect(),
+            TicketSort::Oldest | TicketSort::Due => range.skip(skip).take(take).map(row).collect(),
         };
         Ok(query.page.page_of(items, set.len() as u64))
     }
@@ -422,6 +508,8 @@ impl TicketStore for MemoryStore {
             created_at: r.created_at,
             in_progress_at: r.in_progress_at,
             done_at: r.done_at,
+            device: r.device.as_deref().and_then(crm_core::Device::public),
+            due_at: r.due_at,
         })
     }
 
@@ -451,6 +539,8 @@ fn walk(sort: TicketSort, cursor: Option<Cursor>) -> (Bound<OrderKey>, Bound<Ord
         Err(_) => (c.key, Some(u32::MAX)),
     };
     match (sort, at) {
+        // `due` lists are answered by `scan_page`, which reads cursors itself.
+        (TicketSort::Due, _) => (Bound::Unbounded, Bound::Unbounded),
         (TicketSort::Newest, (key, None)) => (Bound::Unbounded, Bound::Excluded((key, 0))),
         (TicketSort::Newest, (key, Some(row))) => (Bound::Unbounded, Bound::Excluded((key, row))),
         (TicketSort::Oldest, (key, None)) => (Bound::Included((key, 0)), Bound::Unbounded),

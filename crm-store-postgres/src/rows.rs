@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Client, ClientId, Event, EventId, EventKind, Role, SessionKey, StoreError, Ticket, TicketId,
-    TicketProgress, TicketStatus, TrackingCode, User, UserId,
+    Client, ClientId, Device, Event, EventId, EventKind, Priority, Role, SessionKey, StoreError,
+    Ticket, TicketId, TicketProgress, TicketStatus, TrackingCode, User, UserId,
 };
 use sqlx::FromRow;
 
@@ -12,8 +12,9 @@ use sqlx::FromRow;
 /// ticket query selects exactly these columns into a [`TicketRow`].
 pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.viewed, \
     t.worker_id, t.created_at, t.updated_at, t.assigned_at, t.in_progress_at, t.done_at, \
-    t.requester_ip, t.requester_ua, t.tracking_code, c.id AS client_id, c.name AS client_name, \
-    c.email AS client_email, c.phone AS client_phone, c.created_at AS client_created_at";
+    t.requester_ip, t.requester_ua, t.tracking_code, t.device, t.priority, t.due_at, \
+    c.id AS client_id, c.name AS client_name, c.email AS client_email, c.phone AS client_phone, \
+    c.created_at AS client_created_at";
 
 /// The columns of a [`UserRow`].
 pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at, active, password_hash, \
@@ -62,6 +63,21 @@ pub(crate) struct TicketRow {
     #[sqlx(default)]
     #[serde(default)]
     new_to_me: bool,
+    // Snapshots written before the columns existed lack these.
+    #[serde(default)]
+    device: Option<sqlx::types::Json<Device>>,
+    #[serde(default = "normal")]
+    priority: String,
+    #[serde(default)]
+    due_at: Option<DateTime<Utc>>,
+}
+
+fn normal() -> String {
+    Priority::Normal.as_str().to_owned()
+}
+
+pub(crate) fn priority(s: &str) -> Result<Priority, StoreError> {
+    Priority::parse(s).ok_or_else(|| StoreError::Backend(format!("unknown priority {s}").into()))
 }
 
 /// The `new_to_me` column of a read for the user bound as `$viewer` (a parameter the caller
@@ -95,6 +111,9 @@ impl TryFrom<TicketRow> for Ticket {
             requester_ua: r.requester_ua,
             tracking_code: TrackingCode::from_stored(r.tracking_code),
             new_to_me: r.new_to_me,
+            device: r.device.map(|d| d.0),
+            priority: priority(&r.priority)?,
+            due_at: r.due_at,
         })
     }
 }
@@ -174,6 +193,8 @@ pub(crate) struct ProgressRow {
     created_at: DateTime<Utc>,
     in_progress_at: Option<DateTime<Utc>>,
     done_at: Option<DateTime<Utc>>,
+    device: Option<sqlx::types::Json<Device>>,
+    due_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<ProgressRow> for TicketProgress {
@@ -186,6 +207,8 @@ impl TryFrom<ProgressRow> for TicketProgress {
             created_at: r.created_at,
             in_progress_at: r.in_progress_at,
             done_at: r.done_at,
+            device: r.device.and_then(|d| d.0.public()),
+            due_at: r.due_at,
         })
     }
 }

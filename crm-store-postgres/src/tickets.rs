@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use crm_core::{
     Client, Event, NewEvent, NewTicket, Page, Role, Scope, StatCounts, StoreError, Ticket,
     TicketId, TicketProgress, TicketQuery, TicketSort, TicketStatus, TicketStore, TrackingCode,
-    Transition, UserId, Visibility, input::fold_case, store::transition_event,
+    Transition, UserId, Visibility,
+    input::{fold_case, like_contains},
+    store::transition_event,
 };
 use sqlx::{Postgres, QueryBuilder};
 
@@ -96,7 +98,11 @@ struct ListedRow {
 /// matching rows of `ticket_search`.
 fn push_total(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
     let f = &query.filter;
-    if f.search.is_none() {
+    if f.has_counter_filters() {
+        q.push("(SELECT count(*) FROM tickets t");
+        push_filters(q, scope, query);
+        q.push(")");
+    } else if f.search.is_none() {
         q.push("(SELECT sum(n)::bigint FROM ticket_totals t WHERE TRUE");
         match scope {
             Scope::Worker(w) => {
@@ -125,7 +131,7 @@ fn push_total(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQu
 
 /// Appends the ids of one page (plus one past it), in the query's order.
 fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
-    let source = if query.filter.search.is_some() {
+    let source = if uses_search_copy(query) {
         "ticket_search"
     } else {
         "tickets"
@@ -133,6 +139,24 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticke
     let (cmp, dir) = match query.sort {
         TicketSort::Newest => ("<", "DESC"),
         TicketSort::Oldest => (">", "ASC"),
+        TicketSort::Due => {
+            q.push("SELECT t.id FROM tickets t");
+            push_filters(q, scope, query);
+            if let Some(c) = query.page.cursor() {
+                // Past the cursor: a later due time, or the same one and an older ticket.
+                q.push(" AND (coalesce(t.due_at, 'infinity'::timestamptz), -t.id) > (");
+                if c.key == crm_core::page::DUE_NEVER {
+                    q.push("'infinity'::timestamptz");
+                } else {
+                    q.push_bind(crate::rows::cursor_time(c.key));
+                }
+                q.push(", ").push_bind(c.id.saturating_neg()).push(")");
+            }
+            q.push(" ORDER BY coalesce(t.due_at, 'infinity'::timestamptz), t.id DESC LIMIT ")
+                .push_bind(i64::from(query.page.fetch_limit()));
+            push_offset(q, query);
+            return;
+        }
     };
     q.push(format!("SELECT t.id FROM {source} t"));
     push_filters(q, scope, query);
@@ -145,10 +169,22 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticke
     }
     q.push(format!(" ORDER BY t.created_at {dir}, t.id {dir} LIMIT "))
         .push_bind(i64::from(query.page.fetch_limit()));
+    push_offset(q, query);
+}
+
+fn push_offset(q: &mut QueryBuilder<'_, Postgres>, query: &TicketQuery) {
     if query.page.offset() > 0 {
         q.push(" OFFSET ")
             .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
     }
+}
+
+/// Whether a list reads the narrow copy `ticket_search` (a title search with nothing the
+/// copy lacks) rather than `tickets`.
+fn uses_search_copy(query: &TicketQuery) -> bool {
+    query.filter.search.is_some()
+        && !query.filter.has_counter_filters()
+        && query.sort != TicketSort::Due
 }
 
 /// Appends the filters of a ticket list to a query over `tickets t` (or, with a search, over
@@ -171,10 +207,61 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticket
         q.push(" AND t.status <> ")
             .push_bind(TicketStatus::Done.as_str());
     }
-    if let Some(search) = &query.filter.search {
-        q.push(" AND t.title LIKE ")
+    let f = &query.filter;
+    if let Some(search) = &f.search {
+        // The copy keeps the folded title as `title`; the table as `title_folded`.
+        let column = if uses_search_copy(query) {
+            "t.title"
+        } else {
+            "t.title_folded"
+        };
+        q.push(format!(" AND {column} LIKE "))
             .push_bind(search.like_pattern());
     }
+    if let Some(p) = f.priority {
+        q.push(" AND t.priority = ").push_bind(p.as_str());
+    }
+    if let Some(c) = f.client_id {
+        q.push(" AND t.client_id = ").push_bind(c.0);
+    }
+    if let Some(s) = &f.serial {
+        q.push(" AND t.serial_key = ").push_bind(s.clone());
+    }
+    if let Some(now) = f.overdue_at {
+        q.push(" AND t.status <> ")
+            .push_bind(TicketStatus::Done.as_str())
+            .push(" AND t.due_at < ")
+            .push_bind(now);
+    }
+    if let Some(search) = &f.q {
+        push_counter_search(q, search);
+    }
+}
+
+/// The counter search as one OR of its readings; the customer part is a semi-join on the
+/// customers whose name, e-mail or phone digits hold the fragment (trigram indexes).
+fn push_counter_search(q: &mut QueryBuilder<'_, Postgres>, s: &crm_core::CounterSearch) {
+    let pattern = like_contains(&s.text);
+    q.push(" AND (t.client_id IN (SELECT c.id FROM clients c WHERE c.name_folded LIKE ")
+        .push_bind(pattern.clone())
+        .push(" OR c.email_key LIKE ")
+        .push_bind(pattern);
+    if let Some(p) = &s.phone {
+        q.push(" OR c.phone_digits LIKE ")
+            .push_bind(like_contains(p));
+    }
+    q.push(")");
+    if let Some(n) = s.number {
+        q.push(" OR t.id = ").push_bind(n.0);
+    }
+    if let Some(code) = &s.code {
+        q.push(" OR t.tracking_code = ")
+            .push_bind(code.as_str().to_owned());
+    }
+    if let Some(k) = &s.serial {
+        q.push(" OR t.serial_key = ").push_bind(k.clone());
+    }
+    q.push(")");
 }
 
 #[async_trait]
@@ -187,8 +274,9 @@ impl TicketStore for PgStore {
         // Find or create the client. ON CONFLICT waits for a racing first request to commit;
         // the follow-up read then sees its row. An existing client is never updated.
         let inserted: Option<ClientRow> = sqlx::query_as(
-            "INSERT INTO clients (name, email, email_key, phone, created_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (email_key) DO NOTHING \
+            "INSERT INTO clients (name, email, email_key, phone, created_at, name_folded, \
+                                  phone_digits) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (email_key) DO NOTHING \
              RETURNING id, name, email, phone, created_at",
         )
         .bind(s.client_name.as_str())
@@ -196,6 +284,12 @@ impl TicketStore for PgStore {
         .bind(s.client_email.key())
         .bind(s.client_phone.as_ref().map(|p| p.as_str()))
         .bind(new.created_at)
+        .bind(fold_case(s.client_name.as_str()))
+        .bind(
+            s.client_phone
+                .as_ref()
+                .map(|p| crm_core::device::phone_digits(p.as_str())),
+        )
         .fetch_optional(&mut *tx)
         .await
         .db(self)?;
@@ -209,9 +303,27 @@ impl TicketStore for PgStore {
             .await
             .db(self)?,
         };
+        // A named worker is locked FOR SHARE until the intake commits, as an assignment does:
+        // a racing deactivation either waits and then releases this ticket too, or goes first
+        // and this intake finds no active worker and stores nothing.
+        if let Some(w) = s.worker {
+            let usable: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM users WHERE id = $1 AND active AND role = $2 FOR SHARE",
+            )
+            .bind(w.0)
+            .bind(Role::Worker.as_str())
+            .fetch_optional(&mut *tx)
+            .await
+            .db(self)?;
+            if usable.is_none() {
+                return Err(StoreError::WorkerUnavailable);
+            }
+        }
+        let assigned_at = s.worker.map(|_| new.created_at);
         let mut q = QueryBuilder::<Postgres>::new(
             "WITH t AS (INSERT INTO tickets (title, title_folded, description, status, \
-             client_id, created_at, updated_at, requester_ip, requester_ua, tracking_code) VALUES (",
+             client_id, created_at, updated_at, requester_ip, requester_ua, tracking_code, \
+             device, serial_key, priority, due_at, worker_id, assigned_at) VALUES (",
         );
         q.separated(", ")
             .push_bind(s.title.as_str())
@@ -223,30 +335,51 @@ impl TicketStore for PgStore {
             .push_bind(new.created_at)
             .push_bind(s.requester_ip.as_deref())
             .push_bind(s.requester_ua.as_deref())
-            .push_bind(new.tracking_code.as_str());
+            .push_bind(new.tracking_code.as_str())
+            .push_bind(s.device.as_ref().map(sqlx::types::Json))
+            .push_bind(s.device.as_ref().and_then(crm_core::Device::serial_key))
+            .push_bind(s.priority.as_str())
+            .push_bind(s.due_at)
+            .push_bind(s.worker.map(UserId::get))
+            .push_bind(assigned_at);
         q.push(") RETURNING *)");
-        Events::one(None, &NewEvent::submitted(new.created_at)).push_ctes(&mut q, "t");
+        let mut events = Events::one(None, &NewEvent::submitted(new.created_at, s.taken_in_by));
+        if let Some(w) = s.worker {
+            events.push(
+                None,
+                &NewEvent::assigned(new.created_at, s.taken_in_by, w, None, TicketStatus::New),
+            );
+        }
+        events.push_ctes(&mut q, "t");
         q.push(" SELECT id FROM t");
         let id: i64 = q.build_query_scalar().fetch_one(&mut *tx).await.db(self)?;
         tx.commit().await.db(self)?;
         self.wrote_events();
+        let NewTicket {
+            submission: s,
+            created_at,
+            tracking_code,
+        } = new;
         Ok(Ticket {
             id: TicketId(id),
-            title: s.title.as_str().to_owned(),
-            description: s.description.as_str().to_owned(),
+            title: s.title.into_inner(),
+            description: s.description.into_inner(),
             status: TicketStatus::New,
             viewed: false,
             client: Client::from(client),
-            worker_id: None,
-            created_at: new.created_at,
-            updated_at: new.created_at,
-            assigned_at: None,
+            worker_id: s.worker,
+            created_at,
+            updated_at: created_at,
+            assigned_at,
             in_progress_at: None,
             done_at: None,
-            requester_ip: s.requester_ip.clone(),
-            requester_ua: s.requester_ua.clone(),
-            tracking_code: new.tracking_code,
+            requester_ip: s.requester_ip,
+            requester_ua: s.requester_ua,
+            tracking_code,
             new_to_me: false,
+            device: s.device,
+            priority: s.priority,
+            due_at: s.due_at,
         })
     }
 
@@ -424,9 +557,10 @@ impl TicketStore for PgStore {
         // once), and the page's ids come from an index walk (an index-only scan for deep
         // pages, a seek for a cursor) before the join, so an OFFSET never joins the rows it
         // skips. One row more than the page says whether another page follows.
-        let dir = match query.sort {
-            TicketSort::Newest => "DESC",
-            TicketSort::Oldest => "ASC",
+        let order = match query.sort {
+            TicketSort::Newest => "t.created_at DESC, t.id DESC",
+            TicketSort::Oldest => "t.created_at ASC, t.id ASC",
+            TicketSort::Due => "coalesce(t.due_at, 'infinity'::timestamptz), t.id DESC",
         };
         let mut q = QueryBuilder::<Postgres>::new("SELECT ");
         push_total(&mut q, scope, query);
@@ -440,7 +574,7 @@ impl TicketStore for PgStore {
         push_page_ids(&mut q, scope, query);
         q.push(format!(
             ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
-             ORDER BY t.created_at {dir}, t.id {dir}"
+             ORDER BY {order}"
         ));
         let rows: Vec<ListedRow> = q
             .build_query_as()
@@ -465,7 +599,7 @@ impl TicketStore for PgStore {
             .into_iter()
             .map(|r| Ticket::try_from(r.ticket))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(query.page.page_of(items, total))
+        Ok(query.page_of(items, total))
     }
 
     #[tracing::instrument(skip_all)]
@@ -508,7 +642,7 @@ impl TicketStore for PgStore {
     async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError> {
         sqlx::query_as::<_, ProgressRow>(
             "SELECT id, status, worker_id IS NOT NULL AS assigned, created_at, in_progress_at, \
-                    done_at \
+                    done_at, device, due_at \
              FROM tickets WHERE tracking_code = $1",
         )
         .bind(code.as_str())

@@ -39,6 +39,12 @@ async fn main() -> Result<(), CoreError> {
             client_phone: Some("+1234567890".into()),
             requester_ip: Some("203.0.113.9".into()),
             requester_ua: Some("walkthrough/1.0".into()),
+            device: Some(crm_core::DeviceInput {
+                kind: Some(crm_core::DeviceKind::Laptop),
+                brand: Some("Lenovo".into()),
+                model: Some("ThinkPad T14".into()),
+                ..Default::default()
+            }),
         })
         .await?;
     println!(

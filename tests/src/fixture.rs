@@ -106,5 +106,6 @@ pub fn request(title: &str, email: &str) -> SubmitTicket {
         client_phone: Some("+1234567890".into()),
         requester_ip: Some("192.0.2.7".into()),
         requester_ua: Some("curl/8.5".into()),
+        device: None,
     }
 }

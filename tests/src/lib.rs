@@ -35,6 +35,10 @@ macro_rules! conformance_tests {
     ($factory:path) => {
         $crate::conformance_tests!(@each $factory;
             submit_stores_ticket_client_and_event,
+            staff_intake_roles_device_and_events,
+            public_view_hides_serial_condition_and_accessories,
+            counter_search_and_filters,
+            due_order_walks_every_ticket_once,
             submit_rejects_invalid_input_and_stores_nothing,
             clients_are_found_by_email_and_never_overwritten,
             duplicates_are_rejected_until_the_ticket_is_done,

@@ -44,6 +44,24 @@ pub struct SubmitTicket {
     pub requester_ip: Option<String>,
     /// The User-Agent header, any length.
     pub requester_ua: Option<String>,
+    /// The device, when the customer (or the staff member at the counter) says what it is.
+    pub device: Option<crate::device::DeviceInput>,
+}
+
+/// A request taken in at the counter by staff: a customer's fields plus what only the shop
+/// sets.
+#[derive(Debug, Clone, Default)]
+pub struct IntakeTicket {
+    /// The customer's fields and the device (`requester_ip` and `requester_ua` are the
+    /// staff member's connection).
+    pub request: SubmitTicket,
+    /// How urgent; `normal` when not given.
+    pub priority: Option<crate::device::Priority>,
+    /// When it is promised to the customer.
+    pub due_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The worker it goes to. An admin may name any active worker (without one, automatic
+    /// assignment applies); a worker's intake is always its own.
+    pub worker_id: Option<UserId>,
 }
 
 /// A ticket list request as received, before validation.
@@ -67,6 +85,16 @@ pub struct ListTickets {
     pub open: bool,
     /// The order; newest first when not given.
     pub sort: Option<crate::page::TicketSort>,
+    /// Only this priority.
+    pub priority: Option<crate::device::Priority>,
+    /// Only this customer's tickets.
+    pub client_id: Option<crate::ids::ClientId>,
+    /// Only the device with this serial (case and spaces ignored).
+    pub serial: Option<String>,
+    /// Only open tickets promised for a time already past.
+    pub overdue: bool,
+    /// The counter search: number, tracking code, customer name, e-mail or phone, serial.
+    pub q: Option<String>,
 }
 
 /// A user list request as received, before validation.

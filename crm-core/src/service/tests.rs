@@ -42,6 +42,9 @@ fn ticket(status: TicketStatus, worker: Option<UserId>) -> Ticket {
         requester_ua: None,
         tracking_code: TrackingCode::generate(),
         new_to_me: false,
+        device: None,
+        priority: crate::device::Priority::Normal,
+        due_at: None,
     }
 }
 

@@ -1,22 +1,52 @@
 //! The request workflow: submission, tracking, reading, listing, assigning, moving, history
 //! and statistics.
 
-use super::{Crm, ListTickets, SubmitTicket, not_found, require};
+use super::{Crm, IntakeTicket, ListTickets, SubmitTicket, not_found, require};
 use crate::{
+    device::{Device, Priority},
     error::{CoreError, StoreError},
     history::Event,
     ids::{TicketId, UserId},
+    input::SearchTerm,
     input::{
         ClientName, Description, Email, Phone, Title, ValidationErrors, check_worker_id,
         truncate_user_agent,
     },
-    page::{Page, TicketFilter, TicketQuery, parse_list},
+    page::{CounterSearch, Page, TicketFilter, TicketQuery, parse_list},
     role::{Actor, Permission, Role},
     status::TicketStatus,
     store::{ExpectedState, Store, Transition},
     ticket::{NewTicket, Submission, Ticket, TicketCounts, TicketProgress, TrackingCode},
     user::Stats,
 };
+
+/// A request's fields checked into a [`Submission`] (priority `normal`, no due date, no
+/// worker): every problem is added to `errs`, and `None` comes back when there was one.
+fn validate(req: SubmitTicket, errs: &mut ValidationErrors) -> Option<Submission> {
+    let title = errs.check("title", Title::parse_owned(req.title));
+    let description = errs.check("description", Description::parse_owned(req.description));
+    let client_name = errs.check("client.name", ClientName::parse_owned(req.client_name));
+    let client_email = errs.check("client.email", Email::parse(&req.client_email));
+    let client_phone = errs.check(
+        "client.phone",
+        Phone::parse_optional(req.client_phone.as_deref()),
+    );
+    let device = Device::parse(req.device, errs);
+    Some(Submission {
+        title: title?,
+        description: description?,
+        client_name: client_name?,
+        client_email: client_email?,
+        client_phone: client_phone?,
+        requester_ip: req.requester_ip,
+        requester_ua: req.requester_ua.as_deref().map(truncate_user_agent),
+        device,
+        priority: Priority::Normal,
+        due_at: None,
+        taken_in_by: None,
+        worker: None,
+    })
+}
 
 /// How often a change re-reads and retries after losing a compare-and-set. One retry is
 /// enough for a single competing change; a few more absorb bursts without looping forever.
@@ -29,39 +59,49 @@ impl<S: Store> Crm<S> {
     /// an identical open request is [`CoreError::DuplicateTicket`] and nothing is stored.
     pub async fn submit(&self, req: SubmitTicket) -> Result<Ticket, CoreError> {
         let mut errs = ValidationErrors::default();
-        let title = errs.check("title", Title::parse_owned(req.title));
-        let description = errs.check("description", Description::parse_owned(req.description));
-        let client_name = errs.check("client.name", ClientName::parse_owned(req.client_name));
-        let client_email = errs.check("client.email", Email::parse(&req.client_email));
-        let client_phone = errs.check(
-            "client.phone",
-            Phone::parse_optional(req.client_phone.as_deref()),
-        );
-        let (
-            Some(title),
-            Some(description),
-            Some(client_name),
-            Some(client_email),
-            Some(client_phone),
-        ) = (title, description, client_name, client_email, client_phone)
-        else {
-            return Err(errs.into());
-        };
-        let new = NewTicket {
-            submission: Submission {
-                title,
-                description,
-                client_name,
-                client_email,
-                client_phone,
-                requester_ip: req.requester_ip,
-                requester_ua: req.requester_ua.as_deref().map(truncate_user_agent),
+        let submission = validate(req, &mut errs);
+        let submission = submission.filter(|_| errs.is_empty()).ok_or(errs)?;
+        self.store_submission(submission).await
+    }
+
+    /// A request taken in at the counter by `actor`: validated like a customer's, with the
+    /// shop's priority and due date, and the worker it goes to (an admin names any active
+    /// worker or leaves it to automatic assignment; a worker's intake is its own, and naming
+    /// another is [`CoreError::Forbidden`]). The `submitted` event names `actor`; a named
+    /// worker is assigned in the same atomic step (an inactive or unknown one is
+    /// [`CoreError::InvalidWorker`] and nothing is stored).
+    pub async fn intake(&self, actor: &Actor, req: IntakeTicket) -> Result<Ticket, CoreError> {
+        let worker = match actor.role {
+            Role::Worker => match req.worker_id {
+                Some(w) if w != actor.id => {
+                    return Err(CoreError::Forbidden(
+                        "Workers take requests in for themselves and cannot name another worker.",
+                    ));
+                }
+                _ => Some(actor.id),
             },
+            Role::Admin => req.worker_id,
+        };
+        check_worker_id(worker)?;
+        let mut errs = ValidationErrors::default();
+        let submission = validate(req.request, &mut errs);
+        let mut submission = submission.filter(|_| errs.is_empty()).ok_or(errs)?;
+        submission.priority = req.priority.unwrap_or_default();
+        submission.due_at = req.due_at;
+        submission.taken_in_by = Some(actor.id);
+        submission.worker = worker;
+        self.store_submission(submission).await
+    }
+
+    async fn store_submission(&self, submission: Submission) -> Result<Ticket, CoreError> {
+        let new = NewTicket {
+            submission,
             created_at: self.clock.now(),
             tracking_code: TrackingCode::generate(),
         };
         let ticket = self.store.create_ticket(new).await.map_err(|e| match e {
             StoreError::DuplicateTicket => CoreError::DuplicateTicket,
+            StoreError::WorkerUnavailable => CoreError::InvalidWorker,
             other => CoreError::from_store(other),
         })?;
         self.assign_waiting_after_change().await;
@@ -89,13 +129,43 @@ impl<S: Store> Crm<S> {
         actor: &Actor,
         req: ListTickets,
     ) -> Result<Page<Ticket>, CoreError> {
-        let (page, search) = parse_list(
+        let mut errs = ValidationErrors::default();
+        let listed = parse_list(
             req.page,
             req.size,
             req.cursor.as_deref(),
             req.search.as_deref(),
         )
-        .and_then(|ps| check_worker_id(req.worker_id).map(|()| ps))?;
+        .map_err(|e| errs.0.extend(e.0))
+        .ok();
+        let q = errs.check("q", CounterSearch::parse(req.q.as_deref().unwrap_or("")));
+        let serial = errs.check(
+            "serial",
+            match req.serial.as_deref().map(str::trim) {
+                Some(s) if s.chars().count() > SearchTerm::MAX_CHARS => Err(format!(
+                    "Serial must be at most {} characters.",
+                    SearchTerm::MAX_CHARS
+                )),
+                Some(s) if s.chars().any(crate::input::is_forbidden_control) => {
+                    Err("Serial must not contain control characters.".to_owned())
+                }
+                Some(s) if !s.is_empty() => Ok(Some(crate::device::serial_key(s))),
+                _ => Ok(None),
+            },
+        );
+        if let Some(c) = req.client_id.filter(|c| c.0 < 1) {
+            errs.0.push(crate::input::FieldError {
+                field: "client_id".into(),
+                message: format!("client_id must be 1 or more, not {}.", c.0),
+            });
+        }
+        let (Some((page, search)), Some(q), Some(serial)) = (listed, q, serial) else {
+            return Err(errs.into());
+        };
+        if !errs.is_empty() {
+            return Err(errs.into());
+        }
+        check_worker_id(req.worker_id)?;
         let visibility = actor.visibility();
         if visibility.scope(req.worker_id) == crate::role::Scope::Nothing {
             return Err(CoreError::Forbidden(
@@ -110,6 +180,11 @@ impl<S: Store> Crm<S> {
                 search,
                 unassigned: req.unassigned,
                 open: req.open,
+                priority: req.priority,
+                client_id: req.client_id,
+                serial,
+                overdue_at: req.overdue.then(|| self.clock.now()),
+                q,
             },
             sort: req.sort.unwrap_or_default(),
             page,

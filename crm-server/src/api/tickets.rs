@@ -3,17 +3,19 @@
 use super::{
     AppState, Tag,
     dto::{
-        AssignRequest, HistoryBody, PageBody, SortParam, StatsBody, Status, StatusRequest,
-        TicketBody, TicketCountsBody,
+        AssignRequest, HistoryBody, IntakeRequest, PageBody, PriorityBody, SortParam, StatsBody,
+        Status, StatusRequest, TicketBody, TicketCountsBody,
     },
 };
 use crate::{
     auth::{AdminAuth, StaffAuth},
     error::ApiError,
+    request_meta,
 };
 use crm_core::{ListTickets, Store, TicketId, UserId};
+use poem::Request;
 use poem_openapi::{
-    OpenApi,
+    ApiResponse, OpenApi,
     param::{Path, Query},
     payload::Json,
 };
@@ -21,8 +23,38 @@ use poem_openapi::{
 /// Repair requests, for staff.
 pub struct TicketsApi<S>(pub AppState<S>);
 
+/// The outcome of an intake.
+#[derive(ApiResponse)]
+pub enum IntakeResponse {
+    /// Stored; the staff view, with the tracking code for the receipt.
+    #[oai(status = 201)]
+    Created(Json<TicketBody>),
+}
+
 #[OpenApi(tag = "Tag::Tickets")]
 impl<S: Store> TicketsApi<S> {
+    /// Take a request in at the counter
+    ///
+    /// Staff record a walk-in customer's request with the device left for repair. Validated
+    /// like a public submission (the same duplicate rule and customer e-mail, no per-address
+    /// limit); an admin may name any active worker (`invalid_worker` otherwise; without one,
+    /// automatic assignment applies), a worker's intake is its own and naming another is
+    /// `forbidden`. The `submitted` event names the staff member.
+    #[oai(path = "/tickets", method = "post")]
+    async fn intake(
+        &self,
+        auth: StaffAuth,
+        req: &Request,
+        body: Json<IntakeRequest>,
+    ) -> Result<IntakeResponse, ApiError> {
+        let ip = request_meta::client_ip(req, &self.0.trusted_proxies);
+        let intake = body
+            .0
+            .into_intake(ip.map(|ip| ip.to_string()), request_meta::user_agent(req));
+        let t = self.0.crm.intake(&auth.0.actor, intake).await?;
+        Ok(IntakeResponse::Created(Json(t.into())))
+    }
+
     /// List tickets
     ///
     /// Newest first. Admins see every ticket; a worker sees only its own and may pass only its
@@ -50,8 +82,21 @@ impl<S: Store> TicketsApi<S> {
         unassigned: Query<Option<bool>>,
         /// Only open tickets, `new` or `in_progress` (`true`): a technician's queue.
         open: Query<Option<bool>>,
-        /// `newest` first (the default) or `oldest` first; cursors walk on in either.
+        /// `newest` first (the default), `oldest` first, or `due`: soonest due first, those
+        /// without a due date last, then newest. Cursors walk on in each.
         sort: Query<Option<SortParam>>,
+        /// Only this priority.
+        priority: Query<Option<PriorityBody>>,
+        /// Only this customer's tickets.
+        client_id: Query<Option<i64>>,
+        /// Only the device with this serial (exact; case and spaces ignored).
+        serial: Query<Option<String>>,
+        /// Only open tickets whose due date has passed (`true`).
+        overdue: Query<Option<bool>>,
+        /// The counter search: a ticket number (`35` or `#35`), a tracking code, a fragment
+        /// of the customer's name or e-mail, of their phone number (digits; a leading `0`
+        /// dropped), or a device serial.
+        q: Query<Option<String>>,
     ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
         let actor = auth.0.actor;
         let req = ListTickets {
@@ -64,6 +109,11 @@ impl<S: Store> TicketsApi<S> {
             unassigned: unassigned.0.unwrap_or(false),
             open: open.0.unwrap_or(false),
             sort: sort.0.map(Into::into),
+            priority: priority.0.map(Into::into),
+            client_id: client_id.0.map(crm_core::ClientId),
+            serial: serial.0,
+            overdue: overdue.0.unwrap_or(false),
+            q: q.0,
         };
         Ok(Json(self.0.crm.list_tickets(&actor, req).await?.into()))
     }

@@ -204,6 +204,9 @@ mod tests {
             requester_ua: None,
             tracking_code: TrackingCode::generate(),
             new_to_me: false,
+            device: None,
+            priority: crm_core::Priority::Normal,
+            due_at: None,
         }
     }
 

@@ -36,6 +36,7 @@ mod assignment;
 mod auth;
 mod failures;
 mod hardening;
+mod intake;
 mod lists;
 mod probes;
 mod public;

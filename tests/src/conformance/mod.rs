@@ -5,6 +5,7 @@
 mod accounts;
 mod assignment;
 mod hardening;
+mod intake;
 mod lists;
 mod live;
 mod notify;
@@ -15,6 +16,7 @@ mod workflow;
 pub use accounts::*;
 pub use assignment::*;
 pub use hardening::*;
+pub use intake::*;
 pub use lists::*;
 pub use live::*;
 pub use notify::*;

@@ -1,6 +1,9 @@
 //! Ticket bodies: submissions, the staff and public views, history and statistics.
 
-use super::{Status, Text};
+use super::{
+    Status, Text,
+    device::{DeviceBody, DeviceKindBody, DeviceRequest, PriorityBody, PublicDeviceBody},
+};
 use chrono::{DateTime, Utc};
 use crm_core::{Client, Event, Stats, Ticket, TicketProgress, UserId};
 use poem_openapi::{Enum, Object, types::Example};
@@ -37,6 +40,8 @@ pub struct SubmitRequest {
     pub description: Text,
     /// Who asks.
     pub client: ClientRequest,
+    /// The device, when the customer says what it is.
+    pub device: Option<DeviceRequest>,
 }
 
 impl SubmitRequest {
@@ -54,6 +59,7 @@ impl SubmitRequest {
             client_phone: self.client.phone.map(Into::into),
             requester_ip,
             requester_ua,
+            device: self.device.map(Into::into),
         }
     }
 }
@@ -64,6 +70,72 @@ impl Example for SubmitRequest {
             title: "Broken laptop screen".into(),
             description: "Screen flickers and has dead pixels".into(),
             client: ClientRequest::example(),
+            device: Some(DeviceRequest {
+                kind: Some(DeviceKindBody::Laptop),
+                brand: Some("Lenovo".into()),
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// A request taken in at the counter: a customer's fields, the device, and what only the
+/// shop sets.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct IntakeRequest {
+    /// What is broken, 1-200 characters.
+    pub title: Text,
+    /// The fault, 1-5000 characters.
+    pub description: Text,
+    /// The customer (found by e-mail; a new one is created).
+    pub client: ClientRequest,
+    /// The device left for repair.
+    pub device: Option<DeviceRequest>,
+    /// How urgent; `normal` when not given.
+    pub priority: Option<PriorityBody>,
+    /// When it is promised to the customer (RFC 3339).
+    pub due_at: Option<DateTime<Utc>>,
+    /// The worker it goes to. An admin may name any active worker (without one, automatic
+    /// assignment applies); a worker's intake is its own and may name only itself.
+    pub worker_id: Option<i64>,
+}
+
+impl IntakeRequest {
+    /// The core's intake, with what the transport knows of the staff member's connection.
+    pub fn into_intake(
+        self,
+        requester_ip: Option<String>,
+        requester_ua: Option<String>,
+    ) -> crm_core::IntakeTicket {
+        crm_core::IntakeTicket {
+            request: crm_core::SubmitTicket {
+                title: self.title.into(),
+                description: self.description.into(),
+                client_name: self.client.name.into(),
+                client_email: self.client.email.into(),
+                client_phone: self.client.phone.map(Into::into),
+                requester_ip,
+                requester_ua,
+                device: self.device.map(Into::into),
+            },
+            priority: self.priority.map(Into::into),
+            due_at: self.due_at,
+            worker_id: self.worker_id.map(UserId),
+        }
+    }
+}
+
+impl Example for IntakeRequest {
+    fn example() -> Self {
+        Self {
+            title: "Cracked screen".into(),
+            description: "Dropped it; the touch works in the lower half only".into(),
+            client: ClientRequest::example(),
+            device: Some(DeviceRequest::example()),
+            priority: Some(PriorityBody::High),
+            due_at: None,
+            worker_id: None,
         }
     }
 }
@@ -144,6 +216,10 @@ pub struct ProgressBody {
     pub in_progress_at: Option<DateTime<Utc>>,
     /// When work finished.
     pub done_at: Option<DateTime<Utc>>,
+    /// What the device is (never its serial, condition or accessories).
+    pub device: Option<PublicDeviceBody>,
+    /// When it was promised.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl From<TicketProgress> for ProgressBody {
@@ -155,6 +231,8 @@ impl From<TicketProgress> for ProgressBody {
             created_at: p.created_at,
             in_progress_at: p.in_progress_at,
             done_at: p.done_at,
+            device: p.device.map(Into::into),
+            due_at: p.due_at,
         }
     }
 }
@@ -224,6 +302,12 @@ pub struct TicketBody {
     /// Whether the signed-in user has never opened it (its own "new to me"; `viewed` says
     /// whether anyone has).
     pub new_to_me: bool,
+    /// The device left for repair.
+    pub device: Option<DeviceBody>,
+    /// How urgent.
+    pub priority: PriorityBody,
+    /// When it was promised to the customer.
+    pub due_at: Option<DateTime<Utc>>,
 }
 
 impl From<Ticket> for TicketBody {
@@ -246,6 +330,9 @@ impl From<Ticket> for TicketBody {
             requester_ua: t.requester_ua,
             tracking_code: t.tracking_code.as_str().to_owned(),
             new_to_me: t.new_to_me,
+            device: t.device.map(Into::into),
+            priority: t.priority.into(),
+            due_at: t.due_at,
         }
     }
 }
@@ -288,6 +375,8 @@ pub enum SortParam {
     Newest,
     /// Oldest first: a queue.
     Oldest,
+    /// Soonest due first, those without a due date last, then newest.
+    Due,
 }
 
 impl From<SortParam> for crm_core::TicketSort {
@@ -295,6 +384,7 @@ impl From<SortParam> for crm_core::TicketSort {
         match s {
             SortParam::Newest => Self::Newest,
             SortParam::Oldest => Self::Oldest,
+            SortParam::Due => Self::Due,
         }
     }
 }

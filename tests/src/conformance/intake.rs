@@ -1,0 +1,353 @@
+//! Intake at the counter: staff intake and its roles, the device and its limits, priority and
+//! due date, the public view hiding the shop's records, the counter search and filters, and
+//! the `due` order walked by cursor.
+
+use super::*;
+use crm_core::{DeviceInput, DeviceKind, IntakeTicket, Priority};
+
+fn device() -> DeviceInput {
+    DeviceInput {
+        kind: Some(DeviceKind::Phone),
+        brand: Some(" Fairphone ".into()),
+        model: Some("5".into()),
+        serial: Some("35 209 911 0001 x".into()),
+        condition: Some("Cracked back glass".into()),
+        accessories: Some("Case, SIM".into()),
+    }
+}
+
+fn intake(title: &str, email: &str) -> IntakeTicket {
+    let mut request = request(title, email);
+    request.device = Some(device());
+    IntakeTicket {
+        request,
+        priority: Some(Priority::High),
+        due_at: None,
+        worker_id: None,
+    }
+}
+
+/// An admin's intake names any active worker (assigned in the same step, both events by the
+/// admin), a worker's intake is its own and may not name another, a bad worker stores
+/// nothing, and the device, priority and due date are kept and validated.
+pub async fn staff_intake_roles_device_and_events<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    f.tick();
+    let now = f.clock.now();
+    let mut req = intake("Cracked back", "walkin@example.com");
+    req.due_at = Some(now + TimeDelta::days(2));
+    req.worker_id = Some(f.worker.id);
+    let t = f.crm.intake(&f.admin, req).await.unwrap();
+    assert_eq!(t.worker_id, Some(f.worker.id));
+    assert_eq!(t.assigned_at, Some(now));
+    assert_eq!(t.priority, Priority::High);
+    assert_eq!(t.due_at, Some(now + TimeDelta::days(2)));
+    let d = t.device.clone().unwrap();
+    assert_eq!(d.kind, Some(DeviceKind::Phone));
+    assert_eq!(d.brand.as_deref(), Some("Fairphone"));
+    assert_eq!(d.serial.as_deref(), Some("35 209 911 0001 x"));
+    assert_eq!(d.accessories.as_deref(), Some("Case, SIM"));
+    let read = f.crm.get_ticket(&f.admin, t.id).await.unwrap();
+    assert_eq!(
+        (read.device, read.priority, read.due_at, read.worker_id),
+        (t.device.clone(), t.priority, t.due_at, t.worker_id)
+    );
+    let h = f.crm.history(&f.admin, t.id).await.unwrap();
+    let kinds: Vec<_> = h.iter().map(|e| (e.kind, e.actor_id)).collect();
+    assert_eq!(
+        kinds[..2],
+        [
+            (EventKind::Submitted, Some(f.admin.id)),
+            (EventKind::Assigned, Some(f.admin.id))
+        ]
+    );
+    assert_eq!(h[1].worker_id, Some(f.worker.id));
+
+    // A worker's intake is its own; naming another worker is refused.
+    f.tick();
+    let own = f
+        .crm
+        .intake(&f.worker, intake("Dead battery", "walkin2@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(own.worker_id, Some(f.worker.id));
+    assert_eq!(own.priority, Priority::High);
+    let mut other = intake("Loose port", "walkin3@example.com");
+    other.worker_id = Some(f.other.id);
+    assert_eq!(
+        f.crm.intake(&f.worker, other).await.unwrap_err().code(),
+        "forbidden"
+    );
+    // Naming an admin, an unknown id or a deleted worker stores nothing.
+    let before = f
+        .crm
+        .list_tickets(&f.admin, list(None, None, None))
+        .await
+        .unwrap()
+        .total;
+    for bad in [f.admin.id, UserId(9999)] {
+        let mut r = intake("Nobody's job", "walkin4@example.com");
+        r.worker_id = Some(bad);
+        assert_eq!(
+            f.crm.intake(&f.admin, r).await.unwrap_err().code(),
+            "invalid_worker"
+        );
+    }
+    f.crm.delete_user(&f.admin, f.other.id).await.unwrap();
+    let mut r = intake("Nobody's job", "walkin4@example.com");
+    r.worker_id = Some(f.other.id);
+    assert_eq!(
+        f.crm.intake(&f.admin, r).await.unwrap_err().code(),
+        "invalid_worker"
+    );
+    let after = f
+        .crm
+        .list_tickets(&f.admin, list(None, None, None))
+        .await
+        .unwrap()
+        .total;
+    assert_eq!(before, after, "a refused intake stores nothing");
+
+    // The duplicate rule is the public one.
+    f.tick();
+    let dup = f
+        .crm
+        .intake(&f.admin, intake("Cracked back", "WALKIN@example.com"))
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), "duplicate_ticket");
+
+    // Without a worker, an admin's intake waits for one; priority defaults to normal.
+    let mut plain = intake("Plain", "walkin5@example.com");
+    plain.priority = None;
+    plain.request.device = None;
+    let p = f.crm.intake(&f.admin, plain).await.unwrap();
+    assert_eq!(
+        (p.worker_id, p.priority, p.device),
+        (None, Priority::Normal, None)
+    );
+
+    // Device limits, field by field, and nothing stored.
+    let mut bad = intake("Bad device", "walkin6@example.com");
+    bad.request.device = Some(DeviceInput {
+        brand: Some("b".repeat(65)),
+        serial: Some("IMEI#1".into()),
+        condition: Some("c".repeat(1001)),
+        accessories: Some("a".repeat(501)),
+        ..Default::default()
+    });
+    let e = f.crm.intake(&f.admin, bad).await.unwrap_err();
+    assert_eq!(
+        fields(&e),
+        [
+            "device.brand",
+            "device.serial",
+            "device.condition",
+            "device.accessories"
+        ]
+    );
+    // A public submission takes the device too, with the customer as the actor.
+    let mut public = request("Public with device", "pub@example.com");
+    public.device = Some(device());
+    let t = f.crm.submit(public).await.unwrap();
+    assert_eq!(t.device.unwrap().model.as_deref(), Some("5"));
+    assert_eq!(
+        (t.priority, t.due_at, t.worker_id),
+        (Priority::Normal, None, None)
+    );
+    let h = f.crm.history(&f.admin, t.id).await.unwrap();
+    assert_eq!(h[0].actor_id, None);
+}
+
+/// The progress view names the device (kind, brand, model) and the due date, never the
+/// serial, the condition or the accessories.
+pub async fn public_view_hides_serial_condition_and_accessories<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut req = intake("Hidden fields", "hide@example.com");
+    req.due_at = Some(f.clock.now() + TimeDelta::days(1));
+    let t = f.crm.intake(&f.admin, req).await.unwrap();
+    let p = f.crm.track(t.tracking_code.as_str()).await.unwrap();
+    let d = p.device.clone().unwrap();
+    assert_eq!(d.kind, Some(DeviceKind::Phone));
+    assert_eq!(d.brand.as_deref(), Some("Fairphone"));
+    assert_eq!(d.model.as_deref(), Some("5"));
+    assert_eq!(p.due_at, t.due_at);
+    let text = format!("{p:?}");
+    for secret in ["35 209", "Cracked back glass", "Case, SIM"] {
+        assert!(!text.contains(secret), "{secret} leaked into {text}");
+    }
+}
+
+/// The counter search finds a ticket by number, code, name, e-mail, phone digits (with or
+/// without the trunk zero) and serial; it combines with the other filters and with a
+/// worker's scope. The priority, customer, serial and overdue filters agree with the rules.
+pub async fn counter_search_and_filters<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let mut a = intake("Screen", "anna.kowalska@example.com");
+    a.request.client_name = "Anna Kowalska".into();
+    a.request.client_phone = Some("+49 171 2345678".into());
+    a.worker_id = Some(f.worker.id);
+    a.due_at = Some(f.clock.now() + TimeDelta::hours(1));
+    let a = f.crm.intake(&f.admin, a).await.unwrap();
+    f.tick();
+    let mut b = intake("Battery", "bob@example.org");
+    b.request.client_name = "Bob Stone".into();
+    b.request.client_phone = Some("(020) 7946 0958".into());
+    b.request.device = Some(DeviceInput {
+        serial: Some("SN-777".into()),
+        ..Default::default()
+    });
+    b.priority = Some(Priority::Urgent);
+    let b = f.crm.intake(&f.admin, b).await.unwrap();
+    f.tick();
+    let c = f.submit("Kettle").await;
+
+    let find = |q: &str| {
+        let mut l = list(None, None, None);
+        l.q = Some(q.into());
+        l
+    };
+    let cases: Vec<(String, Vec<i64>)> = vec![
+        (format!("#{}", a.id.0), vec![a.id.0]),
+        (
+            a.tracking_code.as_str().to_lowercase().replace('-', ""),
+            vec![a.id.0],
+        ),
+        ("kowal".into(), vec![a.id.0]),
+        ("ANNA.K".into(), vec![a.id.0]),
+        ("example.org".into(), vec![b.id.0]),
+        ("0171 234".into(), vec![a.id.0]),
+        ("171-234".into(), vec![a.id.0]),
+        ("7946 09".into(), vec![b.id.0]),
+        ("sn-777".into(), vec![b.id.0]),
+        ("352099110001x".into(), vec![a.id.0]),
+        ("nobody at all".into(), vec![]),
+    ];
+    for (q, want) in cases {
+        let got = f.crm.list_tickets(&f.admin, find(&q)).await.unwrap();
+        let mut got_ids = ids(&got.items);
+        got_ids.sort_unstable();
+        // The fixture's own client (John Doe) may match broad fragments; these do not.
+        assert_eq!(got_ids, want, "q={q}");
+        assert_eq!(got.total, want.len() as u64, "q={q}");
+    }
+    // Combined with a worker's scope and other filters.
+    let mine = f
+        .crm
+        .list_tickets(&f.worker, find("example"))
+        .await
+        .unwrap();
+    assert_eq!(ids(&mine.items), [a.id.0]);
+    let mut urgent = find("example");
+    urgent.priority = Some(Priority::Urgent);
+    assert_eq!(
+        ids(&f.crm.list_tickets(&f.admin, urgent).await.unwrap().items),
+        [b.id.0]
+    );
+    let mut by_client = list(None, None, None);
+    by_client.client_id = Some(c.client.id);
+    assert_eq!(
+        ids(&f.crm.list_tickets(&f.admin, by_client).await.unwrap().items),
+        [c.id.0]
+    );
+    let mut by_serial = list(None, None, None);
+    by_serial.serial = Some(" sn-777 ".into());
+    assert_eq!(
+        ids(&f.crm.list_tickets(&f.admin, by_serial).await.unwrap().items),
+        [b.id.0]
+    );
+    // Overdue: open and promised for a time now past; a done ticket never is.
+    let overdue = || {
+        let mut l = list(None, None, None);
+        l.overdue = true;
+        l
+    };
+    assert!(
+        f.crm
+            .list_tickets(&f.admin, overdue())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    f.clock.advance(TimeDelta::hours(2));
+    assert_eq!(
+        ids(&f.crm.list_tickets(&f.admin, overdue()).await.unwrap().items),
+        [a.id.0]
+    );
+    f.set(&f.worker, a.id, InProgress).await.unwrap();
+    f.set(&f.worker, a.id, Done).await.unwrap();
+    assert_eq!(
+        f.crm.list_tickets(&f.admin, overdue()).await.unwrap().total,
+        0
+    );
+    // A bad value is a field error.
+    let mut bad = find(&"x".repeat(201));
+    bad.client_id = Some(crm_core::ClientId(0));
+    assert_eq!(
+        fields(&f.crm.list_tickets(&f.admin, bad).await.unwrap_err()),
+        ["q", "client_id"]
+    );
+}
+
+/// `sort=due` is soonest due first, undated last, then newest; walked by cursor it returns
+/// every ticket once, also while tickets (dated and undated) are added between the steps.
+pub async fn due_order_walks_every_ticket_once<S: Store + Clone>(store: S) {
+    let f = Fixture::new(store).await;
+    let start = f.clock.now();
+    let add = |i: u32, due: Option<i64>| {
+        let mut r = intake(&format!("Due {i}"), &format!("due{i}@example.com"));
+        r.request.device = None;
+        r.due_at = due.map(|h| start + TimeDelta::hours(h));
+        r
+    };
+    let mut made = Vec::new();
+    for i in 0..23u32 {
+        f.tick();
+        let due = (i % 3 != 0).then_some(i64::from(i % 5) + 1);
+        made.push(f.crm.intake(&f.admin, add(i, due)).await.unwrap());
+    }
+    let sorted = {
+        let mut l = list(None, None, None);
+        l.sort = Some(TicketSort::Due);
+        f.crm.list_tickets(&f.admin, l).await.unwrap().items
+    };
+    let key = |t: &Ticket| (t.due_at.map_or(i64::MAX, |d| d.timestamp()), -t.id.0);
+    let mut want = made.clone();
+    want.sort_by_key(key);
+    assert_eq!(ids(&sorted), ids(&want));
+
+    let mut seen = Vec::new();
+    let mut cursor: Option<Cursor> = None;
+    let mut extra = 100u32;
+    loop {
+        let mut l = list(None, None, None);
+        l.size = Some(4);
+        l.sort = Some(TicketSort::Due);
+        l.cursor = cursor.map(Cursor::encode);
+        let page = f.crm.list_tickets(&f.admin, l).await.unwrap();
+        seen.extend(ids(&page.items));
+        // Added meanwhile: one due long after everything, one undated (newest of all).
+        f.tick();
+        f.crm
+            .intake(&f.admin, add(extra, Some(1000)))
+            .await
+            .unwrap();
+        extra += 1;
+        f.crm.intake(&f.admin, add(extra, None)).await.unwrap();
+        extra += 1;
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    let unique: HashSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "no ticket twice");
+    for t in &made {
+        assert!(
+            unique.contains(&t.id.0),
+            "#{} missing from the walk",
+            t.id.0
+        );
+    }
+}
