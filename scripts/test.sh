@@ -92,12 +92,14 @@ cargo test --workspace --locked "$@"
 bash tests/contract/run.sh
 
 # Browser tests of the web UI: Debian's Chromium driven by playwright-core from npm, against
-# the crm-server binary the cargo run above built.
-if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1; then
-  log "installing Debian's chromium (and node/npm when missing) for the browser tests"
+# the crm-server binary the cargo run above built. The printed receipt is turned into an
+# image by poppler's pdftoppm and its QR code read by zbar's zbarimg (Debian's packages).
+if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null 2>&1 \
+  || ! command -v zbarimg >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  log "installing Debian's chromium, zbar-tools and poppler-utils (and node/npm when missing) for the browser tests"
   if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install chromium"; exit 1; fi
   apt-get update -qq
-  pkgs=(chromium chromium-driver)
+  pkgs=(chromium chromium-driver zbar-tools poppler-utils)
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null
 fi

@@ -63,6 +63,9 @@ pub struct Config {
     pub webhook_allow_hosts: Vec<String>,
     /// `SMTP_URL`, `MAIL_FROM`, `PUBLIC_BASE_URL`: customer e-mail, when a mail server is set.
     pub mail: Option<MailConfig>,
+    /// `SHOP_NAME`, `SHOP_ADDRESS`, `SHOP_PHONE`, `RECEIPT_TERMS`, `PUBLIC_BASE_URL`: what
+    /// the printed receipt says of the shop, and where its tracking link starts.
+    pub shop: crate::receipt::ShopConfig,
     /// `RUST_LOG`.
     pub log_filter: String,
 }
@@ -175,6 +178,7 @@ impl Config {
             cors_origins,
             webhook_allow_hosts: v.list("WEBHOOK_ALLOW_HOSTS"),
             mail: v.mail()?,
+            shop: v.shop()?,
             log_filter: v.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             store,
         })
@@ -284,6 +288,33 @@ impl Vars<'_> {
             password: password.into(),
             role,
         }
+    }
+
+    fn shop(&self) -> Result<crate::receipt::ShopConfig, ConfigError> {
+        let defaults = crate::receipt::ShopConfig::default();
+        let public_base_url = match self.get("PUBLIC_BASE_URL") {
+            None => None,
+            Some(u) => {
+                let u = u.trim().trim_end_matches('/').to_owned();
+                if !(u.starts_with("http://") || u.starts_with("https://")) {
+                    return Err(ConfigError(
+                        "PUBLIC_BASE_URL must start with http:// or https://".into(),
+                    ));
+                }
+                Some(u)
+            }
+        };
+        Ok(crate::receipt::ShopConfig {
+            name: self
+                .get("SHOP_NAME")
+                .map_or(defaults.name, |n| n.trim().to_owned()),
+            address: self.get("SHOP_ADDRESS").map(|a| a.trim().to_owned()),
+            phone: self.get("SHOP_PHONE").map(|p| p.trim().to_owned()),
+            terms: self
+                .get("RECEIPT_TERMS")
+                .map_or(defaults.terms, |t| t.trim().to_owned()),
+            public_base_url,
+        })
     }
 
     fn mail(&self) -> Result<Option<MailConfig>, ConfigError> {

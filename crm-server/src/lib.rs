@@ -20,6 +20,7 @@ pub mod metrics;
 mod middleware;
 pub mod notify;
 pub mod openapi;
+pub mod receipt;
 pub mod request_meta;
 pub mod ui;
 
@@ -86,6 +87,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
         )
         .nest("/", service)
         .at("/ui/*path", poem::get(ui::asset))
+        .at("/track/:code", poem::get(ui::track_link))
         // The API is nested at "/", which also takes the root path: answer it first.
         .around(|ep, req| async move {
             if req.uri().path() == "/" && req.method() == poem::http::Method::GET {
@@ -128,6 +130,7 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
         deliveries: Arc::default(),
         metrics: Arc::default(),
         metrics_allow: Arc::new(config.metrics_allow.clone()),
+        shop: Arc::new(config.shop.clone()),
     }
 }
 

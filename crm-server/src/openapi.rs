@@ -31,6 +31,8 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("get", "/tickets/counts", &[401, 500, 503]),
     ("get", "/tickets/{id}", &[401, 404, 500, 503]),
     ("get", "/tickets/{id}/history", &[401, 404, 500, 503]),
+    ("get", "/tickets/{id}/receipt", &[401, 404, 500, 503]),
+    ("get", "/tickets/{id}/label", &[401, 404, 500, 503]),
     (
         "post",
         "/tickets/{id}/assign",

@@ -30,8 +30,10 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/live-badge.js",
     "components/notice.js",
     "components/pager.js",
+    "components/print.js",
     "views/assignment.js",
     "views/deliveries.js",
+    "views/intake.js",
     "views/login.js",
     "views/password.js",
     "views/stats.js",
@@ -57,6 +59,25 @@ fn file(body: &'static str, content_type: &'static str) -> Response {
         .header(header::X_FRAME_OPTIONS, "DENY")
         .header(header::CACHE_CONTROL, "no-cache")
         .body(body)
+}
+
+/// `GET /track/{code}`: the short tracking link printed on receipts and in QR codes, sent on
+/// to the tracking page. Anything but a code's characters is 404.
+#[handler]
+pub fn track_link(Path(code): Path<String>) -> poem::Result<Response> {
+    if code.is_empty()
+        || code.len() > 64
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(poem::Error::from_status(StatusCode::NOT_FOUND));
+    }
+    Ok(Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, format!("/#/track/{code}"))
+        .header(header::REFERRER_POLICY, "no-referrer")
+        .finish())
 }
 
 /// `GET /`: the single page.

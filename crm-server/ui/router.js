@@ -17,6 +17,7 @@ import * as password from "./views/password.js";
 import * as assignment from "./views/assignment.js";
 import * as webhooks from "./views/webhooks.js";
 import * as deliveries from "./views/deliveries.js";
+import * as intake from "./views/intake.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -26,6 +27,7 @@ const routes = [
   [/^#\/login$/, login, null, () => ({})],
   [/^#\/tickets\/(\d+)$/, ticket, "staff", (m) => ({ id: Number(m[1]) })],
   [/^#\/tickets(?:\?(.*))?$/, tickets, "staff", (m) => ({ query: new URLSearchParams(m[1] || "") })],
+  [/^#\/intake$/, intake, "staff", () => ({})],
   [/^#\/workers$/, workersView, "admin", () => ({})],
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
@@ -87,6 +89,18 @@ document.getElementById("skip")?.addEventListener("click", (ev) => {
   document.getElementById("main").focus();
 });
 
+/** The counter's one search box, on every staff page: number, customer, phone, e-mail, serial. */
+function findBox() {
+  const input = h("input", { type: "search", id: "find", name: "find", placeholder: "#, name, phone, e-mail, serial", autocomplete: "off", "aria-label": "Find a ticket" });
+  const current = new URLSearchParams((location.hash.split("?")[1]) || "").get("find");
+  if (current && location.hash.startsWith("#/tickets?")) input.value = current;
+  return h("form", { class: "find", role: "search", "aria-label": "Find a ticket", onsubmit: (ev) => {
+    ev.preventDefault();
+    const text = input.value.trim();
+    location.hash = text ? `#/tickets?find=${encodeURIComponent(text)}` : "#/tickets";
+  } }, input, h("button", { type: "submit", class: "secondary" }, "Find"));
+}
+
 export function renderNav() {
   const nav = document.getElementById("nav");
   setMenu(false);
@@ -99,9 +113,10 @@ export function renderNav() {
     return;
   }
   const items = me.role === "admin"
-    ? [link("#/tickets", "Tickets"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
-    : [link("#/tickets", "My tickets"), availabilityToggle(me)];
+    ? [link("#/tickets", "Tickets"), link("#/intake", "New intake"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
+    : [link("#/tickets", "My tickets"), link("#/intake", "New intake"), availabilityToggle(me)];
   nav.replaceChildren(
+    findBox(),
     ...items,
     h("span", { class: "who" }, `Signed in as ${me.username} (${me.role})`),
     link("#/password", "Change password"),

@@ -5,7 +5,7 @@
 // /usr/bin/chromium) and SCREENSHOT_DIR (default ../../target/screenshots).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import net from "node:net";
 import { mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -644,6 +644,92 @@ test("the list keeps its tab, search and sort in the URL, and the search keeps f
   for (const p of [admin, customer]) await p.context().close();
 });
 
+test("an admin takes a device in at the counter, finds the customer by phone, and prints a receipt whose QR code opens the tracking page", async () => {
+  // A returning customer: an earlier request of theirs.
+  const customer = await newPage();
+  await submitRequest(customer, { title: "Intake earlier visit", description: "Old one.", name: "Kim Returning", email: "kim.returning@example.com", phone: "+49 171 5550123" });
+  await customer.getByText(/Your request number is #\d+/).waitFor();
+  await submitRequest(customer, { title: "Intake someone else", description: "Other.", name: "Lee Other", email: "lee.other@example.com", phone: "+44 20 7946 1111" });
+  await customer.getByText(/Your request number is #\d+/).waitFor();
+  await customer.context().close();
+
+  const admin = await newPage();
+  await signIn(admin, "admin", ADMIN_PW);
+  await admin.getByRole("link", { name: "New intake" }).click();
+  await admin.getByRole("heading", { name: "New intake" }).waitFor();
+  // The phone field has the focus; typing part of the number finds the customer.
+  assert.equal(await admin.evaluate(() => document.activeElement?.name), "client.phone");
+  await admin.keyboard.type("0171 555");
+  await admin.getByRole("button", { name: "Use Kim Returning" }).click();
+  assert.equal(await admin.getByLabel("E-mail").inputValue(), "kim.returning@example.com");
+  assert.equal(await admin.getByLabel("Name").inputValue(), "Kim Returning");
+  await admin.getByLabel("Kind").selectOption("phone");
+  await admin.getByLabel("Brand").fill("Fairphone");
+  await admin.getByLabel("Model").fill("5 <b>bold</b>");
+  await admin.getByLabel("Serial or IMEI").fill("IMEI 3520 9911 0001");
+  await admin.getByLabel("Condition at intake").fill("Cracked back glass");
+  await admin.getByLabel("Left with it").fill("Case, SIM");
+  await admin.getByLabel("What needs repair?").fill("Intake cracked back");
+  await admin.getByLabel("Fault as described").fill("Dropped on tiles.");
+  await admin.getByLabel("Priority").selectOption("urgent");
+  await admin.getByLabel(/Promised for/).fill("2030-05-01T16:00");
+  await admin.getByLabel("Worker").selectOption({ label: "worker" });
+  // A serial the shop cannot have typed is named next to its field, and nothing is stored.
+  await admin.getByLabel("Serial or IMEI").fill("IMEI#1");
+  await admin.getByRole("button", { name: "Save intake" }).click();
+  await admin.locator('[data-error-for="device.serial"]').getByText(/Serial number may contain only/).waitFor();
+  await admin.getByLabel("Serial or IMEI").fill("IMEI 3520 9911 0001");
+  await admin.getByRole("button", { name: "Save intake" }).click();
+  const saved = await admin.getByText(/Saved as #\d+\./).textContent();
+  const id = saved.match(/#(\d+)/)[1];
+  const code = await admin.getByTestId("tracking-code").textContent();
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), "print-receipt");
+  await shot(admin, "30-intake-saved");
+
+  // Print receipt: a new tab with the receipt, printed to PDF; its QR code is the tracking link.
+  const [tab] = await Promise.all([admin.context().waitForEvent("page"), admin.getByRole("button", { name: "Print receipt" }).click()]);
+  await tab.waitForURL(/\/receipt\?ticket=/);
+  await tab.getByText(`Repair #${id}`).waitFor();
+  for (const text of ["Kim Returning", "Fairphone 5 <b>bold</b>", "IMEI 3520 9911 0001", "Cracked back glass", "Case, SIM", "Urgent", "Customer signature"]) {
+    await tab.getByText(text, { exact: false }).first().waitFor();
+  }
+  assert.equal(await tab.locator("b").count(), 0, "customer text is printed as text");
+  const pdf = join(SHOTS, "receipt.pdf");
+  await tab.pdf({ path: pdf, format: "A4", printBackground: true });
+  execFileSync("pdftoppm", ["-r", "150", "-png", "-singlefile", pdf, join(SHOTS, "receipt")]);
+  const decoded = execFileSync("zbarimg", ["--quiet", "--raw", join(SHOTS, "receipt.png")], { encoding: "utf8" }).trim();
+  assert.equal(decoded, `${base}/track/${code}`);
+  // The link leads to the customer's tracking page.
+  await tab.goto(decoded);
+  await tab.getByRole("heading", { name: "Track a request" }).waitFor();
+  await tab.getByText(`#${id}`).first().waitFor();
+  await tab.close();
+  const [label] = await Promise.all([admin.context().waitForEvent("page"), admin.getByRole("button", { name: "Print label" }).click()]);
+  await label.getByText(`#${id}`).waitFor();
+  await label.screenshot({ path: join(SHOTS, "31-label.png") });
+  await label.close();
+
+  // The one search box finds the ticket by phone fragment, serial or name, from any page.
+  for (const q of ["171-555", "imei35209911 0001", "kim ret"]) {
+    await admin.getByRole("searchbox", { name: "Find a ticket" }).fill(q);
+    await admin.getByRole("searchbox", { name: "Find a ticket" }).press("Enter");
+    await admin.getByRole("link", { name: "Intake cracked back" }).waitFor();
+    assert.equal(await admin.getByRole("link", { name: "Intake someone else" }).count(), 0, q);
+  }
+  // By name, the customer's earlier visit shows too.
+  await admin.getByRole("link", { name: "Intake earlier visit" }).waitFor();
+  await shot(admin, "33-find-by-name");
+  await admin.getByRole("link", { name: "Intake cracked back" }).click();
+  const device = admin.getByTestId("device");
+  await device.getByText("IMEI 3520 9911 0001").waitFor();
+  await device.getByText("Cracked back glass").waitFor();
+  await admin.getByText("Taken in at the counter").waitFor();
+  await admin.locator(".ticket-head").getByText("Urgent").waitFor();
+  await shot(admin, "32-intake-ticket");
+  await admin.context().close();
+  assert.deepEqual(dialogs, []);
+});
+
 const AXE = readFileSync(resolve(here, "node_modules/axe-core/axe.min.js"), "utf8");
 
 /** axe-core's WCAG 2.1 A/AA and best-practice rules on the page as it is: the violations. */
@@ -710,6 +796,7 @@ test("every view passes axe-core and fits a phone without sideways scrolling", a
     await inspectView(admin, "webhooks", "#/webhooks", async (p) => p.getByRole("cell", { name: /^(URL )?http:.*\/axe$/ }).waitFor());
     await inspectView(admin, "deliveries", `#/webhooks/${hook}`, heading("Deliveries"));
     await inspectView(admin, "password", "#/password", heading("Change your password"));
+    await inspectView(admin, "intake", "#/intake", heading("New intake"));
     if (width < 760) {
       await admin.getByRole("button", { name: "Menu" }).click();
       await admin.getByRole("link", { name: "Workers" }).waitFor();

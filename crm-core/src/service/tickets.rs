@@ -114,6 +114,15 @@ impl<S: Store> Crm<S> {
         self.store.track(&code).await.map_err(not_found("Request"))
     }
 
+    /// Reads a ticket the actor may see without opening it (nothing is marked viewed): for
+    /// printing its receipt, say.
+    pub async fn read_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket, CoreError> {
+        self.store
+            .get_ticket(id, actor.visibility())
+            .await
+            .map_err(not_found("Ticket"))
+    }
+
     /// Opens a ticket the actor may see, marking it viewed on first opening.
     pub async fn get_ticket(&self, actor: &Actor, id: TicketId) -> Result<Ticket, CoreError> {
         self.store

@@ -44,6 +44,8 @@ pub struct AppState<S> {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Clients `GET /metrics` answers (`METRICS_ALLOW`).
     pub metrics_allow: Arc<Networks>,
+    /// What the printed receipt says of the shop.
+    pub shop: Arc<crate::receipt::ShopConfig>,
 }
 
 impl<S> Clone for AppState<S> {
@@ -58,6 +60,7 @@ impl<S> Clone for AppState<S> {
             deliveries: self.deliveries.clone(),
             metrics: self.metrics.clone(),
             metrics_allow: self.metrics_allow.clone(),
+            shop: self.shop.clone(),
         }
     }
 }

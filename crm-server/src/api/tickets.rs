@@ -8,7 +8,7 @@ use super::{
     },
 };
 use crate::{
-    auth::{AdminAuth, StaffAuth},
+    auth::{AdminAuth, StaffAuth, StreamAuth},
     error::ApiError,
     request_meta,
 };
@@ -31,8 +31,94 @@ pub enum IntakeResponse {
     Created(Json<TicketBody>),
 }
 
+/// A page made for printing.
+#[derive(ApiResponse)]
+pub enum PrintResponse {
+    /// The page: no script, styles of its own, every value escaped.
+    #[oai(status = 200)]
+    Page(
+        poem_openapi::payload::Html<String>,
+        #[oai(header = "Content-Security-Policy")] String,
+    ),
+}
+
+/// The policy of the printable pages: nothing loads or runs but their own styles.
+const PRINT_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'self'";
+
+impl<S: Store> TicketsApi<S> {
+    /// Where the tracking link starts: `PUBLIC_BASE_URL`, else the address the staff member's
+    /// browser used.
+    fn base_url(&self, req: &Request) -> String {
+        if let Some(base) = &self.0.shop.public_base_url {
+            return base.clone();
+        }
+        let host = req
+            .headers()
+            .get(poem::http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .unwrap_or("localhost");
+        format!("http://{host}")
+    }
+}
+
 #[OpenApi(tag = "Tag::Tickets")]
 impl<S: Store> TicketsApi<S> {
+    /// Print the intake receipt
+    ///
+    /// An HTML page for A4 and 80 mm receipt printers: the shop (`SHOP_NAME`,
+    /// `SHOP_ADDRESS`, `SHOP_PHONE`), the ticket number and date, the customer, the device
+    /// with its condition and accessories, priority and due date, the terms
+    /// (`RECEIPT_TERMS`), a signature line, and the tracking link as text and as a QR code.
+    /// A browser tab opens it with `?ticket=` from `POST /events/ticket`.
+    #[oai(path = "/tickets/:id/receipt", method = "get")]
+    async fn receipt(
+        &self,
+        auth: StreamAuth,
+        req: &Request,
+        id: Path<i64>,
+    ) -> Result<PrintResponse, ApiError> {
+        let session = auth.into_session();
+        let t = self
+            .0
+            .crm
+            .read_ticket(&session.actor, TicketId(id.0))
+            .await?;
+        let html = crate::receipt::receipt_html(&self.0.shop, &t, &self.base_url(req));
+        Ok(PrintResponse::Page(
+            poem_openapi::payload::Html(html),
+            PRINT_CSP.into(),
+        ))
+    }
+
+    /// Print the device label
+    ///
+    /// An HTML page for a 62 x 29 mm label: ticket number, customer name, device and the QR
+    /// code of the tracking link. Opened like the receipt.
+    #[oai(path = "/tickets/:id/label", method = "get")]
+    async fn label(
+        &self,
+        auth: StreamAuth,
+        req: &Request,
+        id: Path<i64>,
+    ) -> Result<PrintResponse, ApiError> {
+        let session = auth.into_session();
+        let t = self
+            .0
+            .crm
+            .read_ticket(&session.actor, TicketId(id.0))
+            .await?;
+        let html = crate::receipt::label_html(&self.0.shop, &t, &self.base_url(req));
+        Ok(PrintResponse::Page(
+            poem_openapi::payload::Html(html),
+            PRINT_CSP.into(),
+        ))
+    }
+
     /// Take a request in at the counter
     ///
     /// Staff record a walk-in customer's request with the device left for repair. Validated

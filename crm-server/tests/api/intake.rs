@@ -5,7 +5,11 @@ use crate::helpers::{TestApp, assert_401};
 use poem::http::StatusCode;
 use serde_json::json;
 
-on_both_stores!(staff_intake_over_http, counter_search_and_filters_over_http,);
+on_both_stores!(
+    staff_intake_over_http,
+    counter_search_and_filters_over_http,
+    receipt_and_label_print_escaped_with_the_tracking_link,
+);
 
 fn walk_in(title: &str) -> serde_json::Value {
     json!({
@@ -193,4 +197,84 @@ async fn counter_search_and_filters_over_http(app: &TestApp) {
         "{:?}",
         r.body
     );
+}
+
+async fn receipt_and_label_print_escaped_with_the_tracking_link(app: &TestApp) {
+    let mut body = walk_in("<script>alert(1)</script> screen");
+    body["client"]["name"] = json!("Anna <b>K</b>");
+    let r = app.post("/tickets", &app.admin, body).await;
+    let id = r.body["id"].as_i64().unwrap();
+    let code = r.body["tracking_code"].as_str().unwrap().to_owned();
+    let page = app.get(&format!("/tickets/{id}/receipt"), &app.admin).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("script-src"),
+        "{csp}"
+    );
+    let html = page.body.as_str().unwrap();
+    assert!(!html.contains("<script>") && html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("Anna &lt;b&gt;K&lt;/b&gt;"));
+    for text in [
+        "Repair #",
+        "IMEI 3520 9911",
+        "Cracked back glass",
+        "Urgent",
+        "Customer signature",
+        "<svg",
+    ] {
+        assert!(html.contains(text), "{text} missing");
+    }
+    assert!(
+        html.contains(&format!("/track/{code}")),
+        "the tracking link"
+    );
+    let label = app.get(&format!("/tickets/{id}/label"), &app.admin).await;
+    assert_eq!(label.status, StatusCode::OK);
+    let html = label.body.as_str().unwrap();
+    assert!(
+        html.contains(&format!("#{id}"))
+            && html.contains("<svg")
+            && html.contains("Anna &lt;b&gt;")
+    );
+    // Opened by a tab with a single-use ticket: once.
+    let ticket = app.post("/events/ticket", &app.admin, json!({})).await.body["ticket"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/tickets/{id}/receipt?ticket={ticket}");
+    assert_eq!(
+        app.call("GET", &path, None, None).await.status,
+        StatusCode::OK
+    );
+    assert_401(&app.call("GET", &path, None, None).await);
+    assert_401(
+        &app.call("GET", &format!("/tickets/{id}/receipt"), None, None)
+            .await,
+    );
+    // A worker prints only its own tickets; printing marks nothing viewed.
+    let r = app
+        .get(&format!("/tickets/{id}/receipt"), &app.worker)
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let t = app.get(&format!("/tickets/{id}/history"), &app.admin).await;
+    assert!(
+        t.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["kind"] != "viewed")
+    );
+    // The printed link leads to the tracking page.
+    let r = app.call("GET", &format!("/track/{code}"), None, None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], format!("/#/track/{code}").as_str());
+    let r = app.call("GET", "/track/%3Cscript%3E", None, None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

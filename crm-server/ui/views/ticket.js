@@ -8,12 +8,18 @@ import { flash, notice } from "../components/notice.js";
 import { session, workerName, workers } from "../session.js";
 import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
+import { DEVICE_KINDS, PRIORITIES } from "./intake.js";
+import { printButtons } from "../components/print.js";
+
+const KIND_LABEL = Object.fromEntries(DEVICE_KINDS);
+const PRIORITY_LABEL = Object.fromEntries(PRIORITIES);
+const overdue = (t) => t.status !== "done" && t.due_at && new Date(t.due_at).getTime() < Date.now();
 
 const NEXT_ACTION = { new: ["in_progress", "Start"], in_progress: ["done", "Finish"] };
 
 function eventText(e) {
   switch (e.kind) {
-    case "submitted": return "Submitted by the customer";
+    case "submitted": return e.actor_id === null ? "Submitted by the customer" : "Taken in at the counter";
     case "assigned": return e.actor_id === null
       ? `Assigned to ${workerName(e.worker_id)} automatically`
       : `Assigned to ${workerName(e.worker_id)}`;
@@ -102,6 +108,8 @@ async function draw(view, first) {
       h("h1", { "data-title": `#${t.id} ${t.title}`, tabindex: "-1" }, `#${t.id} `, t.title),
       h("div", { class: "head-row" },
         statusBadge(t.status),
+        t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, PRIORITY_LABEL[t.priority]) : null,
+        overdue(t) ? h("span", { class: "badge overdue-badge" }, "Overdue") : null,
         h("span", { class: "muted" }, t.worker_id === null ? "Unassigned" : `Worker: ${workerName(t.worker_id)}`),
         liveBadge(),
         ...controls(view, t, staff))),
@@ -120,11 +128,20 @@ async function draw(view, first) {
           ["Phone", client.phone ? h("a", { href: `tel:${client.phone.replace(/[^\d+]/g, "")}` }, client.phone) : "—"],
           ["E-mail", h("a", { href: `mailto:${client.email}` }, client.email)],
           ["Customer since", timeAgo(client.created_at)]])),
+        t.device ? h("section", { class: "panel", "data-testid": "device" }, h("h2", {}, "Device"), dl([
+          ["Kind", KIND_LABEL[t.device.kind] || "—"],
+          ["Brand and model", [t.device.brand, t.device.model].filter(Boolean).join(" ") || "—"],
+          ["Serial or IMEI", t.device.serial ? codeWithCopy(t.device.serial, "serial number", "serial") : "—"],
+          ["Condition at intake", t.device.condition || "—"],
+          ["Left with it", t.device.accessories || "—"]])) : null,
         h("section", { class: "panel" }, h("h2", {}, "Progress"), dl([
+          ["Priority", PRIORITY_LABEL[t.priority]],
+          ["Promised for", t.due_at ? h("span", { class: overdue(t) ? "overdue" : null }, overdue(t) ? "Overdue: " : null, fmtTime(t.due_at)) : "—"],
           ["Created", timeAgo(t.created_at)], ["Assigned", timeAgo(t.assigned_at)],
           ["Started", timeAgo(t.in_progress_at)], ["Done", timeAgo(t.done_at)],
           ["Last change", timeAgo(t.updated_at)],
-          ["Tracking code", codeWithCopy(t.tracking_code, "tracking code", "tracking-code")]])),
+          ["Tracking code", codeWithCopy(t.tracking_code, "tracking code", "tracking-code")]]),
+          h("p", { class: "actions print-actions" }, ...printButtons(t.id))),
         admin ? h("details", { class: "panel requester" },
           h("summary", {}, "Where the request came from"),
           dl([["Address", t.requester_ip || "—"], ["Browser", t.requester_ua || "—"], ["Received", fmtTime(t.created_at)]])) : null)),

@@ -29,10 +29,11 @@ function stateOf(query, admin) {
   const tabs = admin ? ADMIN_TABS : WORKER_TABS;
   const tab = tabs.some(([k]) => k === query.get("tab")) ? query.get("tab") : tabs[0][0];
   const defaultSort = tab === "open" ? "oldest" : "newest";
-  const sort = ["newest", "oldest"].includes(query.get("sort")) ? query.get("sort") : defaultSort;
+  const sort = ["newest", "oldest", "due"].includes(query.get("sort")) ? query.get("sort") : defaultSort;
   return {
     tab,
     q: query.get("q") || "",
+    find: query.get("find") || "",
     worker: admin ? query.get("worker") || "" : "",
     sort,
     defaultSort,
@@ -47,6 +48,7 @@ function keepInUrl(s, admin) {
   const params = {
     tab: s.tab === tabs[0][0] ? "" : s.tab,
     q: s.q,
+    find: s.find,
     worker: s.worker,
     sort: s.sort === s.defaultSort ? "" : s.sort,
     page: s.page === 1 ? "" : s.page,
@@ -101,32 +103,48 @@ export async function render(root, { query, alive }) {
 
   const sortButton = () => h("button", {
     type: "button", class: "sort", id: "sort-created",
-    "aria-label": `Created, ${s.sort === "newest" ? "newest" : "oldest"} first; change`,
+    "aria-label": s.sort === "due" ? "Created; sort by it" : `Created, ${s.sort === "newest" ? "newest" : "oldest"} first; change`,
     onclick: () => { s.sort = s.sort === "newest" ? "oldest" : "newest"; s.page = 1; reload(); },
-  }, "Created ", s.sort === "newest" ? "↓" : "↑");
+  }, "Created ", s.sort === "newest" ? "↓" : s.sort === "oldest" ? "↑" : "");
+  const dueButton = () => h("button", {
+    type: "button", class: "sort", id: "sort-due",
+    "aria-label": s.sort === "due" ? "Due, soonest first" : "Due; sort soonest first",
+    "aria-pressed": String(s.sort === "due"),
+    onclick: () => { s.sort = "due"; s.page = 1; reload(); },
+  }, "Due ", s.sort === "due" ? "↑" : "");
+  const now = () => Date.now();
+  const dueCell = (t) => {
+    if (!t.due_at) return h("span", { class: "muted" }, "—");
+    const late = t.status !== "done" && new Date(t.due_at).getTime() < now();
+    return h("span", { class: late ? "overdue" : null }, late ? srOnly("Overdue: ") : null, timeAgo(t.due_at));
+  };
+  const deviceText = (d) => d ? [d.brand, d.model].filter(Boolean).join(" ") || (d.kind || "") : "";
 
   const row = (t) => h("tr", { class: t.new_to_me ? "new-to-me" : null },
     h("td", { "data-label": "Number" }, h("a", { href: `#/tickets/${t.id}`, "data-key": `n-${t.id}` }, `#${t.id}`)),
-    h("td", { class: "title", "data-label": "Title" },
+    h("td", { class: "title", "data-label": "Title" }, h("div", { class: "title-line" },
       t.new_to_me ? h("span", { class: "dot", title: "You have not opened this ticket yet" }, srOnly("New to you: ")) : null,
-      h("a", { href: `#/tickets/${t.id}`, "data-key": `t-${t.id}` }, t.title)),
+      h("a", { href: `#/tickets/${t.id}`, "data-key": `t-${t.id}` }, t.title),
+      t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, t.priority === "urgent" ? "Urgent" : "High") : null)),
+    h("td", { "data-label": "Device" }, deviceText(t.device) || h("span", { class: "muted" }, "—")),
     h("td", { "data-label": "Customer" }, t.client.name),
     h("td", { "data-label": "Status" }, statusBadge(t.status)),
     admin ? h("td", { "data-label": "Worker" }, t.worker_id === null ? h("span", { class: "muted" }, "unassigned") : workerName(t.worker_id)) : null,
+    h("td", { "data-label": "Due" }, dueCell(t)),
     h("td", { "data-label": "Created" }, timeAgo(t.created_at)));
 
   const load = async () => {
     const [, filter] = tabs.find(([k]) => k === s.tab).slice(1);
-    const params = { ...filter, page: s.page, size: s.size, search: s.q, worker_id: s.worker, sort: s.sort === "newest" ? "" : s.sort };
+    const params = { ...filter, page: s.page, size: s.size, search: s.q, q: s.find, worker_id: s.worker, sort: s.sort === "newest" ? "" : s.sort };
     const [page, counts] = await Promise.all([api("GET", `/tickets/${qs(params)}`), countsOf()]);
     if (!alive()) return;
     drawTabs(counts);
-    const head = ["Number", "Title", "Customer", "Status", ...(admin ? ["Worker"] : []), null];
+    const head = ["Number", "Title", "Device", "Customer", "Status", ...(admin ? ["Worker"] : []), "due", null];
     redraw(results, [
       h("table", { class: "list cards" },
-        h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c === null ? sortButton() : c)))),
+        h("thead", {}, h("tr", {}, ...head.map((c) => h("th", { scope: "col" }, c === null ? sortButton() : c === "due" ? dueButton() : c)))),
         h("tbody", {}, page.items.length ? page.items.map(row)
-          : h("tr", {}, h("td", { colspan: head.length, class: "muted" }, s.q ? "No tickets match the search." : "No tickets here.")))),
+          : h("tr", {}, h("td", { colspan: head.length, class: "muted" }, s.q || s.find ? "No tickets match the search." : "No tickets here.")))),
       pager(page, (p) => { s.page = p; reload(); }, (n) => { s.size = n; s.page = 1; reload(); }, [25, 50, 100]),
     ]);
     const first = page.total === 0 ? 0 : (page.page - 1) * page.size + 1;
@@ -155,7 +173,9 @@ export async function render(root, { query, alive }) {
     h("h1", { "data-title": admin ? "Tickets" : "My tickets" }, admin ? "Tickets" : "My tickets", badge),
     h("div", { class: "panel list-panel" },
       tabBar,
-      h("form", { class: "filters", role: "search", onsubmit: (ev) => ev.preventDefault() },
+      s.find ? h("p", { class: "found" }, "Found by ", h("strong", {}, `“${s.find}”`), " (number, customer, phone, e-mail or serial). ",
+        h("a", { href: "#/tickets", id: "clear-find" }, "Show all tickets")) : null,
+      h("form", { class: "filters", role: "search", "aria-label": "Filter the list", onsubmit: (ev) => ev.preventDefault() },
         h("div", { class: "grow" }, h("label", { for: "q" }, "Search titles"), search),
         admin ? h("div", {}, h("label", { for: "worker" }, "Worker"), worker) : null),
       status,
