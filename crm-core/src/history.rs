@@ -21,6 +21,8 @@ pub enum EventKind {
     StatusChanged,
     /// It was opened by staff for the first time.
     Viewed,
+    /// Staff corrected its title, description, device, priority or due date (`changes`).
+    Edited,
 }
 
 impl EventKind {
@@ -32,6 +34,7 @@ impl EventKind {
             Self::Released => "released",
             Self::StatusChanged => "status_changed",
             Self::Viewed => "viewed",
+            Self::Edited => "edited",
         }
     }
 
@@ -43,6 +46,7 @@ impl EventKind {
             "released" => Self::Released,
             "status_changed" => Self::StatusChanged,
             "viewed" => Self::Viewed,
+            "edited" => Self::Edited,
             _ => return None,
         })
     }
@@ -80,6 +84,20 @@ pub struct Event {
     pub ticket_worker: Option<UserId>,
     /// The ticket's worker before the event, when the event took the ticket from it.
     pub prev_worker: Option<UserId>,
+    /// What an `edited` event changed, field by field (empty for every other kind).
+    pub changes: Vec<FieldChange>,
+}
+
+/// One field an edit changed: its name as the API spells it (`title`, `device`, `priority`,
+/// `due_at`, ...) and its value before and after, as JSON (`null` for none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldChange {
+    /// The field.
+    pub field: String,
+    /// Its value before.
+    pub from: serde_json::Value,
+    /// Its value after.
+    pub to: serde_json::Value,
 }
 
 /// An event before the store numbers it. Its fields are private and set only by the
@@ -96,6 +114,7 @@ pub struct NewEvent {
     status: TicketStatus,
     ticket_worker: Option<UserId>,
     prev_worker: Option<UserId>,
+    changes: Vec<FieldChange>,
 }
 
 impl NewEvent {
@@ -116,6 +135,7 @@ impl NewEvent {
             status,
             ticket_worker,
             prev_worker: None,
+            changes: Vec::new(),
         }
     }
 
@@ -184,6 +204,25 @@ impl NewEvent {
         Self::bare(EventKind::Viewed, at, Some(actor), status, worker)
     }
 
+    /// An edit by `actor` of a ticket in `status` that `worker` has: what changed.
+    pub fn edited(
+        at: DateTime<Utc>,
+        actor: UserId,
+        status: TicketStatus,
+        worker: Option<UserId>,
+        changes: Vec<FieldChange>,
+    ) -> Self {
+        Self {
+            changes,
+            ..Self::bare(EventKind::Edited, at, Some(actor), status, worker)
+        }
+    }
+
+    /// What an edit changed.
+    pub fn changes(&self) -> &[FieldChange] {
+        &self.changes
+    }
+
     /// When.
     pub fn at(&self) -> DateTime<Utc> {
         self.at
@@ -244,6 +283,7 @@ impl NewEvent {
             status: self.status,
             ticket_worker: self.ticket_worker,
             prev_worker: self.prev_worker,
+            changes: self.changes,
         }
     }
 }

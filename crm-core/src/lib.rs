@@ -18,6 +18,7 @@ pub mod account;
 pub mod assignment;
 pub mod clock;
 pub mod device;
+pub mod edit;
 pub mod error;
 pub mod history;
 pub mod ids;
@@ -38,8 +39,9 @@ pub use account::{AccountEvent, AccountEventKind, PasswordChange, SessionRecord}
 pub use assignment::{AssignmentMode, AssignmentSettings, Candidate};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceInput, DeviceKind, Priority, PublicDevice};
+pub use edit::{DevicePatch, EditTicket, Patch, TicketEdit};
 pub use error::{CoreError, StoreError};
-pub use history::{Event, EventKind, NewEvent};
+pub use history::{Event, EventKind, FieldChange, NewEvent};
 pub use ids::{ClientId, EventId, TicketId, UserId};
 pub use page::{
     CounterSearch, Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, TicketSort,

@@ -26,15 +26,18 @@ pub enum Topic {
     TicketReleased,
     /// `ticket.status_changed`.
     TicketStatusChanged,
+    /// `ticket.edited`.
+    TicketEdited,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 4] = [
+    pub const ALL: [Topic; 5] = [
         Self::TicketSubmitted,
         Self::TicketAssigned,
         Self::TicketReleased,
         Self::TicketStatusChanged,
+        Self::TicketEdited,
     ];
 
     /// The wire name.
@@ -44,6 +47,7 @@ impl Topic {
             Self::TicketAssigned => "ticket.assigned",
             Self::TicketReleased => "ticket.released",
             Self::TicketStatusChanged => "ticket.status_changed",
+            Self::TicketEdited => "ticket.edited",
         }
     }
 
@@ -59,6 +63,7 @@ impl Topic {
             EventKind::Assigned => Some(Self::TicketAssigned),
             EventKind::Released => Some(Self::TicketReleased),
             EventKind::StatusChanged => Some(Self::TicketStatusChanged),
+            EventKind::Edited => Some(Self::TicketEdited),
             EventKind::Viewed => None,
         }
     }

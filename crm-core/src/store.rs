@@ -97,6 +97,12 @@ pub trait TicketStore: Send + Sync + 'static {
     /// whether the query's viewer has never opened it.
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
 
+    /// Writes an edit and its event in one atomic step, compared and set on the ticket's
+    /// `updated_at`, status and worker as read (`Stale` otherwise; `NotFound` when it is
+    /// gone). The new title and description keep the duplicate rule (`DuplicateTicket`);
+    /// searches see the new title and serial at once.
+    async fn edit_ticket(&self, edit: crate::edit::TicketEdit) -> Result<Ticket, StoreError>;
+
     /// Status counts and resolution time over one worker's tickets, or over all.
     async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
 
@@ -387,6 +393,7 @@ mockall::mock! {
         async fn transition(&self, change: Transition) -> Result<Ticket, StoreError>;
         async fn assign(&self, id: TicketId, worker: UserId, actor: UserId, at: DateTime<Utc>) -> Result<Ticket, StoreError>;
         async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
+        async fn edit_ticket(&self, edit: crate::edit::TicketEdit) -> Result<Ticket, StoreError>;
         async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
         async fn unassigned_count(&self) -> Result<u64, StoreError>;
         async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError>;

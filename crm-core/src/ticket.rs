@@ -314,6 +314,21 @@ impl TicketProgress {
             (EventKind::StatusChanged, Some(TicketStatus::Done)) => p.done_at = Some(event.at),
             // A released ticket starts over.
             (EventKind::Released, _) => p.in_progress_at = None,
+            // An edit says what it changed: what the customer sees of it follows.
+            (EventKind::Edited, _) => {
+                for c in &event.changes {
+                    match c.field.as_str() {
+                        "due_at" => p.due_at = serde_json::from_value(c.to.clone()).ok().flatten(),
+                        "device" => {
+                            p.device = serde_json::from_value::<Option<Device>>(c.to.clone())
+                                .ok()
+                                .flatten()
+                                .and_then(|d| d.public());
+                        }
+                        _ => {}
+                    }
+                }
+            }
             _ => {}
         }
         p
@@ -389,6 +404,7 @@ mod tests {
             status,
             ticket_worker: worker.map(UserId),
             prev_worker: None,
+            changes: Vec::new(),
         };
         let new = TicketProgress {
             id: TicketId(7),

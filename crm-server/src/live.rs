@@ -386,6 +386,7 @@ mod tests {
             status: TicketStatus::New,
             ticket_worker: None,
             prev_worker: None,
+            changes: Vec::new(),
         }
     }
 

@@ -50,7 +50,7 @@ async function connect() {
     }
     for (const l of listeners) l.onEvent && l.onEvent(data);
   };
-  for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed"]) {
+  for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed", "edited"]) {
     source.addEventListener(kind, onMessage);
   }
   const mine = source;

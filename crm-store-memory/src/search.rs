@@ -28,6 +28,17 @@ impl Trigrams {
         }
     }
 
+    /// Adds an existing row under a new title (an edit), keeping each list ascending. Its old
+    /// trigrams stay: candidates are checked against the current title anyway.
+    pub(crate) fn insert_sorted(&mut self, row: u32, folded: &str) {
+        for tri in trigram_keys(folded) {
+            let list = self.0.entry(tri).or_default();
+            if let Err(i) = list.binary_search(&row) {
+                list.insert(i, row);
+            }
+        }
+    }
+
     /// Rows that contain every trigram of `needle` among the three rarest, ascending: a
     /// superset of the matches, for the caller to check. `None` when walking the index is not
     /// cheaper than scanning `scan_len` rows (or the needle is shorter than a trigram).

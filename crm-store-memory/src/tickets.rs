@@ -324,8 +324,97 @@ impl Inner {
     }
 }
 
+impl Inner {
+    /// Applies an edit compared and set on the state it was planned from, re-keying the
+    /// duplicate index and the title search.
+    fn apply_edit(&mut self, edit: crm_core::TicketEdit) -> Result<u32, StoreError> {
+        let row = row_of(edit.ticket_id.0)
+            .filter(|&r| (r as usize) < self.tickets.len())
+            .ok_or(StoreError::NotFound)?;
+        let r = &self.tickets[row as usize];
+        if r.updated_at != edit.expected_updated_at
+            || r.status != edit.expected.status
+            || r.worker != edit.expected.worker_id
+        {
+            return Err(StoreError::Stale);
+        }
+        let rekey = r.status.is_open()
+            && (*r.title != *edit.title.as_str() || *r.description != *edit.description.as_str());
+        if rekey {
+            let email = &self.clients[r.client as usize].email_key;
+            let key = DedupKey {
+                title: edit.title.as_str(),
+                description: edit.description.as_str(),
+                email,
+            };
+            let hash = self.hasher.hash_one(key);
+            if self
+                .open_by_key
+                .find(hash, |&other| other != row && self.dedup_key(other) == key)
+                .is_some()
+            {
+                return Err(StoreError::DuplicateTicket);
+            }
+            let old = self.hasher.hash_one(self.dedup_key(row));
+            if let Ok(entry) = self.open_by_key.find_entry(old, |&r| r == row) {
+                entry.remove();
+            }
+        }
+        let title_changed = *self.tickets[row as usize].title != *edit.title.as_str();
+        {
+            let r = &mut self.tickets[row as usize];
+            let folded = crm_core::input::fold_case(edit.title.as_str());
+            r.folded = (folded != edit.title.as_str()).then(|| folded.into_boxed_str());
+            r.title = edit.title.as_str().into();
+            r.description = edit.description.as_str().into();
+            r.device = edit.device.map(Box::new);
+            r.priority = edit.priority;
+            r.due_at = edit.due_at;
+            r.updated_at = edit.at;
+        }
+        if rekey {
+            let Inner {
+                hasher,
+                tickets,
+                clients,
+                open_by_key,
+                ..
+            } = self;
+            let t = &tickets[row as usize];
+            let hash = hasher.hash_one(DedupKey {
+                title: &t.title,
+                description: &t.description,
+                email: &clients[t.client as usize].email_key,
+            });
+            open_by_key.insert_unique(hash, row, |&r| {
+                let t = &tickets[r as usize];
+                hasher.hash_one(DedupKey {
+                    title: &t.title,
+                    description: &t.description,
+                    email: &clients[t.client as usize].email_key,
+                })
+            });
+        }
+        if title_changed {
+            let Inner {
+                tickets, trigrams, ..
+            } = self;
+            trigrams.insert_sorted(row, tickets[row as usize].folded_title());
+        }
+        self.push_event(row, edit.event);
+        Ok(row)
+    }
+}
+
 #[async_trait]
 impl TicketStore for MemoryStore {
+    async fn edit_ticket(&self, edit: crm_core::TicketEdit) -> Result<Ticket, StoreError> {
+        let mut g = self.write();
+        let row = g.apply_edit(edit)?;
+        self.changed(Change::Events);
+        Ok(g.ticket(row))
+    }
+
     async fn create_ticket(&self, new: NewTicket) -> Result<Ticket, StoreError> {
         let mut g = self.write();
         let row = g.insert_ticket(&new)?;

@@ -32,6 +32,7 @@ pub(crate) struct Events {
     prev_worker: Vec<Option<i64>>,
     topic: Vec<Option<&'static str>>,
     mail: Vec<Option<&'static str>>,
+    changes: Vec<Option<serde_json::Value>>,
 }
 
 impl Events {
@@ -58,6 +59,10 @@ impl Events {
         self.prev_worker.push(id(e.prev_worker()));
         self.topic.push(e.topic().map(|t| t.as_str()));
         self.mail.push(e.mail().map(|m| m.as_str()));
+        self.changes.push(
+            (!e.changes().is_empty())
+                .then(|| serde_json::to_value(e.changes()).unwrap_or_default()),
+        );
     }
 
     /// Appends `, v AS (...), e AS (...), o AS (...)` to a `WITH` whose CTE `source` holds the
@@ -71,7 +76,8 @@ impl Events {
         q.push(
             ", v AS (SELECT nextval('ticket_events_id_seq') AS id, x.* FROM ( \
                SELECT t.id AS ticket_id, u.at, u.kind, u.actor_id, u.worker_id, u.from_status, \
-                      u.to_status, u.status, u.ticket_worker, u.prev_worker, u.topic, u.mail_kind \
+                      u.to_status, u.status, u.ticket_worker, u.prev_worker, u.topic, u.mail_kind, \
+                      u.changes \
                FROM unnest(",
         );
         q.push_bind(self.ticket).push("::bigint[], ");
@@ -85,16 +91,17 @@ impl Events {
         q.push_bind(self.ticket_worker).push("::bigint[], ");
         q.push_bind(self.prev_worker).push("::bigint[], ");
         q.push_bind(self.topic).push("::text[], ");
-        q.push_bind(self.mail).push("::text[]");
+        q.push_bind(self.mail).push("::text[], ");
+        q.push_bind(self.changes).push("::jsonb[]");
         q.push(format!(
             ") WITH ORDINALITY AS u(ticket_id, at, kind, actor_id, worker_id, from_status, \
-                  to_status, status, ticket_worker, prev_worker, topic, mail_kind, ord) \
+                  to_status, status, ticket_worker, prev_worker, topic, mail_kind, changes, ord) \
                JOIN {source} t ON t.id = coalesce(u.ticket_id, t.id) \
                ORDER BY u.ord OFFSET 0) x), \
              e AS (INSERT INTO ticket_events (id, ticket_id, at, kind, actor_id, worker_id, \
-                       from_status, to_status, status, ticket_worker, prev_worker) \
+                       from_status, to_status, status, ticket_worker, prev_worker, changes) \
                    SELECT id, ticket_id, at, kind, actor_id, worker_id, from_status, to_status, \
-                          status, ticket_worker, prev_worker FROM v ORDER BY id)"
+                          status, ticket_worker, prev_worker, changes FROM v ORDER BY id)"
         ));
         if !notifies {
             return;

@@ -144,7 +144,7 @@ impl From<ClientRow> for Client {
 /// position `event_positions p` (0 while it has none).
 pub(crate) const EVENT_COLUMNS: &str = "e.id, coalesce(p.seq, 0) AS seq, e.ticket_id, e.at, \
     e.kind, e.actor_id, e.worker_id, e.from_status, e.to_status, e.status, e.ticket_worker, \
-    e.prev_worker";
+    e.prev_worker, e.changes";
 
 #[derive(FromRow)]
 pub(crate) struct EventRow {
@@ -160,6 +160,7 @@ pub(crate) struct EventRow {
     status: String,
     ticket_worker: Option<i64>,
     prev_worker: Option<i64>,
+    changes: Option<sqlx::types::Json<Vec<crm_core::FieldChange>>>,
 }
 
 impl TryFrom<EventRow> for Event {
@@ -180,6 +181,7 @@ impl TryFrom<EventRow> for Event {
             status: status(&r.status)?,
             ticket_worker: r.ticket_worker.map(UserId),
             prev_worker: r.prev_worker.map(UserId),
+            changes: r.changes.map(|c| c.0).unwrap_or_default(),
         })
     }
 }

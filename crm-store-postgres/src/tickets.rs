@@ -440,6 +440,53 @@ impl TicketStore for PgStore {
         Err(StoreError::Stale)
     }
 
+    #[tracing::instrument(skip_all, fields(ticket_id = %edit.ticket_id))]
+    async fn edit_ticket(&self, edit: crm_core::TicketEdit) -> Result<Ticket, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new("WITH t AS (UPDATE tickets SET title = ");
+        q.push_bind(edit.title.as_str().to_owned())
+            .push(", title_folded = ")
+            .push_bind(fold_case(edit.title.as_str()))
+            .push(", description = ")
+            .push_bind(edit.description.as_str().to_owned())
+            .push(", device = ")
+            .push_bind(edit.device.clone().map(sqlx::types::Json))
+            .push(", serial_key = ")
+            .push_bind(edit.device.as_ref().and_then(crm_core::Device::serial_key))
+            .push(", priority = ")
+            .push_bind(edit.priority.as_str())
+            .push(", due_at = ")
+            .push_bind(edit.due_at)
+            .push(", updated_at = ")
+            .push_bind(edit.at);
+        q.push(" WHERE id = ").push_bind(edit.ticket_id.0);
+        q.push(" AND updated_at = ")
+            .push_bind(edit.expected_updated_at);
+        q.push(" AND status = ")
+            .push_bind(edit.expected.status.as_str());
+        q.push(" AND worker_id IS NOT DISTINCT FROM ")
+            .push_bind(edit.expected.worker_id.map(UserId::get));
+        q.push(" RETURNING *)");
+        Events::one(Some(edit.ticket_id), &edit.event).push_ctes(&mut q, "t");
+        q.push(format!(
+            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
+        ));
+        let row: Option<TicketRow> = q
+            .build_query_as()
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .db(self)?;
+        match row {
+            Some(r) => {
+                self.wrote_events();
+                r.try_into()
+            }
+            None => self
+                .fetch_ticket(edit.ticket_id, Visibility::All)
+                .await
+                .and(Err(StoreError::Stale)),
+        }
+    }
+
     #[tracing::instrument(skip_all, fields(ticket_id = %change.ticket_id))]
     async fn transition(&self, change: Transition) -> Result<Ticket, StoreError> {
         let mut q = QueryBuilder::<Postgres>::new("WITH t AS (UPDATE tickets SET status = ");

@@ -726,6 +726,18 @@ test("an admin takes a device in at the counter, finds the customer by phone, an
   await admin.getByText("Taken in at the counter").waitFor();
   await admin.locator(".ticket-head").getByText("Urgent").waitFor();
   await shot(admin, "32-intake-ticket");
+  // A correction: one dialog, the timeline says what changed, focus comes back to the button.
+  await admin.getByRole("button", { name: "Edit details" }).click();
+  const edit = admin.getByRole("dialog", { name: `Edit #${id}` });
+  await edit.getByLabel("Serial or IMEI").fill("IMEI 3520 9911 0002");
+  await edit.getByLabel("Priority").selectOption("low");
+  assert.deepEqual(await axeViolations(admin), [], "the edit dialog");
+  await shot(admin, "34-edit-dialog");
+  await edit.getByRole("button", { name: "Save changes" }).click();
+  await admin.getByText("Edited: device, priority").waitFor();
+  await device.getByText("IMEI 3520 9911 0002").waitFor();
+  assert.equal(await admin.locator(".ticket-head").getByText("Urgent").count(), 0);
+  assert.equal(await admin.evaluate(() => document.activeElement?.id), "edit-ticket");
   await admin.context().close();
   assert.deepEqual(dialogs, []);
 });

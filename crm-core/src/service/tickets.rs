@@ -4,8 +4,10 @@
 use super::{Crm, IntakeTicket, ListTickets, SubmitTicket, not_found, require};
 use crate::{
     device::{Device, Priority},
+    edit::{EditTicket, TicketEdit},
     error::{CoreError, StoreError},
     history::Event,
+    history::NewEvent,
     ids::{TicketId, UserId},
     input::SearchTerm,
     input::{
@@ -307,6 +309,66 @@ impl<S: Store> Crm<S> {
                     return Ok(t);
                 }
                 Err(StoreError::Stale) => continue,
+                Err(e) => return Err(not_found("Ticket")(e)),
+            }
+        }
+        Err(CoreError::Busy)
+    }
+
+    /// Corrects a ticket (an admin, or the ticket's worker; a done ticket too): merge-patch
+    /// semantics, validated like intake, recorded as one `edited` event listing each changed
+    /// field with its old and new value. A patch that changes nothing writes nothing. A change
+    /// that makes the ticket a duplicate of another open one is
+    /// [`CoreError::DuplicateTicket`]; racing edits and changes are compared and set, and a
+    /// loser decides again on what won.
+    pub async fn edit_ticket(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        edit: EditTicket,
+    ) -> Result<Ticket, CoreError> {
+        for _ in 0..RACE_ATTEMPTS {
+            let t = self
+                .store
+                .get_ticket(id, actor.visibility())
+                .await
+                .map_err(not_found("Ticket"))?;
+            let crate::edit::Planned {
+                title,
+                description,
+                device,
+                priority,
+                due_at,
+                changes,
+            } = crate::edit::plan(&t, edit.clone())?;
+            if changes.is_empty() {
+                return Ok(t);
+            }
+            // Strictly after the state it was planned on, so `updated_at` tells every edit
+            // apart and a racing edit planned on the same state loses its compare-and-set.
+            let at = self
+                .clock
+                .now()
+                .max(t.updated_at + chrono::TimeDelta::microseconds(1));
+            let change = TicketEdit {
+                ticket_id: id,
+                expected_updated_at: t.updated_at,
+                expected: ExpectedState {
+                    status: t.status,
+                    worker_id: t.worker_id,
+                },
+                title,
+                description,
+                device,
+                priority,
+                due_at,
+                at,
+                event: NewEvent::edited(at, actor.id, t.status, t.worker_id, changes),
+            };
+            match self.store.edit_ticket(change).await {
+                Ok(t) => return Ok(t),
+                Err(StoreError::Stale) => continue,
+                Err(StoreError::DuplicateTicket) => return Err(CoreError::DuplicateTicket),
                 Err(e) => return Err(not_found("Ticket")(e)),
             }
         }

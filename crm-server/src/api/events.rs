@@ -40,7 +40,7 @@ pub struct StreamEventBody {
     pub seq: i64,
     /// The ticket.
     pub ticket_id: i64,
-    /// `submitted`, `assigned`, `released`, `status_changed` or `viewed`.
+    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed` or `edited`.
     pub kind: String,
     /// When.
     pub at: DateTime<Utc>,
@@ -54,6 +54,8 @@ pub struct StreamEventBody {
     pub to_status: Option<Status>,
     /// The ticket's status after the event.
     pub status: Status,
+    /// What an `edited` event changed (null for other kinds).
+    pub changes: Option<Vec<super::dto::ChangeBody>>,
 }
 
 impl From<&Event> for StreamEventBody {
@@ -68,6 +70,7 @@ impl From<&Event> for StreamEventBody {
             from_status: e.from_status.map(Into::into),
             to_status: e.to_status.map(Into::into),
             status: e.status.into(),
+            changes: super::dto::changes_of(e),
         }
     }
 }

@@ -3,8 +3,8 @@
 use super::{
     AppState, Tag,
     dto::{
-        AssignRequest, HistoryBody, IntakeRequest, PageBody, PriorityBody, SortParam, StatsBody,
-        Status, StatusRequest, TicketBody, TicketCountsBody,
+        AssignRequest, EditRequest, HistoryBody, IntakeRequest, PageBody, PriorityBody, SortParam,
+        StatsBody, Status, StatusRequest, TicketBody, TicketCountsBody,
     },
 };
 use crate::{
@@ -68,6 +68,28 @@ impl<S: Store> TicketsApi<S> {
 
 #[OpenApi(tag = "Tag::Tickets")]
 impl<S: Store> TicketsApi<S> {
+    /// Correct a ticket
+    ///
+    /// An admin, or the ticket's worker, corrects the title, description, device, priority
+    /// or due date, as a JSON merge patch (left out: unchanged; `null`: cleared). Validated
+    /// like intake; a done ticket can still be corrected; a change that makes it a duplicate
+    /// of another open ticket is `duplicate_ticket`. One `edited` event lists each changed
+    /// field with its old and new value; a patch that changes nothing writes nothing.
+    #[oai(path = "/tickets/:id", method = "patch")]
+    async fn edit(
+        &self,
+        auth: StaffAuth,
+        id: Path<i64>,
+        body: Json<EditRequest>,
+    ) -> Result<Json<TicketBody>, ApiError> {
+        let t = self
+            .0
+            .crm
+            .edit_ticket(&auth.0.actor, TicketId(id.0), body.0.into())
+            .await?;
+        Ok(Json(t.into()))
+    }
+
     /// Print the intake receipt
     ///
     /// An HTML page for A4 and 80 mm receipt printers: the shop (`SHOP_NAME`,

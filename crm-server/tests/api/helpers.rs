@@ -121,6 +121,7 @@ impl TestApp {
             "POST" => self.cli.post(path),
             "DELETE" => self.cli.delete(path),
             "PUT" => self.cli.put(path),
+            "PATCH" => self.cli.patch(path),
             other => panic!("{other}"),
         };
         if let Some(t) = token {

@@ -9,6 +9,7 @@ on_both_stores!(
     staff_intake_over_http,
     counter_search_and_filters_over_http,
     receipt_and_label_print_escaped_with_the_tracking_link,
+    edits_over_http,
 );
 
 fn walk_in(title: &str) -> serde_json::Value {
@@ -277,4 +278,101 @@ async fn receipt_and_label_print_escaped_with_the_tracking_link(app: &TestApp) {
     assert_eq!(r.headers["location"], format!("/#/track/{code}").as_str());
     let r = app.call("GET", "/track/%3Cscript%3E", None, None).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+async fn edits_over_http(app: &TestApp) {
+    let worker = app.worker_id().await;
+    let mut body = walk_in("Edit me");
+    body["worker_id"] = json!(worker);
+    let id = app.post("/tickets", &app.admin, body).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let path = format!("/tickets/{id}");
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&app.worker),
+            Some(json!({"device": {"serial": "SN 42", "condition": null}, "due_at": null, "priority": "low"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["device"]["serial"], "SN 42");
+    assert!(r.body["device"]["condition"].is_null());
+    assert_eq!(r.body["device"]["brand"], "Fairphone");
+    assert!(r.body["due_at"].is_null());
+    assert_eq!(r.body["priority"], "low");
+    assert_eq!(r.body["title"], "Edit me");
+    let h = app.get(&format!("/tickets/{id}/history"), &app.admin).await;
+    let last = h.body["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["kind"], "edited");
+    let fields: Vec<&str> = last["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["device", "priority", "due_at"]);
+    assert_eq!(last["changes"][1]["from"], "urgent");
+    assert_eq!(last["changes"][1]["to"], "low");
+    assert!(
+        h.body["items"][0]["changes"].is_null(),
+        "other kinds carry none"
+    );
+    // Refusals: unknown field, a title cleared, an id that is not there, no token.
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&app.admin),
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&app.admin),
+            Some(json!({"title": null})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", r.body);
+    let r = app
+        .call(
+            "PATCH",
+            &path,
+            Some(&app.admin),
+            Some(json!({"title": "  "})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["fields"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("title"))
+    );
+    let r = app
+        .call(
+            "PATCH",
+            "/tickets/99999",
+            Some(&app.admin),
+            Some(json!({"title": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_401(
+        &app.call("PATCH", &path, None, Some(json!({"title": "x"})))
+            .await,
+    );
+    // A duplicate by edit.
+    let other = app.submit_id("Other one").await;
+    let r = app
+        .call(
+            "PATCH",
+            &format!("/tickets/{other}"),
+            Some(&app.admin),
+            Some(json!({"title": "Edit me", "description": "Dropped; touch works in the lower half only"})),
+        )
+        .await;
+    // Different customer e-mail: not a duplicate; the same customer would be.
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
 }

@@ -5,6 +5,7 @@
 import { api } from "../api.js";
 import { STATUS_LABEL, codeWithCopy, fmtTime, h, redraw, show, statusBadge, timeAgo } from "../dom.js";
 import { flash, notice } from "../components/notice.js";
+import { clearErrors, field, showFieldErrors } from "../components/field.js";
 import { session, workerName, workers } from "../session.js";
 import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
@@ -12,6 +13,7 @@ import { DEVICE_KINDS, PRIORITIES } from "./intake.js";
 import { printButtons } from "../components/print.js";
 
 const KIND_LABEL = Object.fromEntries(DEVICE_KINDS);
+const FIELD_LABEL = { title: "title", description: "description", device: "device", priority: "priority", due_at: "promised time" };
 const PRIORITY_LABEL = Object.fromEntries(PRIORITIES);
 const overdue = (t) => t.status !== "done" && t.due_at && new Date(t.due_at).getTime() < Date.now();
 
@@ -26,6 +28,7 @@ function eventText(e) {
     case "released": return `Released: ${workerName(e.worker_id)} was deleted`;
     case "status_changed": return `${STATUS_LABEL[e.from_status]} → ${STATUS_LABEL[e.to_status]}`;
     case "viewed": return "Opened for the first time";
+    case "edited": return `Edited: ${(e.changes || []).map((c) => FIELD_LABEL[c.field] || c.field).join(", ")}`;
     default: return e.kind;
   }
 }
@@ -95,6 +98,73 @@ function controls(view, t, staff) {
   return out;
 }
 
+/** A `datetime-local` value for an RFC 3339 time, in the browser's zone. */
+function toLocalInput(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+/** The correction dialog: every detail at once; the server records only what changed. */
+function openEdit(view, t) {
+  const d = t.device || {};
+  const input = (attrs, value) => h("input", { autocomplete: "off", value: value || "", ...attrs });
+  const kind = h("select", {}, h("option", { value: "" }, "Not given"), ...DEVICE_KINDS.map(([v, l]) => h("option", { value: v, selected: d.kind === v || null }, l)));
+  const priority = h("select", {}, ...PRIORITIES.map(([v, l]) => h("option", { value: v, selected: t.priority === v || null }, l)));
+  const description = h("textarea", { maxlength: 5000, rows: 3 });
+  description.value = t.description;
+  const condition = h("textarea", { maxlength: 1000, rows: 2 });
+  condition.value = d.condition || "";
+  const msg = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "stack intake", novalidate: true },
+    field("What needs repair?", "title", input({ required: true, maxlength: 200 }, t.title)),
+    field("Fault as described", "description", description),
+    h("div", { class: "row2" }, field("Kind", "device.kind", kind), field("Brand", "device.brand", input({ maxlength: 64 }, d.brand))),
+    h("div", { class: "row2" }, field("Model", "device.model", input({ maxlength: 64 }, d.model)),
+      field("Serial or IMEI", "device.serial", input({ maxlength: 64, spellcheck: "false" }, d.serial))),
+    field("Condition at intake", "device.condition", condition),
+    field("Left with it", "device.accessories", input({ maxlength: 500 }, d.accessories)),
+    h("div", { class: "row2" }, field("Priority", "priority", priority),
+      field("Promised for", "due_at", input({ type: "datetime-local" }, toLocalInput(t.due_at)))),
+    msg,
+    h("div", { class: "actions" },
+      h("button", { class: "primary", type: "submit" }, "Save changes"),
+      h("button", { class: "secondary", type: "button", onclick: () => dialog.close() }, "Cancel")));
+  const dialog = h("dialog", { class: "edit-dialog", "aria-labelledby": "edit-title" }, h("h2", { id: "edit-title" }, `Edit #${t.id}`), form);
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    document.getElementById("edit-ticket")?.focus();
+  });
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    clearErrors(form);
+    msg.replaceChildren();
+    const v = (n) => form.elements[n].value.trim();
+    const device = {};
+    for (const k of ["kind", "brand", "model", "serial", "condition", "accessories"]) device[k] = v(`device.${k}`) || null;
+    const body = {
+      title: v("title"),
+      description: v("description"),
+      device: Object.values(device).some((x) => x !== null) ? device : null,
+      priority: priority.value,
+      due_at: form.elements.due_at.value ? new Date(form.elements.due_at.value).toISOString() : null,
+    };
+    try {
+      await api("PATCH", `/tickets/${t.id}`, body);
+      dialog.close();
+      flash(`Ticket #${t.id} is updated.`, "ok");
+      await draw(view, false);
+    } catch (e) {
+      if (e.code === "duplicate_ticket") msg.replaceChildren(notice("error", "This customer already has another open request with this exact title and description."));
+      else if (!(e.code === "validation_error" && showFieldErrors(form, e.fields))) msg.replaceChildren(notice("error", e.message));
+    }
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  form.elements.title.focus();
+}
+
 async function draw(view, first) {
   const { root, id, alive } = view;
   const admin = session.me.role === "admin";
@@ -116,7 +186,9 @@ async function draw(view, first) {
     view.message ? h("div", { role: "alert" }, view.message) : null,
     h("div", { class: "columns" },
       h("div", {},
-        h("section", { class: "panel" }, h("h2", {}, "Problem"), h("p", { class: "description" }, t.description)),
+        h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, "Problem"),
+          h("button", { type: "button", class: "secondary", id: "edit-ticket", onclick: () => openEdit(view, t) }, "Edit details")),
+          h("p", { class: "description" }, t.description)),
         h("section", { class: "panel" }, h("h2", {}, "History"),
           h("ol", { class: "timeline" }, ...history.items.map((e) => h("li", {},
             timeAgo(e.at), " ", eventText(e),

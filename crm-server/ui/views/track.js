@@ -21,8 +21,11 @@ export async function render(root, { code }) {
   const draw = (p) => {
     const step = (label, when, reached) =>
       h("li", { class: reached ? "reached" : null }, h("strong", {}, label), reached ? fmtTime(when) : "not yet");
+    const device = p.device ? [p.device.brand, p.device.model].filter(Boolean).join(" ") || p.device.kind : null;
     out.replaceChildren(
       h("h2", {}, `Request #${p.id}: `, statusBadge(p.status), badge),
+      device || p.due_at ? h("p", { class: "muted", "data-testid": "track-details" },
+        device ? `Device: ${device}. ` : null, p.due_at ? `Promised for ${fmtTime(p.due_at)}.` : null) : null,
       h("ol", { class: "steps" },
         step("Received", p.created_at, true),
         h("li", { class: p.assigned || p.status !== "new" ? "reached" : null }, h("strong", {}, "Technician assigned"), p.assigned ? "yes" : "not yet"),

@@ -11,6 +11,7 @@ export const EVENT_LABEL = {
   "ticket.assigned": "A request is assigned",
   "ticket.released": "A request goes back to the queue",
   "ticket.status_changed": "A request's status changes",
+  "ticket.edited": "A request's details are corrected",
 };
 
 /** How an endpoint is doing, from its recent attempts: failing endpoints look failing. */

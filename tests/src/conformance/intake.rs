@@ -351,3 +351,203 @@ pub async fn due_order_walks_every_ticket_once<S: Store + Clone>(store: S) {
         );
     }
 }
+
+/// A correction is a merge patch: left out stays, `null` clears, a value replaces; one
+/// `edited` event lists each changed field with its old and new value; nothing changed writes
+/// nothing; a duplicate by edit is refused; a done ticket can still be corrected; a worker
+/// corrects only its own; searches and filters see the new title and serial at once.
+pub async fn edits_are_merge_patches_with_one_event<S: Store + Clone>(store: S) {
+    use crm_core::{DevicePatch, EditTicket, Patch};
+    let f = Fixture::new(store).await;
+    let mut req = intake("Cracked screen", "edit@example.com");
+    req.worker_id = Some(f.worker.id);
+    let t = f.crm.intake(&f.admin, req).await.unwrap();
+    f.tick();
+    let due = f.clock.now() + TimeDelta::days(3);
+    let edit = EditTicket {
+        title: Some("  Cracked screen and back ".into()),
+        device: Patch::Set(DevicePatch {
+            serial: Patch::Set("SN-NEW-1".into()),
+            condition: Patch::Clear,
+            ..Default::default()
+        }),
+        priority: Patch::Set(Priority::Low),
+        due_at: Patch::Set(due),
+        ..Default::default()
+    };
+    let e = f.crm.edit_ticket(&f.worker, t.id, edit).await.unwrap();
+    assert_eq!(e.title, "Cracked screen and back");
+    assert_eq!(e.description, t.description, "left out: unchanged");
+    let d = e.device.clone().unwrap();
+    assert_eq!(d.serial.as_deref(), Some("SN-NEW-1"));
+    assert_eq!(d.condition, None, "null clears");
+    assert_eq!(d.brand.as_deref(), Some("Fairphone"), "left out: unchanged");
+    assert_eq!((e.priority, e.due_at), (Priority::Low, Some(due)));
+    assert_eq!(e.updated_at, f.clock.now());
+    let h = f.crm.history(&f.admin, t.id).await.unwrap();
+    let last = h.last().unwrap();
+    assert_eq!(
+        (last.kind, last.actor_id),
+        (EventKind::Edited, Some(f.worker.id))
+    );
+    let changed: Vec<&str> = last.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(changed, ["title", "device", "priority", "due_at"]);
+    assert_eq!(last.changes[0].from, serde_json::json!("Cracked screen"));
+    assert_eq!(
+        last.changes[0].to,
+        serde_json::json!("Cracked screen and back")
+    );
+    assert_eq!(last.changes[2].to, serde_json::json!("low"));
+    // The same patch again changes nothing and writes nothing.
+    let again = EditTicket {
+        title: Some("Cracked screen and back".into()),
+        priority: Patch::Set(Priority::Low),
+        ..Default::default()
+    };
+    f.crm.edit_ticket(&f.admin, t.id, again).await.unwrap();
+    assert_eq!(f.crm.history(&f.admin, t.id).await.unwrap().len(), h.len());
+    // Searches and filters see the edit.
+    let mut by_serial = list(None, None, None);
+    by_serial.serial = Some("sn-new-1".into());
+    assert_eq!(
+        ids(&f.crm.list_tickets(&f.admin, by_serial).await.unwrap().items),
+        [t.id.0]
+    );
+    let found = f
+        .crm
+        .list_tickets(&f.admin, list(None, None, Some("and back")))
+        .await
+        .unwrap();
+    assert_eq!(ids(&found.items), [t.id.0]);
+    // The public view follows what it may show.
+    let p = f.crm.track(t.tracking_code.as_str()).await.unwrap();
+    assert_eq!(p.due_at, Some(due));
+    // Another worker cannot see it; the admin clears the device and the due date.
+    let other = f
+        .crm
+        .edit_ticket(
+            &f.other,
+            t.id,
+            EditTicket {
+                title: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(other.code(), "not_found");
+    let cleared = f
+        .crm
+        .edit_ticket(
+            &f.admin,
+            t.id,
+            EditTicket {
+                device: Patch::Clear,
+                due_at: Patch::Clear,
+                priority: Patch::Clear,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (cleared.device, cleared.due_at, cleared.priority),
+        (None, None, Priority::Normal)
+    );
+    // Bad values are field errors; nothing changes.
+    let bad = EditTicket {
+        title: Some(" ".into()),
+        device: Patch::Set(DevicePatch {
+            serial: Patch::Set("#!".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let err = f.crm.edit_ticket(&f.admin, t.id, bad).await.unwrap_err();
+    assert_eq!(fields(&err), ["title", "device.serial"]);
+    // A duplicate by edit is refused while the other is open; a done ticket is corrected.
+    f.tick();
+    let twin = f
+        .crm
+        .intake(&f.admin, intake("Twin", "edit@example.com"))
+        .await
+        .unwrap();
+    let dup = EditTicket {
+        title: Some("Cracked screen and back".into()),
+        description: Some(t.description.clone()),
+        ..Default::default()
+    };
+    assert_eq!(
+        f.crm
+            .edit_ticket(&f.admin, twin.id, dup)
+            .await
+            .unwrap_err()
+            .code(),
+        "duplicate_ticket"
+    );
+    f.set(&f.worker, t.id, InProgress).await.unwrap();
+    f.set(&f.worker, t.id, Done).await.unwrap();
+    let fixed = f
+        .crm
+        .edit_ticket(
+            &f.admin,
+            t.id,
+            EditTicket {
+                title: Some("Screen replaced".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (fixed.title.as_str(), fixed.status),
+        ("Screen replaced", Done)
+    );
+    // Now the first is done, the twin may take its old title.
+    let dup = EditTicket {
+        title: Some("Cracked screen and back".into()),
+        description: Some(t.description.clone()),
+        ..Default::default()
+    };
+    f.crm.edit_ticket(&f.admin, twin.id, dup).await.unwrap();
+}
+
+/// Edits racing each other and a status change all apply, each on what the one before it
+/// left: no edit is lost, and every one is in the history once.
+pub async fn racing_edits_apply_each_once<S: Store + Clone>(store: S) {
+    use crm_core::{EditTicket, Patch};
+    let f = Fixture::new(store).await;
+    let mut req = intake("Racing edits", "race.edit@example.com");
+    req.worker_id = Some(f.worker.id);
+    let t = f.crm.intake(&f.admin, req).await.unwrap();
+    let edits = (0..8).map(|i| {
+        let crm = f.crm.clone();
+        let admin = f.admin;
+        async move {
+            let edit = if i % 2 == 0 {
+                EditTicket {
+                    description: Some(format!("Version {i}")),
+                    ..Default::default()
+                }
+            } else {
+                EditTicket {
+                    due_at: Patch::Set(
+                        chrono::DateTime::from_timestamp(1_900_000_000 + i, 0).unwrap(),
+                    ),
+                    ..Default::default()
+                }
+            };
+            crm.edit_ticket(&admin, t.id, edit).await
+        }
+    });
+    let start = f.crm.change_status(&f.worker, t.id, InProgress);
+    let (results, started) = futures::join!(join_all(edits), start);
+    started.unwrap();
+    for r in &results {
+        assert!(r.is_ok(), "{r:?}");
+    }
+    let h = f.crm.history(&f.admin, t.id).await.unwrap();
+    assert_eq!(h.iter().filter(|e| e.kind == EventKind::Edited).count(), 8);
+    let now = f.crm.get_ticket(&f.admin, t.id).await.unwrap();
+    assert_eq!(now.status, InProgress, "the status change was not lost");
+}

@@ -6,7 +6,10 @@ use super::{
 };
 use chrono::{DateTime, Utc};
 use crm_core::{Client, Event, Stats, Ticket, TicketProgress, UserId};
-use poem_openapi::{Enum, Object, types::Example};
+use poem_openapi::{
+    Enum, Object,
+    types::{Example, MaybeUndefined},
+};
 
 /// The customer of a request.
 #[derive(Object, Debug)]
@@ -136,6 +139,93 @@ impl Example for IntakeRequest {
             priority: Some(PriorityBody::High),
             due_at: None,
             worker_id: None,
+        }
+    }
+}
+
+/// The device part of an edit: each field left out stays, `null` clears it, a value
+/// replaces it.
+#[derive(Object, Debug, Default)]
+#[oai(deny_unknown_fields)]
+pub struct DevicePatchRequest {
+    /// What sort of device.
+    pub kind: MaybeUndefined<DeviceKindBody>,
+    /// Maker, 1-64 characters.
+    pub brand: MaybeUndefined<Text>,
+    /// Model, 1-64 characters.
+    pub model: MaybeUndefined<Text>,
+    /// IMEI or serial number: 1-64 letters, digits, `-`, `/` and spaces.
+    pub serial: MaybeUndefined<Text>,
+    /// Condition at intake, 1-1000 characters.
+    pub condition: MaybeUndefined<Text>,
+    /// Accessories left with it, 1-500 characters.
+    pub accessories: MaybeUndefined<Text>,
+}
+
+fn required(v: MaybeUndefined<Text>) -> Option<String> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(String::new()),
+        MaybeUndefined::Value(t) => Some(t.into()),
+    }
+}
+
+fn patch<T, U>(v: MaybeUndefined<T>, f: impl FnOnce(T) -> U) -> crm_core::Patch<U> {
+    match v {
+        MaybeUndefined::Undefined => crm_core::Patch::Keep,
+        MaybeUndefined::Null => crm_core::Patch::Clear,
+        MaybeUndefined::Value(v) => crm_core::Patch::Set(f(v)),
+    }
+}
+
+/// A correction of a ticket, as a JSON merge patch: a field left out stays, `null` clears an
+/// optional one (`device`, `due_at`; `priority` goes back to `normal`), a value replaces it.
+#[derive(Object, Debug)]
+#[oai(deny_unknown_fields, example)]
+pub struct EditRequest {
+    /// What is broken, 1-200 characters (it cannot be cleared).
+    pub title: MaybeUndefined<Text>,
+    /// The fault, 1-5000 characters (it cannot be cleared).
+    pub description: MaybeUndefined<Text>,
+    /// The device, patched field by field (`null`: no device).
+    pub device: MaybeUndefined<DevicePatchRequest>,
+    /// How urgent.
+    pub priority: MaybeUndefined<PriorityBody>,
+    /// When it is promised (RFC 3339; `null`: not promised).
+    pub due_at: MaybeUndefined<DateTime<Utc>>,
+}
+
+impl Example for EditRequest {
+    fn example() -> Self {
+        Self {
+            title: MaybeUndefined::Undefined,
+            description: MaybeUndefined::Undefined,
+            device: MaybeUndefined::Value(DevicePatchRequest {
+                serial: MaybeUndefined::Value("PF-2X917".into()),
+                ..Default::default()
+            }),
+            priority: MaybeUndefined::Value(PriorityBody::High),
+            due_at: MaybeUndefined::Undefined,
+        }
+    }
+}
+
+impl From<EditRequest> for crm_core::EditTicket {
+    fn from(r: EditRequest) -> Self {
+        Self {
+            // `null` would clear a required text: the core refuses it as empty.
+            title: required(r.title),
+            description: required(r.description),
+            device: patch(r.device, |d| crm_core::DevicePatch {
+                kind: patch(d.kind, Into::into),
+                brand: patch(d.brand, Into::into),
+                model: patch(d.model, Into::into),
+                serial: patch(d.serial, Into::into),
+                condition: patch(d.condition, Into::into),
+                accessories: patch(d.accessories, Into::into),
+            }),
+            priority: patch(r.priority, Into::into),
+            due_at: patch(r.due_at, |d| d),
         }
     }
 }
@@ -398,7 +488,7 @@ pub struct EventBody {
     pub ticket_id: i64,
     /// When.
     pub at: DateTime<Utc>,
-    /// `submitted`, `assigned`, `released`, `status_changed` or `viewed`.
+    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed` or `edited`.
     pub kind: String,
     /// Who did it (null for a customer's submission).
     pub actor_id: Option<i64>,
@@ -408,6 +498,33 @@ pub struct EventBody {
     pub from_status: Option<Status>,
     /// Status after.
     pub to_status: Option<Status>,
+    /// What an `edited` event changed (null for other kinds).
+    pub changes: Option<Vec<ChangeBody>>,
+}
+
+/// One field an edit changed, with its value before and after (`null` for none).
+#[derive(Object, Debug, Clone)]
+pub struct ChangeBody {
+    /// `title`, `description`, `device`, `priority` or `due_at`.
+    pub field: String,
+    /// The value before.
+    pub from: serde_json::Value,
+    /// The value after.
+    pub to: serde_json::Value,
+}
+
+/// The changes of an event as the API shows them.
+pub fn changes_of(e: &Event) -> Option<Vec<ChangeBody>> {
+    (e.kind == crm_core::EventKind::Edited).then(|| {
+        e.changes
+            .iter()
+            .map(|c| ChangeBody {
+                field: c.field.clone(),
+                from: c.from.clone(),
+                to: c.to.clone(),
+            })
+            .collect()
+    })
 }
 
 impl From<Event> for EventBody {
@@ -421,6 +538,7 @@ impl From<Event> for EventBody {
             worker_id: e.worker_id.map(UserId::get),
             from_status: e.from_status.map(Into::into),
             to_status: e.to_status.map(Into::into),
+            changes: changes_of(&e),
         }
     }
 }

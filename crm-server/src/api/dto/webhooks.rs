@@ -20,6 +20,9 @@ pub enum EventTypeBody {
     /// A request's status changed.
     #[oai(rename = "ticket.status_changed")]
     TicketStatusChanged,
+    /// A request's title, description, device, priority or due date was corrected.
+    #[oai(rename = "ticket.edited")]
+    TicketEdited,
 }
 
 impl From<Topic> for EventTypeBody {
@@ -29,6 +32,7 @@ impl From<Topic> for EventTypeBody {
             Topic::TicketAssigned => Self::TicketAssigned,
             Topic::TicketReleased => Self::TicketReleased,
             Topic::TicketStatusChanged => Self::TicketStatusChanged,
+            Topic::TicketEdited => Self::TicketEdited,
         }
     }
 }
@@ -40,6 +44,7 @@ impl From<EventTypeBody> for Topic {
             EventTypeBody::TicketAssigned => Self::TicketAssigned,
             EventTypeBody::TicketReleased => Self::TicketReleased,
             EventTypeBody::TicketStatusChanged => Self::TicketStatusChanged,
+            EventTypeBody::TicketEdited => Self::TicketEdited,
         }
     }
 }
