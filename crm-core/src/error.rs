@@ -15,6 +15,9 @@ pub enum StoreError {
     /// An active user already has this username (case-insensitively).
     #[error("username taken")]
     UsernameTaken,
+    /// Another customer already has this e-mail (case-insensitively).
+    #[error("e-mail taken")]
+    EmailTaken,
     /// The compare-and-set lost: the ticket is no longer in the state the change was decided on.
     #[error("ticket changed concurrently")]
     Stale,
@@ -73,6 +76,9 @@ pub enum CoreError {
     /// The username is in use by an active account (409 `username_taken`).
     #[error("This username is already taken.")]
     UsernameTaken,
+    /// Another customer has this e-mail (409 `email_taken`): customers are told apart by it.
+    #[error("Another customer already has this e-mail address.")]
+    EmailTaken,
     /// A done ticket cannot be assigned (409 `ticket_closed`).
     #[error("The ticket is done and can no longer be assigned.")]
     TicketClosed,
@@ -137,6 +143,7 @@ impl CoreError {
             Self::InvalidTransition { .. } | Self::NotAssigned => "invalid_transition",
             Self::DuplicateTicket => "duplicate_ticket",
             Self::UsernameTaken => "username_taken",
+            Self::EmailTaken => "email_taken",
             Self::TicketClosed => "ticket_closed",
             Self::InvalidWorker => "invalid_worker",
             Self::CannotDeleteSelf => "cannot_delete_self",

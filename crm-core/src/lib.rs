@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod assignment;
+pub mod client;
 pub mod clock;
 pub mod device;
 pub mod edit;
@@ -37,6 +38,10 @@ pub mod user;
 
 pub use account::{AccountEvent, AccountEventKind, PasswordChange, SessionRecord};
 pub use assignment::{AssignmentMode, AssignmentSettings, Candidate};
+pub use client::{
+    ClientEdit, ClientEvent, ClientEventKind, ClientQuery, ClientSearch, ClientStore,
+    ClientSummary, EditClient,
+};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use device::{Device, DeviceInput, DeviceKind, Priority, PublicDevice};
 pub use edit::{DevicePatch, EditTicket, Patch, TicketEdit};
@@ -50,7 +55,9 @@ pub use page::{
 pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use secret::Secret;
-pub use service::{Crm, DefaultAccount, IntakeTicket, ListTickets, ListUsers, SubmitTicket};
+pub use service::{
+    Crm, DefaultAccount, IntakeTicket, ListClients, ListTickets, ListUsers, SubmitTicket,
+};
 pub use status::TicketStatus;
 pub use store::{
     AssignmentStore, Change, ChangeListener, EventLog, ExpectedState, LoginThrottle, Outbox,

@@ -96,6 +96,8 @@ pub enum Permission {
     SetOthersAvailability,
     /// Managing webhook endpoints and reading their delivery logs.
     ManageWebhooks,
+    /// Listing, correcting and reading the history of customers.
+    ManageClients,
 }
 
 impl Permission {
@@ -111,7 +113,8 @@ impl Permission {
             | Self::ReadAccountHistory
             | Self::ManageAssignment
             | Self::SetOthersAvailability
-            | Self::ManageWebhooks => &[Role::Admin],
+            | Self::ManageWebhooks
+            | Self::ManageClients => &[Role::Admin],
         }
     }
 
@@ -128,6 +131,7 @@ impl Permission {
             Self::ManageAssignment => "Only admins can change how tickets are assigned.",
             Self::SetOthersAvailability => "Only admins can set another account's availability.",
             Self::ManageWebhooks => "Only admins can manage webhooks.",
+            Self::ManageClients => "Only admins can list and correct customers.",
         }
     }
 }

@@ -371,12 +371,27 @@ pub struct PoolStatus {
 
 /// A complete backend: the sum of the storage traits. Implemented for every type that has them.
 pub trait Store:
-    TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + Outbox + StoreHealth
+    TicketStore
+    + crate::client::ClientStore
+    + UserStore
+    + LoginThrottle
+    + EventLog
+    + AssignmentStore
+    + Outbox
+    + StoreHealth
 {
 }
 
-impl<T: TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + Outbox + StoreHealth>
-    Store for T
+impl<
+    T: TicketStore
+        + crate::client::ClientStore
+        + UserStore
+        + LoginThrottle
+        + EventLog
+        + AssignmentStore
+        + Outbox
+        + StoreHealth,
+> Store for T
 {
 }
 
@@ -384,6 +399,14 @@ impl<T: TicketStore + UserStore + LoginThrottle + EventLog + AssignmentStore + O
 mockall::mock! {
     /// A mock backend for tests that need a failure no real store would produce on demand.
     pub Store {}
+
+    #[async_trait]
+    impl crate::client::ClientStore for Store {
+        async fn list_clients(&self, query: &crate::client::ClientQuery) -> Result<Page<crate::client::ClientSummary>, StoreError>;
+        async fn get_client(&self, id: crate::ids::ClientId, worker: Option<UserId>) -> Result<crate::client::ClientSummary, StoreError>;
+        async fn edit_client(&self, edit: crate::client::ClientEdit) -> Result<crate::ticket::Client, StoreError>;
+        async fn client_history(&self, id: crate::ids::ClientId) -> Result<Vec<crate::client::ClientEvent>, StoreError>;
+    }
 
     #[async_trait]
     impl TicketStore for Store {

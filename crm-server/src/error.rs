@@ -197,6 +197,7 @@ impl From<CoreError> for ApiError {
             | CoreError::NotAssigned
             | CoreError::DuplicateTicket
             | CoreError::UsernameTaken
+            | CoreError::EmailTaken
             | CoreError::TicketClosed
             | CoreError::CannotDeleteSelf
             | CoreError::CannotResetSelf

@@ -28,8 +28,8 @@ pub use api::AppState;
 pub use config::{Config, ConfigError, StoreConfig};
 
 use api::{
-    auth::AuthApi, events::EventsApi, health::HealthApi, public::PublicApi, settings::SettingsApi,
-    tickets::TicketsApi, users::UsersApi, webhooks::WebhooksApi,
+    auth::AuthApi, clients::ClientsApi, events::EventsApi, health::HealthApi, public::PublicApi,
+    settings::SettingsApi, tickets::TicketsApi, users::UsersApi, webhooks::WebhooksApi,
 };
 use auth::{SessionGate, Tokens};
 use crm_core::{Crm, Store};
@@ -54,6 +54,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             EventsApi(state.clone()),
             SettingsApi(state.clone()),
             WebhooksApi(state.clone()),
+            ClientsApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",

@@ -88,6 +88,14 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         "/public/tickets/{tracking_code}/events",
         &[404, 429, 500, 503],
     ),
+    ("get", "/clients", &[401, 403, 422, 500, 503]),
+    ("get", "/clients/{id}", &[401, 404, 500, 503]),
+    (
+        "patch",
+        "/clients/{id}",
+        &[401, 403, 404, 409, 413, 422, 500, 503],
+    ),
+    ("get", "/clients/{id}/history", &[401, 403, 404, 500, 503]),
     ("get", "/healthz", &[]),
     ("get", "/readyz", &[503]),
 ];
@@ -366,6 +374,17 @@ pub mod limits {
         json!({ "pattern": pattern })
     }
 
+    /// A phone as [`Phone`] takes it: blank means "no phone".
+    pub fn phone() -> Value {
+        json!({
+            "pattern": format!(
+                "^[{SPACE}]*$|^[{SPACE}]*(?:[ +().\\-]*[0-9]){{{}}}[0-9 +().\\-]*[{SPACE}]*$",
+                Phone::MIN_DIGITS
+            ),
+            "maxLength": Phone::MAX_CHARS
+        })
+    }
+
     /// A new password ([`Password`]): without control characters.
     pub fn password() -> Value {
         json!({
@@ -432,19 +451,15 @@ pub mod limits {
                 optional_text(dl::ACCESSORIES_MAX),
             ),
             ("ClientRequest", "name", trimmed_text(ClientName::MAX_CHARS)),
-            ("ClientRequest", "email", email()),
             (
-                "ClientRequest",
-                "phone",
-                // Blank means "no phone"; otherwise a number as `Phone` takes it.
-                json!({
-                    "pattern": format!(
-                        "^[{SPACE}]*$|^[{SPACE}]*(?:[ +().\\-]*[0-9]){{{}}}[0-9 +().\\-]*[{SPACE}]*$",
-                        Phone::MIN_DIGITS
-                    ),
-                    "maxLength": Phone::MAX_CHARS
-                }),
+                "EditClientRequest",
+                "name",
+                trimmed_text(ClientName::MAX_CHARS),
             ),
+            ("EditClientRequest", "email", email()),
+            ("ClientRequest", "email", email()),
+            ("ClientRequest", "phone", phone()),
+            ("EditClientRequest", "phone", phone()),
             ("CreateUserRequest", "username", username()),
             // Sign-in takes any text (it is checked against accounts, not against the rules),
             // but nothing longer than an account's name or password can be right.

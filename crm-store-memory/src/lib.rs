@@ -15,6 +15,7 @@
 //! titles for substring search ([`search`](crate::search)).
 
 mod assignment;
+mod clients;
 mod events;
 mod index;
 mod outbox;

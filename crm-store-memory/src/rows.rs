@@ -123,10 +123,13 @@ impl Row {
     }
 }
 
-/// A customer, with the lower-cased e-mail that identifies it.
+/// A customer, with the lower-cased e-mail that identifies it, its tickets (rows, ascending)
+/// and its history.
 pub(crate) struct ClientRow {
     pub(crate) client: Client,
     pub(crate) email_key: Box<str>,
+    pub(crate) tickets: Vec<u32>,
+    pub(crate) events: Vec<crm_core::ClientEvent>,
 }
 
 /// A staff account, its password hash and its audit trail.

@@ -137,6 +137,13 @@ impl Inner {
                 created_at: new.created_at,
             },
             email_key: email_key.into(),
+            tickets: Vec::new(),
+            events: vec![crm_core::ClientEvent {
+                at: new.created_at,
+                kind: crm_core::ClientEventKind::Created,
+                actor_id: sub.taken_in_by,
+                changes: Vec::new(),
+            }],
         });
         let (hasher, clients) = (&self.hasher, &self.clients);
         self.clients_by_email.insert_unique(email_hash, c, |&c| {
@@ -180,6 +187,7 @@ impl Inner {
         let client = self.client_for(new);
         let row = self.tickets.len() as u32;
         self.tickets.push(Row::new(new, client));
+        self.clients[client as usize].tickets.push(row);
         let Inner {
             hasher,
             tickets,

@@ -44,6 +44,7 @@ pub(crate) fn map_err(target: &str, e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) => match db.constraint() {
             Some("tickets_open_dedup_key") => StoreError::DuplicateTicket,
             Some("users_active_username_key") => StoreError::UsernameTaken,
+            Some("clients_email_key_key") => StoreError::EmailTaken,
             // The database is away, restarting, refusing us, over its time limit, or lost a
             // transaction to a deadlock or serialisation conflict: all pass, so all are
             // "try again" (503), never an internal error. Classes: 08 connection, 28 and 3D

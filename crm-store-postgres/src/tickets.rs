@@ -294,7 +294,19 @@ impl TicketStore for PgStore {
         .await
         .db(self)?;
         let client = match inserted {
-            Some(c) => c,
+            Some(c) => {
+                sqlx::query(
+                    "INSERT INTO client_events (client_id, at, kind, actor_id) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(c.id)
+                .bind(new.created_at)
+                .bind(crm_core::ClientEventKind::Created.as_str())
+                .bind(s.taken_in_by.map(UserId::get))
+                .execute(&mut *tx)
+                .await
+                .db(self)?;
+                c
+            }
             None => sqlx::query_as(
                 "SELECT id, name, email, phone, created_at FROM clients WHERE email_key = $1",
             )

@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             due_order_walks_every_ticket_once,
             edits_are_merge_patches_with_one_event,
             racing_edits_apply_each_once,
+            customers_are_found_corrected_and_recorded,
             submit_rejects_invalid_input_and_stores_nothing,
             clients_are_found_by_email_and_never_overwritten,
             duplicates_are_rejected_until_the_ticket_is_done,

@@ -8,10 +8,13 @@
 mod accounts;
 mod assignment;
 mod auth;
+mod clients;
 mod live;
 mod notify;
 mod tickets;
 mod users;
+
+pub use clients::ListClients;
 
 #[cfg(test)]
 mod tests;

@@ -54,7 +54,7 @@ fn validate(req: SubmitTicket, errs: &mut ValidationErrors) -> Option<Submission
 /// enough for a single competing change; a few more absorb bursts without looping forever.
 /// A change that loses every attempt is answered [`CoreError::Busy`] (retry shortly), never
 /// an internal error.
-pub(super) const RACE_ATTEMPTS: usize = 8;
+pub(crate) const RACE_ATTEMPTS: usize = 8;
 
 impl<S: Store> Crm<S> {
     /// Validates and stores a customer's request. Every invalid field is reported at once;

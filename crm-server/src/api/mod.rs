@@ -5,6 +5,7 @@
 //! schemes of [`crate::auth`].
 
 pub mod auth;
+pub mod clients;
 pub mod dto;
 pub mod events;
 pub mod health;
@@ -136,4 +137,6 @@ pub(crate) enum Tag {
     Events,
     /// Webhook endpoints and their deliveries, for admins.
     Webhooks,
+    /// Customers: the counter's list, corrections and history.
+    Clients,
 }

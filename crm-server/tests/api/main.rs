@@ -34,6 +34,7 @@ mod helpers;
 mod accounts;
 mod assignment;
 mod auth;
+mod clients;
 mod failures;
 mod hardening;
 mod intake;

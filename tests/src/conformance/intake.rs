@@ -551,3 +551,156 @@ pub async fn racing_edits_apply_each_once<S: Store + Clone>(store: S) {
     let now = f.crm.get_ticket(&f.admin, t.id).await.unwrap();
     assert_eq!(now.status, InProgress, "the status change was not lost");
 }
+
+/// Customers: listed newest first with their counts, found by name, e-mail or phone digits,
+/// read by a worker only through one of its tickets, corrected by admins with the e-mail kept
+/// unique, each correction in their history; tickets show the corrected customer.
+pub async fn customers_are_found_corrected_and_recorded<S: Store + Clone>(store: S) {
+    use crm_core::{ClientId, EditClient, ListClients, Patch};
+    let f = Fixture::new(store).await;
+    let mut a = intake("Screen", "anna@example.com");
+    a.request.client_name = "Anna Kowalska".into();
+    a.request.client_phone = Some("+49 171 2345678".into());
+    a.worker_id = Some(f.worker.id);
+    let t = f.crm.intake(&f.admin, a).await.unwrap();
+    f.tick();
+    let b = f.submit("Kettle").await;
+    f.set(&f.worker, t.id, InProgress).await.unwrap();
+    let search = |s: &str| ListClients {
+        search: Some(s.into()),
+        size: Some(100),
+        ..Default::default()
+    };
+    let all = f
+        .crm
+        .list_clients(&f.admin, ListClients::default())
+        .await
+        .unwrap();
+    let names: Vec<&str> = all.items.iter().map(|c| c.client.name.as_str()).collect();
+    assert_eq!(names, ["John Doe", "Anna Kowalska"], "newest first");
+    let anna = &all.items[1];
+    assert_eq!((anna.ticket_count, anna.open_ticket_count), (1, 1));
+    for (q, want) in [
+        ("kowal", 1),
+        ("0171 234", 1),
+        ("171-234", 1),
+        ("EXAMPLE.COM", 2),
+        ("nobody", 0),
+    ] {
+        assert_eq!(
+            f.crm.list_clients(&f.admin, search(q)).await.unwrap().total,
+            want,
+            "{q}"
+        );
+    }
+    assert_eq!(
+        f.crm
+            .list_clients(&f.worker, ListClients::default())
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+    // A worker reads the customer of its ticket, not another.
+    assert_eq!(
+        f.crm
+            .get_client(&f.worker, t.client.id)
+            .await
+            .unwrap()
+            .client
+            .name,
+        "Anna Kowalska"
+    );
+    assert_eq!(
+        f.crm
+            .get_client(&f.worker, b.client.id)
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+    assert_eq!(
+        f.crm
+            .get_client(&f.admin, ClientId(999))
+            .await
+            .unwrap_err()
+            .code(),
+        "not_found"
+    );
+    // Corrections: the e-mail stays unique, each one recorded, tickets show the new data.
+    f.tick();
+    let taken = EditClient {
+        email: Some("CLIENT@example.com".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        f.crm
+            .edit_client(&f.admin, t.client.id, taken)
+            .await
+            .unwrap_err()
+            .code(),
+        "email_taken"
+    );
+    let fix = EditClient {
+        name: Some("Anna Kowalska-Nowak".into()),
+        email: Some("anna.kn@example.com".into()),
+        phone: Patch::Clear,
+    };
+    let c = f
+        .crm
+        .edit_client(&f.admin, t.client.id, fix.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        (c.name.as_str(), c.email.as_str(), c.phone),
+        ("Anna Kowalska-Nowak", "anna.kn@example.com", None)
+    );
+    f.crm.edit_client(&f.admin, t.client.id, fix).await.unwrap();
+    let h = f.crm.client_history(&f.admin, t.client.id).await.unwrap();
+    assert_eq!(
+        h.len(),
+        2,
+        "created, then one edit (the repeat changed nothing)"
+    );
+    assert_eq!(
+        (h[0].kind, h[0].actor_id),
+        (crm_core::ClientEventKind::Created, Some(f.admin.id))
+    );
+    assert_eq!(h[1].actor_id, Some(f.admin.id));
+    let changed: Vec<&str> = h[1].changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(changed, ["name", "email", "phone"]);
+    assert_eq!(
+        f.crm.get_ticket(&f.admin, t.id).await.unwrap().client.email,
+        "anna.kn@example.com"
+    );
+    // The old e-mail is free again; a new request under the new one is the same customer.
+    let mut again = request("Another", "ANNA.KN@example.com");
+    again.client_name = "Someone typing".into();
+    let t2 = f.crm.submit(again).await.unwrap();
+    assert_eq!(
+        (t2.client.id, t2.client.name.as_str()),
+        (t.client.id, "Anna Kowalska-Nowak")
+    );
+    let bad = EditClient {
+        name: Some(" ".into()),
+        phone: Patch::Set("12ab".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        fields(
+            &f.crm
+                .edit_client(&f.admin, t.client.id, bad)
+                .await
+                .unwrap_err()
+        ),
+        ["name", "phone"]
+    );
+    assert_eq!(
+        f.crm
+            .edit_client(&f.worker, t.client.id, EditClient::default())
+            .await
+            .unwrap_err()
+            .code(),
+        "forbidden"
+    );
+}

@@ -2,12 +2,14 @@
 //! built by a `From` conversion in this module, never field by field in a handler, so one body
 //! has one shape wherever it is answered. Bodies are grouped by resource.
 
+mod clients;
 mod device;
 mod text;
 mod tickets;
 mod users;
 mod webhooks;
 
+pub use clients::*;
 pub use device::*;
 pub use text::Text;
 pub use tickets::*;
