@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/pager.js",
     "components/print.js",
     "views/assignment.js",
+    "views/customers.js",
     "views/deliveries.js",
     "views/intake.js",
     "views/login.js",

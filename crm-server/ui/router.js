@@ -18,6 +18,7 @@ import * as assignment from "./views/assignment.js";
 import * as webhooks from "./views/webhooks.js";
 import * as deliveries from "./views/deliveries.js";
 import * as intake from "./views/intake.js";
+import * as customers from "./views/customers.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -28,6 +29,8 @@ const routes = [
   [/^#\/tickets\/(\d+)$/, ticket, "staff", (m) => ({ id: Number(m[1]) })],
   [/^#\/tickets(?:\?(.*))?$/, tickets, "staff", (m) => ({ query: new URLSearchParams(m[1] || "") })],
   [/^#\/intake$/, intake, "staff", () => ({})],
+  [/^#\/customers$/, customers, "admin", () => ({ id: null })],
+  [/^#\/customers\/(\d+)$/, customers, "admin", (m) => ({ id: Number(m[1]) })],
   [/^#\/workers$/, workersView, "admin", () => ({})],
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
@@ -113,7 +116,7 @@ export function renderNav() {
     return;
   }
   const items = me.role === "admin"
-    ? [link("#/tickets", "Tickets"), link("#/intake", "New intake"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
+    ? [link("#/tickets", "Tickets"), link("#/intake", "New intake"), link("#/customers", "Customers"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
     : [link("#/tickets", "My tickets"), link("#/intake", "New intake"), availabilityToggle(me)];
   nav.replaceChildren(
     findBox(),

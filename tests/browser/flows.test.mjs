@@ -719,6 +719,22 @@ test("an admin takes a device in at the counter, finds the customer by phone, an
   // By name, the customer's earlier visit shows too.
   await admin.getByRole("link", { name: "Intake earlier visit" }).waitFor();
   await shot(admin, "33-find-by-name");
+  // The customers page finds Kim by phone; correcting the e-mail to another's is refused
+  // next to the field; the correction shows in the history.
+  await admin.getByRole("link", { name: "Customers" }).click();
+  await admin.getByRole("searchbox", { name: "Find a customer" }).fill("0171 555");
+  await admin.locator("#customer-status").getByText("1 customer.").waitFor();
+  await admin.getByRole("link", { name: "Kim Returning" }).click();
+  await admin.getByRole("heading", { name: "Kim Returning" }).waitFor();
+  await admin.getByRole("link", { name: "Intake earlier visit" }).waitFor();
+  await admin.getByLabel("E-mail").fill("lee.other@example.com");
+  await admin.getByRole("button", { name: "Save customer" }).click();
+  await admin.locator('[data-error-for="email"]').getByText(/belongs to another customer/).waitFor();
+  await admin.getByLabel("E-mail").fill("kim.r@example.com");
+  await admin.getByRole("button", { name: "Save customer" }).click();
+  await admin.getByText(/Corrected: e-mail kim.returning@example.com → kim.r@example.com/).waitFor();
+  await shot(admin, "35-customer");
+  await admin.goto(base + "/#/tickets?find=kim.r%40example");
   await admin.getByRole("link", { name: "Intake cracked back" }).click();
   const device = admin.getByTestId("device");
   await device.getByText("IMEI 3520 9911 0001").waitFor();
@@ -809,6 +825,8 @@ test("every view passes axe-core and fits a phone without sideways scrolling", a
     await inspectView(admin, "deliveries", `#/webhooks/${hook}`, heading("Deliveries"));
     await inspectView(admin, "password", "#/password", heading("Change your password"));
     await inspectView(admin, "intake", "#/intake", heading("New intake"));
+    await inspectView(admin, "customers", "#/customers", async (p) => p.locator("#customer-status").getByText(/customer/).waitFor());
+    await inspectView(admin, "customer", "#/customers/1", async (p) => p.getByRole("heading", { name: "History" }).waitFor());
     if (width < 760) {
       await admin.getByRole("button", { name: "Menu" }).click();
       await admin.getByRole("link", { name: "Workers" }).waitFor();

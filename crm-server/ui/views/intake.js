@@ -20,8 +20,14 @@ export function fromLocalInput(value) {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-/** Customers matching what is typed: the distinct customers of the tickets `q` finds. */
+/**
+ * Customers matching what is typed: for admins from the customer list; for a worker (who
+ * cannot list customers) the distinct customers of the tickets `q` finds among its own.
+ */
 async function customersLike(text) {
+  if (session.me.role === "admin") {
+    return (await api("GET", `/clients/${qs({ search: text, size: 5 })}`)).items;
+  }
   const page = await api("GET", `/tickets/${qs({ q: text, size: 20 })}`);
   const seen = new Map();
   for (const t of page.items) if (!seen.has(t.client.id)) seen.set(t.client.id, t.client);

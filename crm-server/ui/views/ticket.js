@@ -196,7 +196,7 @@ async function draw(view, first) {
             e.actor_id ? h("span", { class: "muted" }, ` — by ${actorText(e.actor_id)}`) : null))))),
       h("div", {},
         h("section", { class: "panel" }, h("h2", {}, "Customer"), dl([
-          ["Name", client.name],
+          ["Name", admin ? h("a", { href: `#/customers/${client.id}` }, client.name) : client.name],
           ["Phone", client.phone ? h("a", { href: `tel:${client.phone.replace(/[^\d+]/g, "")}` }, client.phone) : "—"],
           ["E-mail", h("a", { href: `mailto:${client.email}` }, client.email)],
           ["Customer since", timeAgo(client.created_at)]])),
