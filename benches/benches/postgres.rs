@@ -7,7 +7,9 @@
 //!
 //! `cargo bench -p crm-benches --bench postgres`. Reads `TEST_DATABASE_URL` (else
 //! `DATABASE_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`); `BENCH_TICKETS`
-//! overrides the data-set size; `BENCH_KEEP_DB=1` keeps the loaded database afterwards.
+//! overrides the data-set size; `BENCH_KEEP_DB=1` keeps the loaded database afterwards. Every
+//! second ticket has a device serial and every third a due date; the 100,000 customers have
+//! phones `+1 555 0000000` on.
 
 use criterion::Criterion;
 use crm_benches::{bench_service, runtime, staff, tickets_from_env};
@@ -21,6 +23,13 @@ fn main() {
     let (url, db) = rt.block_on(create_database("crm_bench"));
     let (crm, admin, workers) = rt.block_on(setup(&url, n));
     let mut c = Criterion::default().configure_from_args();
+    // A cursor in the middle of the `due` order: the ticket at 60% of the load (it has a due
+    // date: every third one does).
+    let middle = rt
+        .block_on(crm.get_ticket(&admin, crm_core::TicketId(((n * 3 / 5) / 3 * 3 + 1) as i64)))
+        .unwrap();
+    let deep_due = crm_core::TicketSort::Due.position(&middle);
+    crm_benches::bench_counter(&mut c, "postgres_1m_counter", &rt, &crm, &admin, deep_due);
     bench_service(&mut c, "postgres_1m", &rt, &crm, &admin, &workers);
     c.final_summary();
     rt.block_on(crm.store().close());

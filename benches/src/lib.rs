@@ -260,3 +260,58 @@ pub fn bench_service<S: Store + Clone>(
     });
     g.finish();
 }
+
+/// The counter's lookups on a loaded store (PostgreSQL only: the memory store answers these by
+/// a scan): customer search and the counter search `q` by a phone fragment and by an e-mail
+/// fragment, and a `sort=due` page from the top and from a cursor deep in the list.
+pub fn bench_counter<S: Store + Clone>(
+    c: &mut Criterion,
+    group: &str,
+    rt: &tokio::runtime::Runtime,
+    crm: &Crm<S>,
+    admin: &Actor,
+    deep_due: crm_core::Cursor,
+) {
+    let mut g = c.benchmark_group(group);
+    for (name, text) in [
+        ("customers_search_phone", "555 0012"),
+        ("customers_search_email", "client4242@"),
+    ] {
+        let req = crm_core::ListClients {
+            search: Some(text.into()),
+            size: Some(20),
+            ..Default::default()
+        };
+        let page = rt.block_on(crm.list_clients(admin, req.clone())).unwrap();
+        println!("{name}: total {}, {} items", page.total, page.items.len());
+        g.bench_function(name, |b| {
+            b.to_async(rt)
+                .iter(|| async { black_box(crm.list_clients(admin, req.clone()).await.unwrap()) })
+        });
+    }
+    let due = |cursor: Option<crm_core::Cursor>| ListTickets {
+        size: Some(20),
+        sort: Some(crm_core::TicketSort::Due),
+        cursor: cursor.map(crm_core::Cursor::encode),
+        ..Default::default()
+    };
+    let q = |text: &str| ListTickets {
+        size: Some(20),
+        q: Some(text.into()),
+        ..Default::default()
+    };
+    for (name, req) in [
+        ("q_phone_fragment", q("555 0012")),
+        ("q_email_fragment", q("client4242@")),
+        ("due_page1", due(None)),
+        ("due_deep_cursor", due(Some(deep_due))),
+    ] {
+        let page = rt.block_on(crm.list_tickets(admin, req.clone())).unwrap();
+        println!("{name}: total {}, {} items", page.total, page.items.len());
+        g.bench_function(name, |b| {
+            b.to_async(rt)
+                .iter(|| async { black_box(crm.list_tickets(admin, req.clone()).await.unwrap()) })
+        });
+    }
+    g.finish();
+}

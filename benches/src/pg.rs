@@ -17,14 +17,20 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
     let script = format!(
         "SET session_replication_role = replica;
          SET maintenance_work_mem = '512MB';
-         INSERT INTO clients (name, email, email_key, phone, created_at) \
+         INSERT INTO clients (name, email, email_key, phone, created_at, name_folded, phone_digits) \
          SELECT 'Client ' || c, 'client' || c || '@example.com', 'client' || c || '@example.com', \
-                '+1 555 ' || lpad(c::text, 7, '0'), timestamptz '2025-01-01' \
+                '+1 555 ' || lpad(c::text, 7, '0'), timestamptz '2025-01-01', 'client ' || c, \
+                '1555' || lpad(c::text, 7, '0') \
          FROM generate_series(0, 99999) c;
+         INSERT INTO client_events (client_id, at, kind) SELECT id, created_at, 'created' FROM clients;
          INSERT INTO tickets (title, title_folded, description, status, client_id, worker_id, created_at, updated_at, \
-                              assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code) \
+                              assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code, \
+                              device, serial_key, due_at) \
          SELECT title, lower(title), description, status, client_id, worker_id, created_at, updated_at, \
-                assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code FROM ( \
+                assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code, \
+                CASE WHEN i % 2 = 0 THEN jsonb_build_object('kind', 'phone', 'serial', 'SN' || lpad(i::text, 9, '0')) END, \
+                CASE WHEN i % 2 = 0 THEN 'SN' || lpad(i::text, 9, '0') END, \
+                CASE WHEN i % 3 = 0 THEN created_at + ((i * 7919) % 1000000) * interval '1 minute' END FROM ( \
          SELECT (ARRAY['Acer','Apple','Asus','Bosch','Canon','Dell','Epson','Garmin','HP','Huawei','Lenovo','LG', \
                        'Logitech','Nikon','Nintendo','Philips','Samsung','Sony','TP-Link','Xiaomi'])[(i / 10) % 20 + 1] \
                 || ' ' || (ARRAY[{devices}])[i % 10 + 1] || ' ' || \
@@ -42,7 +48,7 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
                 CASE WHEN i % 5 <> 4 AND i % 4 IN (1, 2) THEN ts END AS in_progress_at, \
                 CASE WHEN i % 5 <> 4 AND i % 4 = 2 THEN ts + interval '2 hours' END AS done_at, \
                 '203.0.113.7' AS requester_ip, 'Mozilla/5.0 (X11; Linux x86_64)' AS requester_ua, \
-                md5(i::text) AS tracking_code \
+                md5(i::text) AS tracking_code, i \
          FROM (SELECT i, timestamptz '2025-01-01' + i * interval '1 second' AS ts \
                FROM generate_series(0::bigint, {last}::bigint) i) g) rows;
          INSERT INTO ticket_events (ticket_id, at, kind, status) \
@@ -68,7 +74,7 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
     let indexes: Vec<(String, String)> = sqlx::query_as(
         "SELECT i.indexname, i.indexdef FROM pg_indexes i \
          JOIN pg_index x ON x.indexrelid = (quote_ident(i.schemaname) || '.' || quote_ident(i.indexname))::regclass \
-         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events') \
+         WHERE i.schemaname = 'public' AND i.tablename IN ('tickets', 'ticket_search', 'ticket_events', 'clients') \
            AND NOT x.indisprimary",
     )
     .fetch_all(&mut db_conn)

@@ -249,9 +249,14 @@ impl Phone {
         Ok(Self(t))
     }
 
-    /// An optional phone: absent or blank means "not given".
+    /// An optional phone: absent or blank means "not given" (a blank longer than a number
+    /// may be is refused like any over-long value).
     pub fn parse_optional(raw: Option<&str>) -> Result<Option<Self>, String> {
         match raw {
+            Some(s) if s.chars().count() > Self::MAX_CHARS => Err(format!(
+                "Phone must be at most {} characters.",
+                Self::MAX_CHARS
+            )),
             Some(s) if !s.trim().is_empty() => Self::parse(s).map(Some),
             _ => Ok(None),
         }

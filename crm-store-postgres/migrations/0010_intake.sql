@@ -15,7 +15,7 @@ CREATE INDEX tickets_serial_key_idx ON tickets (serial_key) WHERE serial_key IS 
 COMMENT ON INDEX tickets_serial_key_idx IS 'The serial filter and the counter search by serial.';
 CREATE INDEX tickets_client_order_idx ON tickets (client_id, created_at DESC, id DESC);
 COMMENT ON INDEX tickets_client_order_idx IS 'A customer''s tickets, newest first; the counter search by customer.';
-CREATE INDEX tickets_due_order_idx ON tickets ((coalesce(due_at, 'infinity'::timestamptz)), id DESC);
+CREATE INDEX tickets_due_order_idx ON tickets ((coalesce(due_at, 'infinity'::timestamptz)), (-id));
 COMMENT ON INDEX tickets_due_order_idx IS 'Lists sorted by due date: soonest first, none last, then newest.';
 CREATE INDEX tickets_open_due_idx ON tickets (due_at) WHERE status <> 'done' AND due_at IS NOT NULL;
 COMMENT ON INDEX tickets_open_due_idx IS 'The overdue filter: open tickets promised for a time already past.';

@@ -152,7 +152,8 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticke
                 }
                 q.push(", ").push_bind(c.id.saturating_neg()).push(")");
             }
-            q.push(" ORDER BY coalesce(t.due_at, 'infinity'::timestamptz), t.id DESC LIMIT ")
+            // The order of `tickets_due_order_idx` exactly, so the cursor is an index seek.
+            q.push(" ORDER BY coalesce(t.due_at, 'infinity'::timestamptz), -t.id LIMIT ")
                 .push_bind(i64::from(query.page.fetch_limit()));
             push_offset(q, query);
             return;
