@@ -67,9 +67,11 @@ scenarios=(
   "deep_page|deep_page.sql|${as_admin[*]} limit=21 offset=9980"
   "deep_cursor|deep_cursor.sql|${as_admin[*]} limit=21 after=$after after_id=$after_id"
   "stats|stats.sql|${as_admin[*]}"
+  "customer_search|customers.sql|${as_admin[*]} limit=11 pattern=%5550012% digits=%5550012%"
   "open_one|open.sql|${as_admin[*]} n=$N"
   "status_change|status.sql|${as_admin[*]} n=$N to=in_progress from=new done=done kind=status_changed"
   "submit|submit.sql|"
+  "intake|intake.sql|${as_admin[*]}"
   "submit_old_design|submit_old_design.sql|"
   "sign_in|login.sql|"
 )
@@ -131,6 +133,8 @@ drive() {
       deep_page) args=("${A[@]}" "$base/tickets/?page=500&size=20") ;;
       deep_cursor) args=("${A[@]}" "$base/tickets/?cursor=$cursor&size=20") ;;
       stats) args=("${A[@]}" "$base/tickets/stats") ;;
+      customer_search) args=("${A[@]}" "$base/clients/?search=5550012&size=10") ;;
+      intake) args=("${A[@]}" -s benches/load/intake.lua "$base") ;;
       open_one) args=("${A[@]}" -s benches/load/open.lua "$base" -- "$N") ;;
       status_change) args=("${A[@]}" -s benches/load/status.lua "$base" -- "$N") ;;
       submit) args=(-s benches/load/submit.lua "$base") ;;
@@ -198,8 +202,8 @@ sign_in_flood() {
 # Reads first, on the database as loaded; then writes, whose floor and server runs change
 # disjoint tickets. The server is stopped while pgbench runs: it would react to the floor's
 # writes (live updates, the outbox) and slow it.
-reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats)
-writes=(open_one status_change submit sign_in)
+reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats customer_search)
+writes=(open_one status_change submit intake sign_in)
 extras=(submit_old_design across_replicas sign_in_flood)
 # ONLY="status_change across_replicas": run just these (for trying a change; README's figures
 # are whole runs).

@@ -1,0 +1,5 @@
+-- GET /clients/?search=5550012&size=10 as admin (pattern and digits: the folded term and the
+-- phone digits in %...%): the session check, then the page with its counts and total.
+-- The statements the server sends for it, as they appear in PostgreSQL's log (log_statement = all).
+SELECT id, username, role, created_at, active, password_hash, session_key, must_change_password, available, EXISTS ( SELECT 1 FROM revoked_tokens WHERE token_id = :jti AND user_id = :uid) AS revoked FROM users WHERE id = :uid;
+SELECT c.id, c.name, c.email, c.phone, c.created_at, (SELECT count(*) FROM tickets t WHERE t.client_id = c.id) AS ticket_count, (SELECT count(*) FROM tickets t WHERE t.client_id = c.id AND t.status <> 'done') AS open_ticket_count, (SELECT count(*) FROM clients c WHERE TRUE AND (c.name_folded LIKE :pattern OR c.email_key LIKE :pattern OR c.phone_digits LIKE :digits)) AS total FROM clients c WHERE TRUE AND (c.name_folded LIKE :pattern OR c.email_key LIKE :pattern OR c.phone_digits LIKE :digits) ORDER BY c.created_at DESC, c.id DESC LIMIT :limit;
