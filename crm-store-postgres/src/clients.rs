@@ -68,10 +68,63 @@ struct EventRow {
     changes: Option<sqlx::types::Json<Vec<FieldChange>>>,
 }
 
+impl PgStore {
+    /// A searched customer list: the matches first (one bitmap scan of the trigram indexes),
+    /// then their count and the page from them, so a fragment whose matches are old customers
+    /// does not walk the whole newest-first order looking for them.
+    async fn search_clients(&self, query: &ClientQuery) -> Result<Page<ClientSummary>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new(
+            "WITH m AS MATERIALIZED (SELECT c.id, c.created_at FROM clients c",
+        );
+        push_search(&mut q, query);
+        q.push(") SELECT ");
+        push_summary_columns(&mut q);
+        q.push(", (SELECT count(*) FROM m) AS total FROM (SELECT m.id FROM m WHERE TRUE");
+        if let Some(c) = query.page.cursor() {
+            q.push(" AND (m.created_at, m.id) < (")
+                .push_bind(crate::rows::cursor_time(c.key))
+                .push(", ")
+                .push_bind(c.id)
+                .push(")");
+        }
+        q.push(" ORDER BY m.created_at DESC, m.id DESC LIMIT ")
+            .push_bind(i64::from(query.page.fetch_limit()));
+        if query.page.offset() > 0 {
+            q.push(" OFFSET ")
+                .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
+        }
+        q.push(") p JOIN clients c ON c.id = p.id ORDER BY c.created_at DESC, c.id DESC");
+        let rows: Vec<SummaryRow> = q
+            .build_query_as()
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .db(self)?;
+        let total = match rows.first() {
+            Some(r) => r.total.unwrap_or(0).max(0) as u64,
+            None => {
+                let mut q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM clients c");
+                push_search(&mut q, query);
+                let n: i64 = q
+                    .build_query_scalar()
+                    .fetch_one(&mut *self.conn().await?)
+                    .await
+                    .db(self)?;
+                n.max(0) as u64
+            }
+        };
+        Ok(query
+            .page
+            .page_of(rows.into_iter().map(Into::into).collect(), total))
+    }
+}
+
 #[async_trait]
 impl ClientStore for PgStore {
     #[tracing::instrument(skip_all)]
     async fn list_clients(&self, query: &ClientQuery) -> Result<Page<ClientSummary>, StoreError> {
+        if query.search.is_some() {
+            return self.search_clients(query).await;
+        }
         let mut q = QueryBuilder::<Postgres>::new("SELECT ");
         push_summary_columns(&mut q);
         q.push(", (SELECT count(*) FROM clients c");

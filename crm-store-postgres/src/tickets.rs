@@ -99,7 +99,8 @@ struct ListedRow {
 fn push_total(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
     let f = &query.filter;
     if f.has_counter_filters() {
-        q.push("(SELECT count(*) FROM tickets t");
+        q.push("(SELECT count(*) FROM ");
+        push_tickets(q, query);
         push_filters(q, scope, query);
         q.push(")");
     } else if f.search.is_none() {
@@ -140,7 +141,8 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticke
         TicketSort::Newest => ("<", "DESC"),
         TicketSort::Oldest => (">", "ASC"),
         TicketSort::Due => {
-            q.push("SELECT t.id FROM tickets t");
+            q.push("SELECT t.id FROM ");
+            push_tickets(q, query);
             push_filters(q, scope, query);
             if let Some(c) = query.page.cursor() {
                 // Past the cursor: a later due time, or the same one and an older ticket.
@@ -159,7 +161,12 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticke
             return;
         }
     };
-    q.push(format!("SELECT t.id FROM {source} t"));
+    if source == "tickets" {
+        q.push("SELECT t.id FROM ");
+        push_tickets(q, query);
+    } else {
+        q.push(format!("SELECT t.id FROM {source} t"));
+    }
     push_filters(q, scope, query);
     if let Some(c) = query.page.cursor() {
         q.push(format!(" AND (t.created_at, t.id) {cmp} ("))
@@ -234,35 +241,47 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticket
             .push(" AND t.due_at < ")
             .push_bind(now);
     }
-    if let Some(search) = &f.q {
+}
+
+/// `tickets t`, joined with the ids the counter search finds when there is one.
+fn push_tickets(q: &mut QueryBuilder<'_, Postgres>, query: &TicketQuery) {
+    q.push("tickets t");
+    if let Some(search) = &query.filter.q {
+        q.push(" JOIN (");
         push_counter_search(q, search);
+        q.push(") qm ON qm.id = t.id");
     }
 }
 
-/// The counter search as one OR of its readings; the customer part is a semi-join on the
-/// customers whose name, e-mail or phone digits hold the fragment (trigram indexes).
+/// The ids the counter search finds, as a union of its readings, each an index lookup: the
+/// tickets of the customers whose name, e-mail or phone digits hold the fragment (trigram
+/// indexes, then `tickets_client_order_idx`), the number, the tracking code and the serial.
+/// The rest of the list's filters apply to the tickets it joins.
 fn push_counter_search(q: &mut QueryBuilder<'_, Postgres>, s: &crm_core::CounterSearch) {
     let pattern = like_contains(&s.text);
-    q.push(" AND (t.client_id IN (SELECT c.id FROM clients c WHERE c.name_folded LIKE ")
-        .push_bind(pattern.clone())
-        .push(" OR c.email_key LIKE ")
-        .push_bind(pattern);
+    q.push(
+        "SELECT x.id FROM tickets x WHERE x.client_id IN (SELECT c.id FROM clients c \
+         WHERE c.name_folded LIKE ",
+    )
+    .push_bind(pattern.clone())
+    .push(" OR c.email_key LIKE ")
+    .push_bind(pattern);
     if let Some(p) = &s.phone {
         q.push(" OR c.phone_digits LIKE ")
             .push_bind(like_contains(p));
     }
     q.push(")");
     if let Some(n) = s.number {
-        q.push(" OR t.id = ").push_bind(n.0);
+        q.push(" UNION SELECT ").push_bind(n.0);
     }
     if let Some(code) = &s.code {
-        q.push(" OR t.tracking_code = ")
+        q.push(" UNION SELECT x.id FROM tickets x WHERE x.tracking_code = ")
             .push_bind(code.as_str().to_owned());
     }
     if let Some(k) = &s.serial {
-        q.push(" OR t.serial_key = ").push_bind(k.clone());
+        q.push(" UNION SELECT x.id FROM tickets x WHERE x.serial_key = ")
+            .push_bind(k.clone());
     }
-    q.push(")");
 }
 
 #[async_trait]
