@@ -47,10 +47,15 @@ pub struct ClientSearch {
 impl ClientSearch {
     /// Reads a search box; blank is no search.
     pub fn parse(raw: &str) -> Result<Option<Self>, String> {
-        Ok(SearchTerm::parse(raw)?.map(|t| Self {
-            text: t.folded().to_owned(),
-            phone: phone_fragment(t.as_str()),
-        }))
+        Ok(SearchTerm::parse(raw)?.as_ref().map(Self::of))
+    }
+
+    /// The customer search a checked search term means.
+    pub fn of(term: &SearchTerm) -> Self {
+        Self {
+            text: term.folded().to_owned(),
+            phone: phone_fragment(term.as_str()),
+        }
     }
 
     /// Whether `c` matches.

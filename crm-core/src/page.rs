@@ -297,11 +297,8 @@ pub struct CounterSearch {
     pub number: Option<TicketId>,
     /// The tracking code, when the text is one.
     pub code: Option<TrackingCode>,
-    /// The case-folded text, for name and e-mail fragments.
-    pub text: String,
-    /// The phone digits, when the text reads as part of a number (see
-    /// [`crate::device::phone_fragment`]).
-    pub phone: Option<String>,
+    /// The customer part: name and e-mail fragments, phone digits.
+    pub client: crate::client::ClientSearch,
     /// The serial key, when the text could be a serial.
     pub serial: Option<String>,
 }
@@ -331,8 +328,7 @@ impl CounterSearch {
         Ok(Some(Self {
             number,
             code: TrackingCode::parse(t),
-            text: term.folded().to_owned(),
-            phone: crate::device::phone_fragment(t),
+            client: crate::client::ClientSearch::of(&term),
             serial,
         }))
     }
@@ -351,13 +347,7 @@ impl CounterSearch {
 
     /// Whether the customer's name or e-mail holds the text, or their phone the digits.
     pub fn matches_client(&self, c: &crate::ticket::Client) -> bool {
-        fold_case(&c.name).contains(&self.text)
-            || c.email.to_lowercase().contains(&self.text)
-            || self.phone.as_ref().is_some_and(|p| {
-                c.phone
-                    .as_deref()
-                    .is_some_and(|ph| crate::device::phone_digits(ph).contains(p.as_str()))
-            })
+        self.client.matches(c)
     }
 }
 

@@ -28,6 +28,26 @@ impl Inner {
         }
     }
 
+    /// Files an open ticket's duplicate key (`hash`, of [`Inner::dedup_key`]) in the index
+    /// that refuses a second open ticket with it.
+    fn file_open_key(&mut self, row: u32, hash: u64) {
+        let Inner {
+            hasher,
+            tickets,
+            clients,
+            open_by_key,
+            ..
+        } = self;
+        open_by_key.insert_unique(hash, row, |&r| {
+            let t = &tickets[r as usize];
+            hasher.hash_one(DedupKey {
+                title: &t.title,
+                description: &t.description,
+                email: &clients[t.client as usize].email_key,
+            })
+        });
+    }
+
     pub(crate) fn ticket(&self, row: u32) -> Ticket {
         let r = &self.tickets[row as usize];
         Ticket {
@@ -188,23 +208,14 @@ impl Inner {
         let row = self.tickets.len() as u32;
         self.tickets.push(Row::new(new, client));
         self.clients[client as usize].tickets.push(row);
+        self.file_open_key(row, hash);
         let Inner {
             hasher,
             tickets,
-            clients,
-            open_by_key,
             by_code,
             trigrams,
             ..
         } = self;
-        open_by_key.insert_unique(hash, row, |&r| {
-            let t = &tickets[r as usize];
-            hasher.hash_one(DedupKey {
-                title: &t.title,
-                description: &t.description,
-                email: &clients[t.client as usize].email_key,
-            })
-        });
         by_code.insert_unique(code_hash, row, |&r| {
             hasher.hash_one(&*tickets[r as usize].tracking_code)
         });
@@ -381,27 +392,8 @@ impl Inner {
             r.updated_at = edit.at;
         }
         if rekey {
-            let Inner {
-                hasher,
-                tickets,
-                clients,
-                open_by_key,
-                ..
-            } = self;
-            let t = &tickets[row as usize];
-            let hash = hasher.hash_one(DedupKey {
-                title: &t.title,
-                description: &t.description,
-                email: &clients[t.client as usize].email_key,
-            });
-            open_by_key.insert_unique(hash, row, |&r| {
-                let t = &tickets[r as usize];
-                hasher.hash_one(DedupKey {
-                    title: &t.title,
-                    description: &t.description,
-                    email: &clients[t.client as usize].email_key,
-                })
-            });
+            let hash = self.hasher.hash_one(self.dedup_key(row));
+            self.file_open_key(row, hash);
         }
         if title_changed {
             let Inner {

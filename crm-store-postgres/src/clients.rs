@@ -4,8 +4,8 @@ use crate::{PgStore, error::DbResult, rows::ClientRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Client, ClientEdit, ClientEvent, ClientEventKind, ClientId, ClientQuery, ClientStore,
-    ClientSummary, FieldChange, Page, StoreError, TicketStatus, UserId,
+    Client, ClientEdit, ClientEvent, ClientEventKind, ClientId, ClientQuery, ClientSearch,
+    ClientStore, ClientSummary, FieldChange, Page, StoreError, TicketStatus, UserId,
     input::{fold_case, like_contains},
 };
 use sqlx::{Postgres, QueryBuilder};
@@ -43,20 +43,27 @@ fn push_summary_columns(q: &mut QueryBuilder<'_, Postgres>) {
     .push(") AS open_ticket_count");
 }
 
-/// The search of a customer list: name or e-mail fragment, or phone digits (trigram indexes).
+/// Whether customer `c` matches `s`: a name or e-mail fragment, or phone digits, each by its
+/// trigram index. The one reading of a customer search, for lists and the counter search.
+pub(crate) fn push_client_match(q: &mut QueryBuilder<'_, Postgres>, s: &ClientSearch) {
+    let pattern = like_contains(&s.text);
+    q.push("(c.name_folded LIKE ")
+        .push_bind(pattern.clone())
+        .push(" OR c.email_key LIKE ")
+        .push_bind(pattern);
+    if let Some(p) = &s.phone {
+        q.push(" OR c.phone_digits LIKE ")
+            .push_bind(like_contains(p));
+    }
+    q.push(")");
+}
+
+/// The search of a customer list.
 fn push_search(q: &mut QueryBuilder<'_, Postgres>, query: &ClientQuery) {
     q.push(" WHERE TRUE");
     if let Some(s) = &query.search {
-        let pattern = like_contains(&s.text);
-        q.push(" AND (c.name_folded LIKE ")
-            .push_bind(pattern.clone())
-            .push(" OR c.email_key LIKE ")
-            .push_bind(pattern);
-        if let Some(p) = &s.phone {
-            q.push(" OR c.phone_digits LIKE ")
-                .push_bind(like_contains(p));
-        }
-        q.push(")");
+        q.push(" AND ");
+        push_client_match(q, s);
     }
 }
 
@@ -69,6 +76,36 @@ struct EventRow {
 }
 
 impl PgStore {
+    /// Runs a customer list's statement (its rows carry the list's total) and makes the page;
+    /// an empty page carries no total, so it is counted alone.
+    async fn page_of(
+        &self,
+        mut q: QueryBuilder<'_, Postgres>,
+        query: &ClientQuery,
+    ) -> Result<Page<ClientSummary>, StoreError> {
+        let rows: Vec<SummaryRow> = q
+            .build_query_as()
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .db(self)?;
+        let total = match rows.first() {
+            Some(r) => r.total.unwrap_or(0).max(0) as u64,
+            None => {
+                let mut q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM clients c");
+                push_search(&mut q, query);
+                let n: i64 = q
+                    .build_query_scalar()
+                    .fetch_one(&mut *self.conn().await?)
+                    .await
+                    .db(self)?;
+                n.max(0) as u64
+            }
+        };
+        Ok(query
+            .page
+            .page_of(rows.into_iter().map(Into::into).collect(), total))
+    }
+
     /// A searched customer list: the matches first (one bitmap scan of the trigram indexes),
     /// then their count and the page from them, so a fragment whose matches are old customers
     /// does not walk the whole newest-first order looking for them.
@@ -94,27 +131,7 @@ impl PgStore {
                 .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
         }
         q.push(") p JOIN clients c ON c.id = p.id ORDER BY c.created_at DESC, c.id DESC");
-        let rows: Vec<SummaryRow> = q
-            .build_query_as()
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .db(self)?;
-        let total = match rows.first() {
-            Some(r) => r.total.unwrap_or(0).max(0) as u64,
-            None => {
-                let mut q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM clients c");
-                push_search(&mut q, query);
-                let n: i64 = q
-                    .build_query_scalar()
-                    .fetch_one(&mut *self.conn().await?)
-                    .await
-                    .db(self)?;
-                n.max(0) as u64
-            }
-        };
-        Ok(query
-            .page
-            .page_of(rows.into_iter().map(Into::into).collect(), total))
+        self.page_of(q, query).await
     }
 }
 
@@ -144,27 +161,7 @@ impl ClientStore for PgStore {
             q.push(" OFFSET ")
                 .push_bind(i64::try_from(query.page.offset()).unwrap_or(i64::MAX));
         }
-        let rows: Vec<SummaryRow> = q
-            .build_query_as()
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .db(self)?;
-        let total = match rows.first() {
-            Some(r) => r.total.unwrap_or(0).max(0) as u64,
-            None => {
-                let mut q = QueryBuilder::<Postgres>::new("SELECT count(*) FROM clients c");
-                push_search(&mut q, query);
-                let n: i64 = q
-                    .build_query_scalar()
-                    .fetch_one(&mut *self.conn().await?)
-                    .await
-                    .db(self)?;
-                n.max(0) as u64
-            }
-        };
-        Ok(query
-            .page
-            .page_of(rows.into_iter().map(Into::into).collect(), total))
+        self.page_of(q, query).await
     }
 
     #[tracing::instrument(skip_all, fields(client_id = %id.0))]

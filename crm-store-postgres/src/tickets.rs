@@ -15,9 +15,7 @@ use chrono::{DateTime, Utc};
 use crm_core::{
     Client, Event, NewEvent, NewTicket, Page, Role, Scope, StatCounts, StoreError, Ticket,
     TicketId, TicketProgress, TicketQuery, TicketSort, TicketStatus, TicketStore, TrackingCode,
-    Transition, UserId, Visibility,
-    input::{fold_case, like_contains},
-    store::transition_event,
+    Transition, UserId, Visibility, input::fold_case, store::transition_event,
 };
 use sqlx::{Postgres, QueryBuilder};
 
@@ -258,18 +256,8 @@ fn push_tickets(q: &mut QueryBuilder<'_, Postgres>, query: &TicketQuery) {
 /// indexes, then `tickets_client_order_idx`), the number, the tracking code and the serial.
 /// The rest of the list's filters apply to the tickets it joins.
 fn push_counter_search(q: &mut QueryBuilder<'_, Postgres>, s: &crm_core::CounterSearch) {
-    let pattern = like_contains(&s.text);
-    q.push(
-        "SELECT x.id FROM tickets x WHERE x.client_id IN (SELECT c.id FROM clients c \
-         WHERE c.name_folded LIKE ",
-    )
-    .push_bind(pattern.clone())
-    .push(" OR c.email_key LIKE ")
-    .push_bind(pattern);
-    if let Some(p) = &s.phone {
-        q.push(" OR c.phone_digits LIKE ")
-            .push_bind(like_contains(p));
-    }
+    q.push("SELECT x.id FROM tickets x WHERE x.client_id IN (SELECT c.id FROM clients c WHERE ");
+    crate::clients::push_client_match(q, &s.client);
     q.push(")");
     if let Some(n) = s.number {
         q.push(" UNION SELECT ").push_bind(n.0);

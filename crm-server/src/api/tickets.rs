@@ -64,6 +64,23 @@ impl<S: Store> TicketsApi<S> {
             .unwrap_or("localhost");
         format!("http://{host}")
     }
+
+    /// A printable page of ticket `id` for whoever may see it, without opening it.
+    async fn print(
+        &self,
+        auth: StreamAuth,
+        req: &Request,
+        id: i64,
+        page: fn(&crate::receipt::ShopConfig, &crm_core::Ticket, &str) -> String,
+    ) -> Result<PrintResponse, ApiError> {
+        let session = auth.into_session();
+        let t = self.0.crm.read_ticket(&session.actor, TicketId(id)).await?;
+        let html = page(&self.0.shop, &t, &self.base_url(req));
+        Ok(PrintResponse::Page(
+            poem_openapi::payload::Html(html),
+            PRINT_CSP.into(),
+        ))
+    }
 }
 
 #[OpenApi(tag = "Tag::Tickets")]
@@ -104,17 +121,8 @@ impl<S: Store> TicketsApi<S> {
         req: &Request,
         id: Path<i64>,
     ) -> Result<PrintResponse, ApiError> {
-        let session = auth.into_session();
-        let t = self
-            .0
-            .crm
-            .read_ticket(&session.actor, TicketId(id.0))
-            .await?;
-        let html = crate::receipt::receipt_html(&self.0.shop, &t, &self.base_url(req));
-        Ok(PrintResponse::Page(
-            poem_openapi::payload::Html(html),
-            PRINT_CSP.into(),
-        ))
+        self.print(auth, req, id.0, crate::receipt::receipt_html)
+            .await
     }
 
     /// Print the device label
@@ -128,17 +136,8 @@ impl<S: Store> TicketsApi<S> {
         req: &Request,
         id: Path<i64>,
     ) -> Result<PrintResponse, ApiError> {
-        let session = auth.into_session();
-        let t = self
-            .0
-            .crm
-            .read_ticket(&session.actor, TicketId(id.0))
-            .await?;
-        let html = crate::receipt::label_html(&self.0.shop, &t, &self.base_url(req));
-        Ok(PrintResponse::Page(
-            poem_openapi::payload::Html(html),
-            PRINT_CSP.into(),
-        ))
+        self.print(auth, req, id.0, crate::receipt::label_html)
+            .await
     }
 
     /// Take a request in at the counter
