@@ -3,6 +3,7 @@
 //! `qrcode` crate encodes; nothing is fetched, nothing runs in the page). Every value is
 //! escaped: customer text is printed as text.
 
+use crate::notify::mail::escape as esc;
 use chrono::{DateTime, Utc};
 use crm_core::{Device, Priority, Ticket};
 use qrcode::{EcLevel, QrCode, render::svg};
@@ -68,22 +69,6 @@ pub fn qr_svg(text: &str, size: u32) -> String {
         ),
         None => svg,
     }
-}
-
-/// Text made safe for HTML element content and attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn when(t: DateTime<Utc>) -> String {

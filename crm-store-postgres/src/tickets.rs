@@ -62,6 +62,34 @@ impl PgStore {
             .try_into()
     }
 
+    /// Runs a compare-and-set change of ticket `id`: `q` updates it into the CTE `t` and
+    /// writes its events. The ticket after the change; `Stale` when nothing matched because
+    /// it is no longer in the expected state (`NotFound` when it is gone).
+    async fn compare_and_set(
+        &self,
+        mut q: QueryBuilder<'_, Postgres>,
+        id: TicketId,
+    ) -> Result<Ticket, StoreError> {
+        q.push(format!(
+            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
+        ));
+        let row: Option<TicketRow> = q
+            .build_query_as()
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .db(self)?;
+        match row {
+            Some(r) => {
+                self.wrote_events();
+                r.try_into()
+            }
+            None => self
+                .fetch_ticket(id, Visibility::All)
+                .await
+                .and(Err(StoreError::Stale)),
+        }
+    }
+
     /// Remembers that `user` opened ticket `id` (once; later openings change nothing).
     async fn remember_view(
         &self,
@@ -487,24 +515,7 @@ impl TicketStore for PgStore {
             .push_bind(edit.expected.worker_id.map(UserId::get));
         q.push(" RETURNING *)");
         Events::one(Some(edit.ticket_id), &edit.event).push_ctes(&mut q, "t");
-        q.push(format!(
-            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
-        ));
-        let row: Option<TicketRow> = q
-            .build_query_as()
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .db(self)?;
-        match row {
-            Some(r) => {
-                self.wrote_events();
-                r.try_into()
-            }
-            None => self
-                .fetch_ticket(edit.ticket_id, Visibility::All)
-                .await
-                .and(Err(StoreError::Stale)),
-        }
+        self.compare_and_set(q, edit.ticket_id).await
     }
 
     #[tracing::instrument(skip_all, fields(ticket_id = %change.ticket_id))]
@@ -529,25 +540,7 @@ impl TicketStore for PgStore {
             .push_bind(change.expected.worker_id.map(UserId::get));
         q.push(" RETURNING *)");
         Events::one(Some(change.ticket_id), &transition_event(&change)).push_ctes(&mut q, "t");
-        q.push(format!(
-            " SELECT {TICKET_COLUMNS} FROM t JOIN clients c ON c.id = t.client_id"
-        ));
-        let row: Option<TicketRow> = q
-            .build_query_as()
-            .fetch_optional(&mut *self.conn().await?)
-            .await
-            .db(self)?;
-        match row {
-            Some(r) => {
-                self.wrote_events();
-                r.try_into()
-            }
-            // Nothing matched: the ticket is gone or no longer in the expected state.
-            None => self
-                .fetch_ticket(change.ticket_id, Visibility::All)
-                .await
-                .and(Err(StoreError::Stale)),
-        }
+        self.compare_and_set(q, change.ticket_id).await
     }
 
     #[tracing::instrument(skip_all, fields(ticket_id = %id, worker_id = %worker))]

@@ -47,6 +47,27 @@ pub struct SubmitRequest {
     pub device: Option<DeviceRequest>,
 }
 
+/// The core's request from what both intake paths share.
+fn submission(
+    title: Text,
+    description: Text,
+    client: ClientRequest,
+    device: Option<DeviceRequest>,
+    requester_ip: Option<String>,
+    requester_ua: Option<String>,
+) -> crm_core::SubmitTicket {
+    crm_core::SubmitTicket {
+        title: title.into(),
+        description: description.into(),
+        client_name: client.name.into(),
+        client_email: client.email.into(),
+        client_phone: client.phone.map(Into::into),
+        requester_ip,
+        requester_ua,
+        device: device.map(Into::into),
+    }
+}
+
 impl SubmitRequest {
     /// The core's submission, with what the transport knows of the requester.
     pub fn into_submission(
@@ -54,16 +75,14 @@ impl SubmitRequest {
         requester_ip: Option<String>,
         requester_ua: Option<String>,
     ) -> crm_core::SubmitTicket {
-        crm_core::SubmitTicket {
-            title: self.title.into(),
-            description: self.description.into(),
-            client_name: self.client.name.into(),
-            client_email: self.client.email.into(),
-            client_phone: self.client.phone.map(Into::into),
+        submission(
+            self.title,
+            self.description,
+            self.client,
+            self.device,
             requester_ip,
             requester_ua,
-            device: self.device.map(Into::into),
-        }
+        )
     }
 }
 
@@ -112,16 +131,14 @@ impl IntakeRequest {
         requester_ua: Option<String>,
     ) -> crm_core::IntakeTicket {
         crm_core::IntakeTicket {
-            request: crm_core::SubmitTicket {
-                title: self.title.into(),
-                description: self.description.into(),
-                client_name: self.client.name.into(),
-                client_email: self.client.email.into(),
-                client_phone: self.client.phone.map(Into::into),
+            request: submission(
+                self.title,
+                self.description,
+                self.client,
+                self.device,
                 requester_ip,
                 requester_ua,
-                device: self.device.map(Into::into),
-            },
+            ),
             priority: self.priority.map(Into::into),
             due_at: self.due_at,
             worker_id: self.worker_id.map(UserId),
