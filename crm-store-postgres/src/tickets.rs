@@ -127,7 +127,7 @@ fn push_total(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQu
     if f.has_counter_filters() {
         q.push("(SELECT count(*) FROM ");
         push_tickets(q, query);
-        push_filters(q, scope, query);
+        push_filters(q, Source::Tickets, scope, query);
         q.push(")");
     } else if f.search.is_none() {
         q.push("(SELECT sum(n)::bigint FROM ticket_totals t WHERE TRUE");
@@ -150,26 +150,22 @@ fn push_total(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQu
         }
         q.push(")");
     } else {
+        // A count has no order, so a title search counts the narrow copy whatever the sort.
         q.push("(SELECT count(*) FROM ticket_search t");
-        push_filters(q, scope, query);
+        push_filters(q, Source::SearchCopy, scope, query);
         q.push(")");
     }
 }
 
 /// Appends the ids of one page (plus one past it), in the query's order.
 fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
-    let source = if uses_search_copy(query) {
-        "ticket_search"
-    } else {
-        "tickets"
-    };
     let (cmp, dir) = match query.sort {
         TicketSort::Newest => ("<", "DESC"),
         TicketSort::Oldest => (">", "ASC"),
         TicketSort::Due => {
             q.push("SELECT t.id FROM ");
             push_tickets(q, query);
-            push_filters(q, scope, query);
+            push_filters(q, Source::Tickets, scope, query);
             if let Some(c) = query.page.cursor() {
                 // Past the cursor: a later due time, or the same one and an older ticket.
                 q.push(" AND (coalesce(t.due_at, 'infinity'::timestamptz), -t.id) > (");
@@ -187,13 +183,17 @@ fn push_page_ids(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticke
             return;
         }
     };
-    if source == "tickets" {
-        q.push("SELECT t.id FROM ");
-        push_tickets(q, query);
-    } else {
-        q.push(format!("SELECT t.id FROM {source} t"));
+    let source = Source::of_page(query);
+    match source {
+        Source::Tickets => {
+            q.push("SELECT t.id FROM ");
+            push_tickets(q, query);
+        }
+        Source::SearchCopy => {
+            q.push("SELECT t.id FROM ticket_search t");
+        }
     }
-    push_filters(q, scope, query);
+    push_filters(q, source, scope, query);
     if let Some(c) = query.page.cursor() {
         q.push(format!(" AND (t.created_at, t.id) {cmp} ("))
             .push_bind(crate::rows::cursor_time(c.key))
@@ -213,17 +213,39 @@ fn push_offset(q: &mut QueryBuilder<'_, Postgres>, query: &TicketQuery) {
     }
 }
 
-/// Whether a list reads the narrow copy `ticket_search` (a title search with nothing the
-/// copy lacks) rather than `tickets`.
-fn uses_search_copy(query: &TicketQuery) -> bool {
-    query.filter.search.is_some()
-        && !query.filter.has_counter_filters()
-        && query.sort != TicketSort::Due
+/// The table a ticket query reads as `t`: the filters name the folded title differently in
+/// each, so the caller that picks the table passes it on rather than each deciding alone.
+#[derive(Clone, Copy)]
+enum Source {
+    /// `tickets t` (perhaps joined with the counter search's ids).
+    Tickets,
+    /// The narrow copy `ticket_search t`: same status and worker columns, the folded title
+    /// as `title`, and nothing else.
+    SearchCopy,
 }
 
-/// Appends the filters of a ticket list to a query over `tickets t` (or, with a search, over
-/// its narrow copy `ticket_search t`, which has the same status and worker columns).
-fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &TicketQuery) {
+impl Source {
+    /// Where a page's ids come from: the copy for a title search with nothing the copy lacks
+    /// (no counter filter, no due order), else the table.
+    fn of_page(query: &TicketQuery) -> Self {
+        if query.filter.search.is_some()
+            && !query.filter.has_counter_filters()
+            && query.sort != TicketSort::Due
+        {
+            Source::SearchCopy
+        } else {
+            Source::Tickets
+        }
+    }
+}
+
+/// Appends the filters of a ticket list to a query over `source` as `t`.
+fn push_filters(
+    q: &mut QueryBuilder<'_, Postgres>,
+    source: Source,
+    scope: Scope,
+    query: &TicketQuery,
+) {
     q.push(" WHERE TRUE");
     match scope {
         Scope::Worker(w) => {
@@ -244,10 +266,9 @@ fn push_filters(q: &mut QueryBuilder<'_, Postgres>, scope: Scope, query: &Ticket
     let f = &query.filter;
     if let Some(search) = &f.search {
         // The copy keeps the folded title as `title`; the table as `title_folded`.
-        let column = if uses_search_copy(query) {
-            "t.title"
-        } else {
-            "t.title_folded"
+        let column = match source {
+            Source::SearchCopy => "t.title",
+            Source::Tickets => "t.title_folded",
         };
         q.push(format!(" AND {column} LIKE "))
             .push_bind(search.like_pattern());

@@ -317,6 +317,21 @@ pub async fn due_order_walks_every_ticket_once<S: Store + Clone>(store: S) {
     want.sort_by_key(key);
     assert_eq!(ids(&sorted), ids(&want));
 
+    // A title search lists and counts the same tickets in every order ("Due 1", "Due 1x").
+    let matching: HashSet<i64> = made
+        .iter()
+        .filter(|t| t.title.starts_with("Due 1"))
+        .map(|t| t.id.0)
+        .collect();
+    for sort in [TicketSort::Newest, TicketSort::Oldest, TicketSort::Due] {
+        let mut l = list(None, None, Some("due 1"));
+        l.sort = Some(sort);
+        l.size = Some(3);
+        let page = f.crm.list_tickets(&f.admin, l).await.unwrap();
+        assert_eq!(page.total, matching.len() as u64, "{sort:?}: total");
+        assert!(page.items.iter().all(|t| matching.contains(&t.id.0)));
+    }
+
     let mut seen = Vec::new();
     let mut cursor: Option<Cursor> = None;
     let mut extra = 100u32;
