@@ -30,6 +30,9 @@ pub enum StoreError {
     /// The user is the last active admin.
     #[error("last active admin")]
     LastAdmin,
+    /// A per-ticket allowance is used up (a customer's messages in a day).
+    #[error("limit reached")]
+    LimitReached,
     /// The backend could not be reached or timed out; names where, never credentials.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -82,6 +85,12 @@ pub enum CoreError {
     /// A done ticket cannot be assigned (409 `ticket_closed`).
     #[error("The ticket is done and can no longer be assigned.")]
     TicketClosed,
+    /// The customer writes on a request done more than [`crate::message::CLOSED_AFTER`] ago
+    /// (409 `ticket_closed`).
+    #[error(
+        "This request was finished more than 30 days ago, so it takes no more messages. Please submit a new request or call us."
+    )]
+    ConversationClosed,
     /// The assignee is not an active worker (422 `invalid_worker`).
     #[error("No active worker with this id.")]
     InvalidWorker,
@@ -106,6 +115,12 @@ pub enum CoreError {
         /// Seconds until the next attempt is considered.
         retry_after_secs: u64,
     },
+    /// The customer wrote [`crate::message::CUSTOMER_MESSAGES_PER_DAY`] messages on this
+    /// ticket in the last day (429 `rate_limited`).
+    #[error(
+        "You have sent the most messages a day allows on this request. Please try again tomorrow or call us."
+    )]
+    TooManyMessages,
     /// The service cannot take this on right now (all password hashers busy, or a change that
     /// kept losing races); retrying shortly works (503 `unavailable`).
     #[error("The service is busy. Try again in a moment.")]
@@ -144,13 +159,14 @@ impl CoreError {
             Self::DuplicateTicket => "duplicate_ticket",
             Self::UsernameTaken => "username_taken",
             Self::EmailTaken => "email_taken",
-            Self::TicketClosed => "ticket_closed",
+            Self::TicketClosed | Self::ConversationClosed => "ticket_closed",
             Self::InvalidWorker => "invalid_worker",
             Self::CannotDeleteSelf => "cannot_delete_self",
             Self::CannotResetSelf => "cannot_reset_self",
             Self::LastAdmin => "last_admin",
             Self::DeliveryPending => "delivery_pending",
             Self::TooManyAttempts { .. } => "too_many_attempts",
+            Self::TooManyMessages => "rate_limited",
             Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }

@@ -2,6 +2,7 @@
 
 use crate::{
     ids::{EventId, TicketId, UserId},
+    message::Audience,
     status::TicketStatus,
 };
 use chrono::{DateTime, Utc};
@@ -23,6 +24,9 @@ pub enum EventKind {
     Viewed,
     /// Staff corrected its title, description, device, priority or due date (`changes`).
     Edited,
+    /// A message was written on it (`item_id`, `visibility`); by the customer when there is
+    /// no actor.
+    MessageAdded,
 }
 
 impl EventKind {
@@ -35,6 +39,7 @@ impl EventKind {
             Self::StatusChanged => "status_changed",
             Self::Viewed => "viewed",
             Self::Edited => "edited",
+            Self::MessageAdded => "message_added",
         }
     }
 
@@ -47,6 +52,7 @@ impl EventKind {
             "status_changed" => Self::StatusChanged,
             "viewed" => Self::Viewed,
             "edited" => Self::Edited,
+            "message_added" => Self::MessageAdded,
             _ => return None,
         })
     }
@@ -86,6 +92,19 @@ pub struct Event {
     pub prev_worker: Option<UserId>,
     /// What an `edited` event changed, field by field (empty for every other kind).
     pub changes: Vec<FieldChange>,
+    /// Who may know of the event, for the events about a message or a file: internal ones
+    /// reach staff only (never a public stream or a customer e-mail). `None` for the rest.
+    pub visibility: Option<Audience>,
+    /// The message or file the event is about.
+    pub item_id: Option<i64>,
+}
+
+impl Event {
+    /// Whether the customer may learn of this event (on the public progress stream): every
+    /// event but those about internal notes and files.
+    pub fn is_public(&self) -> bool {
+        self.visibility != Some(Audience::Internal)
+    }
 }
 
 /// One field an edit changed: its name as the API spells it (`title`, `device`, `priority`,
@@ -115,6 +134,8 @@ pub struct NewEvent {
     ticket_worker: Option<UserId>,
     prev_worker: Option<UserId>,
     changes: Vec<FieldChange>,
+    visibility: Option<Audience>,
+    item_id: Option<i64>,
 }
 
 impl NewEvent {
@@ -136,6 +157,8 @@ impl NewEvent {
             ticket_worker,
             prev_worker: None,
             changes: Vec::new(),
+            visibility: None,
+            item_id: None,
         }
     }
 
@@ -218,9 +241,36 @@ impl NewEvent {
         }
     }
 
+    /// A message `message` for `audience` on a ticket in `status` that `worker` has, by the
+    /// staff member `actor` or (`None`) the customer.
+    pub fn message_added(
+        at: DateTime<Utc>,
+        actor: Option<UserId>,
+        audience: Audience,
+        message: i64,
+        status: TicketStatus,
+        worker: Option<UserId>,
+    ) -> Self {
+        Self {
+            visibility: Some(audience),
+            item_id: Some(message),
+            ..Self::bare(EventKind::MessageAdded, at, actor, status, worker)
+        }
+    }
+
     /// What an edit changed.
     pub fn changes(&self) -> &[FieldChange] {
         &self.changes
+    }
+
+    /// Who may know of it (events about messages and files).
+    pub fn visibility(&self) -> Option<Audience> {
+        self.visibility
+    }
+
+    /// The message or file it is about.
+    pub fn item_id(&self) -> Option<i64> {
+        self.item_id
     }
 
     /// When.
@@ -284,6 +334,8 @@ impl NewEvent {
             ticket_worker: self.ticket_worker,
             prev_worker: self.prev_worker,
             changes: self.changes,
+            visibility: self.visibility,
+            item_id: self.item_id,
         }
     }
 }

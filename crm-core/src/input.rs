@@ -156,6 +156,11 @@ text_type!(
     Description, "Description", 1, 5000
 );
 text_type!(
+    /// A message on a ticket (an internal note or a word with the customer), 1-5000
+    /// characters.
+    MessageBody, "Message", 1, 5000
+);
+text_type!(
     /// The customer's name as they gave it, 1-100 characters.
     ClientName, "Name", 1, 100
 );

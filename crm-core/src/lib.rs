@@ -24,6 +24,7 @@ pub mod error;
 pub mod history;
 pub mod ids;
 pub mod input;
+pub mod message;
 pub mod notify;
 pub mod page;
 pub mod password;
@@ -48,6 +49,9 @@ pub use edit::{DevicePatch, EditTicket, Patch, TicketEdit};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, FieldChange, NewEvent};
 pub use ids::{ClientId, EventId, TicketId, UserId};
+pub use message::{
+    Audience, Author, Message, MessageReader, MessageStore, MessageTarget, NewMessage,
+};
 pub use page::{
     CounterSearch, Cursor, Page, PageRequest, Positioned, TicketFilter, TicketQuery, TicketSort,
     UserQuery, parse_list,
@@ -56,7 +60,8 @@ pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use secret::Secret;
 pub use service::{
-    Crm, DefaultAccount, IntakeTicket, ListClients, ListTickets, ListUsers, SubmitTicket,
+    Crm, DefaultAccount, IntakeTicket, ListClients, ListMessages, ListTickets, ListUsers,
+    SubmitTicket,
 };
 pub use status::TicketStatus;
 pub use store::{

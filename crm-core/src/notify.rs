@@ -6,6 +6,7 @@
 use crate::{
     history::{Event, EventKind, NewEvent},
     ids::TicketId,
+    message::Audience,
     secret::Secret,
     status::TicketStatus,
     ticket::Ticket,
@@ -28,16 +29,19 @@ pub enum Topic {
     TicketStatusChanged,
     /// `ticket.edited`.
     TicketEdited,
+    /// `ticket.message_added` (internal notes too: the body says `visibility`).
+    TicketMessageAdded,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 5] = [
+    pub const ALL: [Topic; 6] = [
         Self::TicketSubmitted,
         Self::TicketAssigned,
         Self::TicketReleased,
         Self::TicketStatusChanged,
         Self::TicketEdited,
+        Self::TicketMessageAdded,
     ];
 
     /// The wire name.
@@ -48,6 +52,7 @@ impl Topic {
             Self::TicketReleased => "ticket.released",
             Self::TicketStatusChanged => "ticket.status_changed",
             Self::TicketEdited => "ticket.edited",
+            Self::TicketMessageAdded => "ticket.message_added",
         }
     }
 
@@ -64,6 +69,7 @@ impl Topic {
             EventKind::Released => Some(Self::TicketReleased),
             EventKind::StatusChanged => Some(Self::TicketStatusChanged),
             EventKind::Edited => Some(Self::TicketEdited),
+            EventKind::MessageAdded => Some(Self::TicketMessageAdded),
             EventKind::Viewed => None,
         }
     }
@@ -78,6 +84,8 @@ pub enum MailKind {
     Started,
     /// It is done: ready for pickup.
     Ready,
+    /// Staff wrote to the customer (the message the event names).
+    Reply,
 }
 
 impl MailKind {
@@ -87,23 +95,33 @@ impl MailKind {
             Self::Received => "received",
             Self::Started => "started",
             Self::Ready => "ready",
+            Self::Reply => "reply",
         }
     }
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Started, Self::Ready]
+        [Self::Received, Self::Started, Self::Ready, Self::Reply]
             .into_iter()
             .find(|k| k.as_str() == s)
     }
 
     /// The message an event sends the customer, if any: the one rule, which every backend
-    /// applies to the events it writes ([`NewEvent::mail`]).
-    pub fn of(kind: EventKind, to_status: Option<TicketStatus>) -> Option<Self> {
+    /// applies to the events it writes ([`NewEvent::mail`]). A message is e-mailed only when
+    /// staff wrote it for the customer: never an internal note, never the customer's own.
+    pub fn of(
+        kind: EventKind,
+        to_status: Option<TicketStatus>,
+        visibility: Option<Audience>,
+        by_staff: bool,
+    ) -> Option<Self> {
         match (kind, to_status) {
             (EventKind::Submitted, _) => Some(Self::Received),
             (EventKind::StatusChanged, Some(TicketStatus::InProgress)) => Some(Self::Started),
             (EventKind::StatusChanged, Some(TicketStatus::Done)) => Some(Self::Ready),
+            (EventKind::MessageAdded, _) if by_staff && visibility == Some(Audience::Customer) => {
+                Some(Self::Reply)
+            }
             _ => None,
         }
     }
@@ -164,6 +182,10 @@ pub struct Delivery {
     pub seq: i64,
     /// The ticket.
     pub ticket_id: TicketId,
+    /// The message or file the event is about, if it is about one.
+    pub item_id: Option<i64>,
+    /// The event's audience, for events about messages and files.
+    pub visibility: Option<Audience>,
     /// Where it goes.
     pub target: Target,
     /// Where it stands.
@@ -341,7 +363,12 @@ impl NewEvent {
 
     /// The customer e-mail this event causes, if any.
     pub fn mail(&self) -> Option<MailKind> {
-        MailKind::of(self.kind(), self.to_status())
+        MailKind::of(
+            self.kind(),
+            self.to_status(),
+            self.visibility(),
+            self.actor_id().is_some(),
+        )
     }
 }
 
@@ -365,7 +392,7 @@ pub fn targets<'a>(
             });
         }
     }
-    if let Some(kind) = MailKind::of(e.kind, e.to_status) {
+    if let Some(kind) = MailKind::of(e.kind, e.to_status, e.visibility, e.actor_id.is_some()) {
         out.push(Target::Mail(kind));
     }
     out
@@ -417,6 +444,8 @@ mod tests {
                 id: 1,
                 seq: 1,
                 ticket_id: TicketId(1),
+                item_id: None,
+                visibility: None,
                 target: Target::Webhook {
                     endpoint: 1,
                     topic: Topic::TicketSubmitted,

@@ -244,6 +244,8 @@ pub struct TicketFilter {
     pub overdue_at: Option<DateTime<Utc>>,
     /// The counter search.
     pub q: Option<CounterSearch>,
+    /// Only tickets whose customer waits for an answer.
+    pub awaiting_reply: bool,
 }
 
 impl TicketFilter {
@@ -260,6 +262,7 @@ impl TicketFilter {
             || self.serial.is_some()
             || self.overdue_at.is_some()
             || self.q.is_some()
+            || self.awaiting_reply
     }
 
     /// Whether `t` passes every filter but scope (which the store applies) and `q` (whose
@@ -283,6 +286,7 @@ impl TicketFilter {
                     == Some(s)
             })
             && self.overdue_at.is_none_or(|now| t.is_overdue(now))
+            && (!self.awaiting_reply || t.awaiting_reply)
             && self.q.as_ref().is_none_or(|q| q.matches(t))
     }
 }

@@ -373,6 +373,7 @@ pub struct PoolStatus {
 pub trait Store:
     TicketStore
     + crate::client::ClientStore
+    + crate::message::MessageStore
     + UserStore
     + LoginThrottle
     + EventLog
@@ -385,6 +386,7 @@ pub trait Store:
 impl<
     T: TicketStore
         + crate::client::ClientStore
+        + crate::message::MessageStore
         + UserStore
         + LoginThrottle
         + EventLog
@@ -406,6 +408,13 @@ mockall::mock! {
         async fn get_client(&self, id: crate::ids::ClientId, worker: Option<UserId>) -> Result<crate::client::ClientSummary, StoreError>;
         async fn edit_client(&self, edit: crate::client::ClientEdit) -> Result<crate::ticket::Client, StoreError>;
         async fn client_history(&self, id: crate::ids::ClientId) -> Result<Vec<crate::client::ClientEvent>, StoreError>;
+    }
+
+    #[async_trait]
+    impl crate::message::MessageStore for Store {
+        async fn add_message(&self, new: crate::message::NewMessage) -> Result<crate::message::Message, StoreError>;
+        async fn list_messages(&self, reader: &crate::message::MessageReader, page: PageRequest) -> Result<Page<crate::message::Message>, StoreError>;
+        async fn get_message(&self, id: i64) -> Result<crate::message::Message, StoreError>;
     }
 
     #[async_trait]

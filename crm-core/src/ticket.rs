@@ -70,6 +70,9 @@ pub struct Ticket {
     pub priority: Priority,
     /// When it was promised to the customer.
     pub due_at: Option<DateTime<Utc>>,
+    /// Whether the newest customer-visible message is the customer's: someone owes them an
+    /// answer.
+    pub awaiting_reply: bool,
 }
 
 impl Ticket {
@@ -116,21 +119,9 @@ pub struct TicketProgress {
     pub device: Option<PublicDevice>,
     /// When it was promised.
     pub due_at: Option<DateTime<Utc>>,
-}
-
-impl From<&Ticket> for TicketProgress {
-    fn from(t: &Ticket) -> Self {
-        Self {
-            id: t.id,
-            status: t.status,
-            assigned: t.worker_id.is_some(),
-            created_at: t.created_at,
-            in_progress_at: t.in_progress_at,
-            done_at: t.done_at,
-            device: t.device.as_ref().and_then(Device::public),
-            due_at: t.due_at,
-        }
-    }
+    /// How many messages the customer and the shop have exchanged (internal notes never
+    /// count): a follower sees it grow and reads the conversation.
+    pub messages: u64,
 }
 
 /// A customer's request after validation, before it has an id.
@@ -314,6 +305,7 @@ impl TicketProgress {
             (EventKind::StatusChanged, Some(TicketStatus::Done)) => p.done_at = Some(event.at),
             // A released ticket starts over.
             (EventKind::Released, _) => p.in_progress_at = None,
+            (EventKind::MessageAdded, _) if event.is_public() => p.messages += 1,
             // An edit says what it changed: what the customer sees of it follows.
             (EventKind::Edited, _) => {
                 for c in &event.changes {
@@ -405,6 +397,8 @@ mod tests {
             ticket_worker: worker.map(UserId),
             prev_worker: None,
             changes: Vec::new(),
+            visibility: None,
+            item_id: None,
         };
         let new = TicketProgress {
             id: TicketId(7),
@@ -415,6 +409,7 @@ mod tests {
             done_at: None,
             device: None,
             due_at: None,
+            messages: 0,
         };
         let assigned = new.after(&event(
             1,

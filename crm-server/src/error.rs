@@ -199,6 +199,7 @@ impl From<CoreError> for ApiError {
             | CoreError::UsernameTaken
             | CoreError::EmailTaken
             | CoreError::TicketClosed
+            | CoreError::ConversationClosed
             | CoreError::CannotDeleteSelf
             | CoreError::CannotResetSelf
             | CoreError::LastAdmin
@@ -207,6 +208,8 @@ impl From<CoreError> for ApiError {
             CoreError::TooManyAttempts { retry_after_secs } => {
                 Self::TooManyRequests(body, retry_after_secs.to_string())
             }
+            // The day's allowance frees up as the window slides: an hour is an honest wait.
+            CoreError::TooManyMessages => Self::TooManyRequests(body, "3600".into()),
             CoreError::Busy | CoreError::Unavailable(_) => Self::Unavailable(body, retry),
             CoreError::Internal(_) => Self::Internal(body),
         }

@@ -55,6 +55,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             SettingsApi(state.clone()),
             WebhooksApi(state.clone()),
             ClientsApi(state.clone()),
+            api::messages::MessagesApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",
@@ -118,6 +119,10 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
         limits: Arc::new(Limits {
             login: AddressLimit::per_minute(config.login_rate_per_minute, None),
             submit: AddressLimit::per_minute(
+                config.submit_rate_per_minute,
+                Some(config::SUBMIT_BURST),
+            ),
+            public_messages: AddressLimit::per_minute(
                 config.submit_rate_per_minute,
                 Some(config::SUBMIT_BURST),
             ),

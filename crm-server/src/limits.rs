@@ -132,6 +132,9 @@ pub struct Limits {
     pub login: AddressLimit,
     /// `POST /public/tickets` per address.
     pub submit: AddressLimit,
+    /// `POST /public/tickets/{code}/messages` per address (as submissions, a budget of its
+    /// own).
+    pub public_messages: AddressLimit,
     /// `GET /public/tickets/{code}/events` open at once per address.
     pub public_streams: StreamLimit,
     /// Sign-ins the per-username throttle (in the store) refused on this server.
@@ -143,6 +146,7 @@ impl Limits {
     pub fn sweep(&self) {
         self.login.sweep();
         self.submit.sweep();
+        self.public_messages.sweep();
     }
 }
 

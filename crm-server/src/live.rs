@@ -387,6 +387,8 @@ mod tests {
             ticket_worker: None,
             prev_worker: None,
             changes: Vec::new(),
+            visibility: None,
+            item_id: None,
         }
     }
 

@@ -96,6 +96,22 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         &[401, 403, 404, 409, 413, 422, 500, 503],
     ),
     ("get", "/clients/{id}/history", &[401, 403, 404, 500, 503]),
+    (
+        "post",
+        "/tickets/{id}/messages",
+        &[401, 404, 413, 422, 500, 503],
+    ),
+    ("get", "/tickets/{id}/messages", &[401, 404, 422, 500, 503]),
+    (
+        "get",
+        "/public/tickets/{tracking_code}/messages",
+        &[404, 422, 500, 503],
+    ),
+    (
+        "post",
+        "/public/tickets/{tracking_code}/messages",
+        &[404, 409, 413, 422, 429, 500, 503],
+    ),
     ("get", "/healthz", &[]),
     ("get", "/readyz", &[503]),
 ];
@@ -491,6 +507,21 @@ pub mod limits {
                 json!({ "maxLength": crm_core::notify::MAX_URL_CHARS }),
             ),
             ("PasswordChangeRequest", "new_password", password()),
+            (
+                "PostMessageRequest",
+                "body",
+                trimmed_text(crm_core::input::MessageBody::MAX_CHARS),
+            ),
+            (
+                "PostMessageRequest",
+                "visibility",
+                json!({ "enum": ["internal", "customer"] }),
+            ),
+            (
+                "PublicMessageRequest",
+                "body",
+                trimmed_text(crm_core::input::MessageBody::MAX_CHARS),
+            ),
             ("PasswordResetRequest", "new_password", password()),
         ]
     }

@@ -18,6 +18,7 @@ mod assignment;
 mod clients;
 mod events;
 mod index;
+mod messages;
 mod outbox;
 mod rows;
 mod search;
@@ -116,6 +117,8 @@ struct Inner {
     seen: hashbrown::HashSet<(UserId, u32)>,
     /// Notifications waiting for delivery, and the webhook endpoints they go to.
     outbox: outbox::OutboxState,
+    /// Every message on every ticket; a message's id is its row plus one.
+    messages: Vec<messages::MessageRow>,
 }
 
 #[async_trait]

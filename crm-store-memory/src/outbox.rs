@@ -68,6 +68,8 @@ impl OutboxState {
                     id,
                     seq: event.seq,
                     ticket_id: event.ticket_id,
+                    item_id: event.item_id,
+                    visibility: event.visibility,
                     target,
                     status: DeliveryStatus::Pending,
                     attempts: 0,

@@ -71,6 +71,10 @@ pub(crate) struct Row {
     pub(crate) device: Option<Box<Device>>,
     pub(crate) priority: Priority,
     pub(crate) due_at: Option<DateTime<Utc>>,
+    /// Its messages (rows of the message table), oldest first.
+    pub(crate) messages: Vec<u32>,
+    /// Whether the newest customer-visible message is the customer's.
+    pub(crate) awaiting_reply: bool,
 }
 
 impl Row {
@@ -99,6 +103,8 @@ impl Row {
             device: sub.device.clone().map(Box::new),
             priority: sub.priority,
             due_at: sub.due_at,
+            messages: Vec::new(),
+            awaiting_reply: false,
         }
     }
 

@@ -70,6 +70,7 @@ impl Inner {
             device: r.device.as_deref().cloned(),
             priority: r.priority,
             due_at: r.due_at,
+            awaiting_reply: r.awaiting_reply,
         }
     }
 
@@ -453,6 +454,7 @@ impl TicketStore for MemoryStore {
             device: s.device,
             priority: s.priority,
             due_at: s.due_at,
+            awaiting_reply: false,
         })
     }
 
@@ -582,13 +584,7 @@ impl TicketStore for MemoryStore {
 
     async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError> {
         let g = self.read();
-        let code = code.as_str();
-        let row = *g
-            .by_code
-            .find(g.hasher.hash_one(code), |&row| {
-                &*g.tickets[row as usize].tracking_code == code
-            })
-            .ok_or(StoreError::NotFound)?;
+        let row = g.row_by_code(code)?;
         let r = &g.tickets[row as usize];
         Ok(TicketProgress {
             id: TicketId(i64::from(row) + 1),
@@ -599,6 +595,11 @@ impl TicketStore for MemoryStore {
             done_at: r.done_at,
             device: r.device.as_deref().and_then(crm_core::Device::public),
             due_at: r.due_at,
+            messages: r
+                .messages
+                .iter()
+                .filter(|&&m| g.message_audience(m) == crm_core::Audience::Customer)
+                .count() as u64,
         })
     }
 

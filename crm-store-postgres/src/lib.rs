@@ -36,6 +36,7 @@ mod clients;
 mod connect;
 mod error;
 mod events;
+mod messages;
 mod outbox;
 mod pool;
 mod record;

@@ -24,7 +24,7 @@ const ENDPOINT_COLUMNS: &str = "id, url, topics, secret, enabled, created_at";
 /// `event_positions p` (a notification is claimed only once its event has one).
 const DELIVERY_COLUMNS: &str = "o.id, coalesce(p.seq, 0) AS seq, o.ticket_id, o.endpoint_id, \
     o.topic, o.mail_kind, o.status, o.attempts, o.next_attempt_at, o.payload, o.last_status, \
-    o.last_error, o.created_at, o.delivered_at, o.snapshot";
+    o.last_error, o.created_at, o.delivered_at, o.snapshot, o.visibility, o.item_id";
 
 fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Backend(format!("unknown {what} {value:?} in the outbox").into())
@@ -78,6 +78,8 @@ struct DeliveryRow {
     created_at: DateTime<Utc>,
     delivered_at: Option<DateTime<Utc>>,
     snapshot: Option<sqlx::types::Json<TicketRow>>,
+    visibility: Option<String>,
+    item_id: Option<i64>,
 }
 
 impl TryFrom<DeliveryRow> for Delivery {
@@ -98,6 +100,12 @@ impl TryFrom<DeliveryRow> for Delivery {
             id: r.id,
             seq: r.seq,
             ticket_id: TicketId(r.ticket_id),
+            item_id: r.item_id,
+            visibility: r
+                .visibility
+                .as_deref()
+                .map(crate::rows::audience)
+                .transpose()?,
             target,
             status: DeliveryStatus::parse(&r.status)
                 .ok_or_else(|| corrupt("delivery status", &r.status))?,

@@ -33,6 +33,8 @@ pub(crate) struct Events {
     topic: Vec<Option<&'static str>>,
     mail: Vec<Option<&'static str>>,
     changes: Vec<Option<serde_json::Value>>,
+    visibility: Vec<Option<&'static str>>,
+    item: Vec<Option<i64>>,
 }
 
 impl Events {
@@ -63,6 +65,8 @@ impl Events {
             (!e.changes().is_empty())
                 .then(|| serde_json::to_value(e.changes()).unwrap_or_default()),
         );
+        self.visibility.push(e.visibility().map(|v| v.as_str()));
+        self.item.push(e.item_id());
     }
 
     /// Appends `, v AS (...), e AS (...), o AS (...)` to a `WITH` whose CTE `source` holds the
@@ -77,7 +81,7 @@ impl Events {
             ", v AS (SELECT nextval('ticket_events_id_seq') AS id, x.* FROM ( \
                SELECT t.id AS ticket_id, u.at, u.kind, u.actor_id, u.worker_id, u.from_status, \
                       u.to_status, u.status, u.ticket_worker, u.prev_worker, u.topic, u.mail_kind, \
-                      u.changes \
+                      u.changes, u.visibility, u.item_id \
                FROM unnest(",
         );
         q.push_bind(self.ticket).push("::bigint[], ");
@@ -92,27 +96,32 @@ impl Events {
         q.push_bind(self.prev_worker).push("::bigint[], ");
         q.push_bind(self.topic).push("::text[], ");
         q.push_bind(self.mail).push("::text[], ");
-        q.push_bind(self.changes).push("::jsonb[]");
+        q.push_bind(self.changes).push("::jsonb[], ");
+        q.push_bind(self.visibility).push("::text[], ");
+        q.push_bind(self.item).push("::bigint[]");
         q.push(format!(
             ") WITH ORDINALITY AS u(ticket_id, at, kind, actor_id, worker_id, from_status, \
-                  to_status, status, ticket_worker, prev_worker, topic, mail_kind, changes, ord) \
+                  to_status, status, ticket_worker, prev_worker, topic, mail_kind, changes, \
+                  visibility, item_id, ord) \
                JOIN {source} t ON t.id = coalesce(u.ticket_id, t.id) \
                ORDER BY u.ord OFFSET 0) x), \
              e AS (INSERT INTO ticket_events (id, ticket_id, at, kind, actor_id, worker_id, \
-                       from_status, to_status, status, ticket_worker, prev_worker, changes) \
+                       from_status, to_status, status, ticket_worker, prev_worker, changes, \
+                       visibility, item_id) \
                    SELECT id, ticket_id, at, kind, actor_id, worker_id, from_status, to_status, \
-                          status, ticket_worker, prev_worker, changes FROM v ORDER BY id)"
+                          status, ticket_worker, prev_worker, changes, visibility, item_id \
+                   FROM v ORDER BY id)"
         ));
         if !notifies {
             return;
         }
         q.push(format!(
             ", o AS (INSERT INTO outbox (event_id, ticket_id, endpoint_id, topic, mail_kind, \
-                       snapshot, next_attempt_at, created_at) \
+                       snapshot, next_attempt_at, created_at, visibility, item_id) \
                    SELECT v.id, v.ticket_id, n.endpoint_id, n.topic, n.mail_kind, \
                           (SELECT to_jsonb(s) FROM (SELECT {TICKET_COLUMNS} FROM {source} t \
                              JOIN clients c ON c.id = t.client_id WHERE t.id = v.ticket_id) s), \
-                          v.at, v.at \
+                          v.at, v.at, v.visibility, v.item_id \
                    FROM v CROSS JOIN LATERAL ( \
                        SELECT w.id AS endpoint_id, v.topic, NULL::text AS mail_kind \
                        FROM webhook_endpoints w \

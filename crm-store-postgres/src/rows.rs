@@ -12,7 +12,7 @@ use sqlx::FromRow;
 /// ticket query selects exactly these columns into a [`TicketRow`].
 pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.viewed, \
     t.worker_id, t.created_at, t.updated_at, t.assigned_at, t.in_progress_at, t.done_at, \
-    t.requester_ip, t.requester_ua, t.tracking_code, t.device, t.priority, t.due_at, \
+    t.requester_ip, t.requester_ua, t.tracking_code, t.device, t.priority, t.due_at, t.awaiting_reply, \
     c.id AS client_id, c.name AS client_name, c.email AS client_email, c.phone AS client_phone, \
     c.created_at AS client_created_at";
 
@@ -70,6 +70,8 @@ pub(crate) struct TicketRow {
     priority: String,
     #[serde(default)]
     due_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    awaiting_reply: bool,
 }
 
 fn normal() -> String {
@@ -114,6 +116,7 @@ impl TryFrom<TicketRow> for Ticket {
             device: r.device.map(|d| d.0),
             priority: priority(&r.priority)?,
             due_at: r.due_at,
+            awaiting_reply: r.awaiting_reply,
         })
     }
 }
@@ -144,7 +147,7 @@ impl From<ClientRow> for Client {
 /// position `event_positions p` (0 while it has none).
 pub(crate) const EVENT_COLUMNS: &str = "e.id, coalesce(p.seq, 0) AS seq, e.ticket_id, e.at, \
     e.kind, e.actor_id, e.worker_id, e.from_status, e.to_status, e.status, e.ticket_worker, \
-    e.prev_worker, e.changes";
+    e.prev_worker, e.changes, e.visibility, e.item_id";
 
 #[derive(FromRow)]
 pub(crate) struct EventRow {
@@ -161,6 +164,14 @@ pub(crate) struct EventRow {
     ticket_worker: Option<i64>,
     prev_worker: Option<i64>,
     changes: Option<sqlx::types::Json<Vec<crm_core::FieldChange>>>,
+    visibility: Option<String>,
+    item_id: Option<i64>,
+}
+
+/// A stored audience name.
+pub(crate) fn audience(s: &str) -> Result<crm_core::Audience, StoreError> {
+    crm_core::Audience::parse(s)
+        .ok_or_else(|| StoreError::Backend(format!("unknown visibility {s}").into()))
 }
 
 impl TryFrom<EventRow> for Event {
@@ -182,6 +193,8 @@ impl TryFrom<EventRow> for Event {
             ticket_worker: r.ticket_worker.map(UserId),
             prev_worker: r.prev_worker.map(UserId),
             changes: r.changes.map(|c| c.0).unwrap_or_default(),
+            visibility: r.visibility.as_deref().map(audience).transpose()?,
+            item_id: r.item_id,
         })
     }
 }
@@ -197,6 +210,7 @@ pub(crate) struct ProgressRow {
     done_at: Option<DateTime<Utc>>,
     device: Option<sqlx::types::Json<Device>>,
     due_at: Option<DateTime<Utc>>,
+    messages: i64,
 }
 
 impl TryFrom<ProgressRow> for TicketProgress {
@@ -211,6 +225,7 @@ impl TryFrom<ProgressRow> for TicketProgress {
             done_at: r.done_at,
             device: r.device.and_then(|d| d.0.public()),
             due_at: r.due_at,
+            messages: u64::try_from(r.messages).unwrap_or(0),
         })
     }
 }

@@ -282,6 +282,9 @@ fn push_filters(
     if let Some(s) = &f.serial {
         q.push(" AND t.serial_key = ").push_bind(s.clone());
     }
+    if f.awaiting_reply {
+        q.push(" AND t.awaiting_reply");
+    }
     if let Some(now) = f.overdue_at {
         q.push(" AND t.status <> ")
             .push_bind(TicketStatus::Done.as_str())
@@ -449,6 +452,7 @@ impl TicketStore for PgStore {
             device: s.device,
             priority: s.priority,
             due_at: s.due_at,
+            awaiting_reply: false,
         })
     }
 
@@ -723,8 +727,10 @@ impl TicketStore for PgStore {
     async fn track(&self, code: &TrackingCode) -> Result<TicketProgress, StoreError> {
         sqlx::query_as::<_, ProgressRow>(
             "SELECT id, status, worker_id IS NOT NULL AS assigned, created_at, in_progress_at, \
-                    done_at, device, due_at \
-             FROM tickets WHERE tracking_code = $1",
+                    done_at, device, due_at, \
+                    (SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id \
+                       AND m.visibility = 'customer') AS messages \
+             FROM tickets t WHERE tracking_code = $1",
         )
         .bind(code.as_str())
         .fetch_optional(&mut *self.conn().await?)

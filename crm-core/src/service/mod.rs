@@ -10,11 +10,13 @@ mod assignment;
 mod auth;
 mod clients;
 mod live;
+mod messages;
 mod notify;
 mod tickets;
 mod users;
 
 pub use clients::ListClients;
+pub use messages::ListMessages;
 
 #[cfg(test)]
 mod tests;
@@ -98,6 +100,8 @@ pub struct ListTickets {
     pub overdue: bool,
     /// The counter search: number, tracking code, customer name, e-mail or phone, serial.
     pub q: Option<String>,
+    /// Only tickets whose customer waits for an answer.
+    pub awaiting_reply: bool,
 }
 
 /// A user list request as received, before validation.

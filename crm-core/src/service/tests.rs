@@ -45,6 +45,7 @@ fn ticket(status: TicketStatus, worker: Option<UserId>) -> Ticket {
         device: None,
         priority: crate::device::Priority::Normal,
         due_at: None,
+        awaiting_reply: false,
     }
 }
 

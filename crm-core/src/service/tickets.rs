@@ -196,6 +196,7 @@ impl<S: Store> Crm<S> {
                 serial,
                 overdue_at: req.overdue.then(|| self.clock.now()),
                 q,
+                awaiting_reply: req.awaiting_reply,
             },
             sort: req.sort.unwrap_or_default(),
             page,

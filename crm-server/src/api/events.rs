@@ -40,7 +40,8 @@ pub struct StreamEventBody {
     pub seq: i64,
     /// The ticket.
     pub ticket_id: i64,
-    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed` or `edited`.
+    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited` or
+    /// `message_added`.
     pub kind: String,
     /// When.
     pub at: DateTime<Utc>,
@@ -56,6 +57,10 @@ pub struct StreamEventBody {
     pub status: Status,
     /// What an `edited` event changed (null for other kinds).
     pub changes: Option<Vec<super::dto::ChangeBody>>,
+    /// For events about a message: `internal` or `customer`.
+    pub visibility: Option<super::dto::AudienceBody>,
+    /// For `message_added`: the message.
+    pub message_id: Option<i64>,
 }
 
 impl From<&Event> for StreamEventBody {
@@ -71,6 +76,10 @@ impl From<&Event> for StreamEventBody {
             to_status: e.to_status.map(Into::into),
             status: e.status.into(),
             changes: super::dto::changes_of(e),
+            visibility: e.visibility.map(Into::into),
+            message_id: e
+                .item_id
+                .filter(|_| e.kind == crm_core::EventKind::MessageAdded),
         }
     }
 }

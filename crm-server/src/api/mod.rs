@@ -9,6 +9,7 @@ pub mod clients;
 pub mod dto;
 pub mod events;
 pub mod health;
+pub mod messages;
 pub mod public;
 pub mod settings;
 pub mod tickets;

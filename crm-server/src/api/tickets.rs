@@ -204,6 +204,9 @@ impl<S: Store> TicketsApi<S> {
         /// of the customer's name or e-mail, of their phone number (digits; a leading `0`
         /// dropped), or a device serial.
         q: Query<Option<String>>,
+        /// Only tickets whose customer waits for an answer (`true`): the newest
+        /// customer-visible message is theirs.
+        awaiting_reply: Query<Option<bool>>,
     ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
         let actor = auth.0.actor;
         let req = ListTickets {
@@ -221,6 +224,7 @@ impl<S: Store> TicketsApi<S> {
             serial: serial.0,
             overdue: overdue.0.unwrap_or(false),
             q: q.0,
+            awaiting_reply: awaiting_reply.0.unwrap_or(false),
         };
         Ok(Json(self.0.crm.list_tickets(&actor, req).await?.into()))
     }

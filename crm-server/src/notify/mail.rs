@@ -3,7 +3,7 @@
 //! part; the subject carries only the request number, so nothing a customer typed reaches a
 //! header other than their own address and name, which `lettre` encodes.
 
-use crm_core::{Ticket, notify::MailKind};
+use crm_core::{Message as Note, Ticket, notify::MailKind};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, MultiPart},
@@ -22,10 +22,13 @@ pub struct Letter {
     pub lead: String,
     /// The tracking link.
     pub link: String,
+    /// A staff message the letter passes on, quoted after the lead.
+    pub quote: Option<String>,
 }
 
-/// What the customer reads about `ticket` for `kind`, linking to `base_url`'s tracking page.
-pub fn letter(kind: MailKind, ticket: &Ticket, base_url: &str) -> Letter {
+/// What the customer reads about `ticket` for `kind`, linking to `base_url`'s tracking page;
+/// `note` is the staff message a [`MailKind::Reply`] passes on.
+pub fn letter(kind: MailKind, ticket: &Ticket, note: Option<&Note>, base_url: &str) -> Letter {
     let n = ticket.id.0;
     let title = &ticket.title;
     let (subject, lead) = match kind {
@@ -43,6 +46,13 @@ pub fn letter(kind: MailKind, ticket: &Ticket, base_url: &str) -> Letter {
             format!("Your repair #{n} is ready for pickup"),
             format!("Your repair request #{n} ({title}) is done: it is ready for pickup."),
         ),
+        MailKind::Reply => (
+            format!("A message about your repair request #{n}"),
+            format!(
+                "{} wrote about your repair request #{n} ({title}). You can answer on the tracking page.",
+                note.map_or("We", |m| m.author.name.as_str())
+            ),
+        ),
     };
     Letter {
         subject,
@@ -52,13 +62,26 @@ pub fn letter(kind: MailKind, ticket: &Ticket, base_url: &str) -> Letter {
             base_url.trim_end_matches('/'),
             ticket.tracking_code.as_str()
         ),
+        quote: note
+            .filter(|_| kind == MailKind::Reply)
+            .map(|m| m.body.clone()),
     }
 }
 
 /// The plain-text part.
 pub fn plain(l: &Letter, ticket: &Ticket) -> String {
+    let quote = l.quote.as_deref().map_or_else(String::new, |q| {
+        let mut s = String::from("\n\n");
+        for line in q.lines() {
+            s.push_str("> ");
+            s.push_str(line);
+            s.push('\n');
+        }
+        s.truncate(s.trim_end().len());
+        s
+    });
     format!(
-        "Hello {name},\n\n{lead}\n\nFollow its progress at {link}\nYour tracking code: {code}\n",
+        "Hello {name},\n\n{lead}{quote}\n\nFollow its progress at {link}\nYour tracking code: {code}\n",
         name = ticket.client.name,
         lead = l.lead,
         link = l.link,
@@ -70,11 +93,15 @@ pub fn plain(l: &Letter, ticket: &Ticket) -> String {
 pub fn html(l: &Letter, ticket: &Ticket) -> String {
     format!(
         "<!doctype html><html><body>\
-         <p>Hello {name},</p><p>{lead}</p>\
+         <p>Hello {name},</p><p>{lead}</p>{quote}\
          <p><a href=\"{link}\">Follow its progress</a> (tracking code <code>{code}</code>).</p>\
          </body></html>",
         name = escape(&ticket.client.name),
         lead = escape(&l.lead),
+        quote = l.quote.as_deref().map_or_else(String::new, |q| format!(
+            "<blockquote style=\"white-space:pre-wrap\">{}</blockquote>",
+            escape(q)
+        )),
         link = escape(&l.link),
         code = escape(ticket.tracking_code.as_str()),
     )
@@ -137,7 +164,13 @@ impl Mailer {
 
     /// Sends `kind` about `ticket` as message `id` (the same on every attempt, so a customer's
     /// mail program can recognise a repeat).
-    pub async fn send(&self, id: i64, kind: MailKind, ticket: &Ticket) -> Result<(), SendError> {
+    pub async fn send(
+        &self,
+        id: i64,
+        kind: MailKind,
+        ticket: &Ticket,
+        note: Option<&Note>,
+    ) -> Result<(), SendError> {
         let to = Mailbox::new(
             Some(ticket.client.name.clone()),
             ticket
@@ -146,7 +179,7 @@ impl Mailer {
                 .parse()
                 .map_err(|e| SendError::Permanent(format!("the customer's address: {e}")))?,
         );
-        let l = letter(kind, ticket, &self.base_url);
+        let l = letter(kind, ticket, note, &self.base_url);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -207,13 +240,14 @@ mod tests {
             device: None,
             priority: crm_core::Priority::Normal,
             due_at: None,
+            awaiting_reply: false,
         }
     }
 
     #[test]
     fn customer_text_is_escaped_and_the_link_is_there() {
         let t = ticket();
-        let l = letter(MailKind::Ready, &t, "https://shop.example.com/");
+        let l = letter(MailKind::Ready, &t, None, "https://shop.example.com/");
         assert_eq!(l.subject, "Your repair #42 is ready for pickup");
         let link = format!(
             "https://shop.example.com/#/track/{}",
@@ -226,6 +260,29 @@ mod tests {
         assert!(h.contains(&link));
         let p = plain(&l, &t);
         assert!(p.contains("ready for pickup") && p.contains(&link));
+    }
+
+    #[test]
+    fn a_reply_quotes_the_message_escaped() {
+        let t = ticket();
+        let note = Note {
+            id: 7,
+            ticket_id: t.id,
+            body: "Screen arrives <Tuesday>.\nCall us & ask.".into(),
+            visibility: crm_core::Audience::Customer,
+            author: crm_core::Author {
+                user_id: Some(crm_core::UserId(2)),
+                name: "worker".into(),
+            },
+            created_at: Utc::now(),
+        };
+        let l = letter(MailKind::Reply, &t, Some(&note), "https://shop.example.com");
+        assert_eq!(l.subject, "A message about your repair request #42");
+        let h = html(&l, &t);
+        assert!(h.contains("Screen arrives &lt;Tuesday&gt;.\nCall us &amp; ask."));
+        let p = plain(&l, &t);
+        assert!(p.contains("> Screen arrives <Tuesday>.\n> Call us & ask.\n\nFollow"));
+        assert!(p.starts_with("Hello Ann") && p.contains("worker wrote"));
     }
 
     #[test]

@@ -151,12 +151,32 @@ impl<S: Store> Notifier<S> {
         ticket: Ticket,
     ) -> Option<(String, Option<u16>, Result<(), (String, Failure)>)> {
         let d = &claim.delivery;
+        // The message a delivery is about: read once it is needed (messages never change).
+        let note = match (d.target, d.item_id) {
+            (Target::Webhook { .. }, _) if d.payload.is_some() => None,
+            (_, Some(id)) if d.visibility.is_some() => {
+                match self.crm.message_for_notification(id).await {
+                    Ok(m) => Some(m),
+                    Err(e) => {
+                        tracing::warn!(delivery = d.id, error = %e, "notifications: cannot read the message");
+                        return None;
+                    }
+                }
+            }
+            _ => None,
+        };
         Some(match d.target {
             Target::Webhook { topic, .. } => {
-                let payload = d
-                    .payload
-                    .clone()
-                    .unwrap_or_else(|| webhook_body(topic, d.created_at, d.seq, ticket));
+                let payload = d.payload.clone().unwrap_or_else(|| {
+                    webhook_body(
+                        topic,
+                        d.created_at,
+                        d.seq,
+                        ticket,
+                        d.visibility,
+                        note.map(Into::into),
+                    )
+                });
                 let ep = claim.endpoint.as_ref()?;
                 let a = self
                     .webhooks
@@ -180,7 +200,7 @@ impl<S: Store> Notifier<S> {
                         "no mail server is configured on this replica (SMTP_URL)".to_owned(),
                         Failure::Retry,
                     )),
-                    Some(m) => match m.send(d.id, kind, &ticket).await {
+                    Some(m) => match m.send(d.id, kind, &ticket, note.as_ref()).await {
                         Ok(()) => Ok(()),
                         Err(SendError::Transient(e)) => Err((e, Failure::Retry)),
                         Err(SendError::Permanent(e)) => Err((e, Failure::Permanent)),
@@ -247,12 +267,25 @@ enum Failure {
 
 /// The body of a webhook delivery: `{"type", "timestamp", "data": {ticket, "seq"}}`, the
 /// ticket as staff saw it right after the event.
-pub fn webhook_body(topic: Topic, at: DateTime<Utc>, seq: i64, ticket: Ticket) -> String {
+pub fn webhook_body(
+    topic: Topic,
+    at: DateTime<Utc>,
+    seq: i64,
+    ticket: Ticket,
+    visibility: Option<crm_core::Audience>,
+    message: Option<crate::api::dto::MessageBody>,
+) -> String {
     let mut data = TicketBody::from(ticket)
         .to_json()
         .unwrap_or_else(|| serde_json::json!({}));
     if let Some(map) = data.as_object_mut() {
         map.insert("seq".into(), seq.into());
+        if let Some(v) = visibility {
+            map.insert("visibility".into(), v.as_str().into());
+        }
+        if let Some(m) = message.and_then(|m| m.to_json()) {
+            map.insert("message".into(), m);
+        }
     }
     serde_json::json!({
         "type": topic.as_str(),

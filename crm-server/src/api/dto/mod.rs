@@ -4,6 +4,7 @@
 
 mod clients;
 mod device;
+mod messages;
 mod text;
 mod tickets;
 mod users;
@@ -11,6 +12,7 @@ mod webhooks;
 
 pub use clients::*;
 pub use device::*;
+pub use messages::*;
 pub use text::Text;
 pub use tickets::*;
 pub use users::*;

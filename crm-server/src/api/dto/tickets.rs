@@ -327,6 +327,9 @@ pub struct ProgressBody {
     pub device: Option<PublicDeviceBody>,
     /// When it was promised.
     pub due_at: Option<DateTime<Utc>>,
+    /// Messages exchanged with the shop (`GET .../messages` reads them): a stream follower
+    /// sees the count grow.
+    pub messages: u64,
 }
 
 impl From<TicketProgress> for ProgressBody {
@@ -340,6 +343,7 @@ impl From<TicketProgress> for ProgressBody {
             done_at: p.done_at,
             device: p.device.map(Into::into),
             due_at: p.due_at,
+            messages: p.messages,
         }
     }
 }
@@ -415,6 +419,9 @@ pub struct TicketBody {
     pub priority: PriorityBody,
     /// When it was promised to the customer.
     pub due_at: Option<DateTime<Utc>>,
+    /// Whether the newest customer-visible message is the customer's: they wait for an
+    /// answer.
+    pub awaiting_reply: bool,
 }
 
 impl From<Ticket> for TicketBody {
@@ -440,6 +447,7 @@ impl From<Ticket> for TicketBody {
             device: t.device.map(Into::into),
             priority: t.priority.into(),
             due_at: t.due_at,
+            awaiting_reply: t.awaiting_reply,
         }
     }
 }
@@ -505,7 +513,8 @@ pub struct EventBody {
     pub ticket_id: i64,
     /// When.
     pub at: DateTime<Utc>,
-    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed` or `edited`.
+    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited` or
+    /// `message_added`.
     pub kind: String,
     /// Who did it (null for a customer's submission).
     pub actor_id: Option<i64>,
@@ -517,6 +526,10 @@ pub struct EventBody {
     pub to_status: Option<Status>,
     /// What an `edited` event changed (null for other kinds).
     pub changes: Option<Vec<ChangeBody>>,
+    /// For events about a message: `internal` or `customer` (null for other kinds).
+    pub visibility: Option<super::AudienceBody>,
+    /// For `message_added`: the message.
+    pub message_id: Option<i64>,
 }
 
 /// One field an edit changed, with its value before and after (`null` for none).
@@ -556,6 +569,10 @@ impl From<Event> for EventBody {
             from_status: e.from_status.map(Into::into),
             to_status: e.to_status.map(Into::into),
             changes: changes_of(&e),
+            visibility: e.visibility.map(Into::into),
+            message_id: e
+                .item_id
+                .filter(|_| e.kind == crm_core::EventKind::MessageAdded),
         }
     }
 }

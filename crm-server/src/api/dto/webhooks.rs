@@ -23,6 +23,10 @@ pub enum EventTypeBody {
     /// A request's title, description, device, priority or due date was corrected.
     #[oai(rename = "ticket.edited")]
     TicketEdited,
+    /// A message was written on a request: an internal note or one with the customer (the
+    /// body says `visibility`).
+    #[oai(rename = "ticket.message_added")]
+    TicketMessageAdded,
 }
 
 impl From<Topic> for EventTypeBody {
@@ -33,6 +37,7 @@ impl From<Topic> for EventTypeBody {
             Topic::TicketReleased => Self::TicketReleased,
             Topic::TicketStatusChanged => Self::TicketStatusChanged,
             Topic::TicketEdited => Self::TicketEdited,
+            Topic::TicketMessageAdded => Self::TicketMessageAdded,
         }
     }
 }
@@ -45,6 +50,7 @@ impl From<EventTypeBody> for Topic {
             EventTypeBody::TicketReleased => Self::TicketReleased,
             EventTypeBody::TicketStatusChanged => Self::TicketStatusChanged,
             EventTypeBody::TicketEdited => Self::TicketEdited,
+            EventTypeBody::TicketMessageAdded => Self::TicketMessageAdded,
         }
     }
 }
