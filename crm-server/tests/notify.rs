@@ -532,13 +532,58 @@ fn customers_get_three_messages_in_order_even_when_the_mail_server_was_down() {
         );
         assert_eq!(st, 200);
     }
+    // The conversation: only the staff message to the customer is mailed, never the note
+    // or the customer's own words back to them.
+    for (token, path, body) in [
+        (
+            Some(&worker),
+            format!("/tickets/{id}/messages"),
+            json!({"body": "INTERNAL: cost price 12 EUR", "visibility": "internal"}),
+        ),
+        (
+            None,
+            format!("/public/tickets/{code}/messages"),
+            json!({"body": "Can I pick it up on Saturday?"}),
+        ),
+        (
+            Some(&worker),
+            format!("/tickets/{id}/messages"),
+            json!({"body": "Yes, until <b>noon</b> & later.", "visibility": "customer"}),
+        ),
+    ] {
+        let (st, b) = s.call("POST", &path, token.map(String::as_str), Some(body));
+        assert_eq!(st, 201, "{b}");
+    }
     std::thread::sleep(Duration::from_secs(1));
     let sink = MailSink::start(smtp_port, file);
     assert!(sink.messages().is_empty());
-    wait_for(40, "three messages", || sink.messages().len() >= 3);
+    wait_for(40, "four messages", || sink.messages().len() >= 4);
     std::thread::sleep(Duration::from_millis(500));
-    let got = sink.messages();
-    assert_eq!(got.len(), 3, "{got:#?}");
+    let mut got = sink.messages();
+    assert_eq!(got.len(), 4, "{got:#?}");
+    let reply = got.pop().unwrap();
+    assert_eq!(
+        reply["subject"],
+        format!("A message about your repair request #{id}")
+    );
+    let (plain, html) = (
+        reply["plain"].as_str().unwrap(),
+        reply["html"].as_str().unwrap(),
+    );
+    assert!(
+        plain.contains("> Yes, until <b>noon</b> & later."),
+        "{plain}"
+    );
+    assert!(
+        html.contains("Yes, until &lt;b&gt;noon&lt;/b&gt; &amp; later."),
+        "{html}"
+    );
+    for text in [plain, html] {
+        assert!(
+            !text.contains("INTERNAL") && !text.contains("Saturday"),
+            "{text}"
+        );
+    }
     let subjects: Vec<&str> = got.iter().map(|m| m["subject"].as_str().unwrap()).collect();
     assert_eq!(
         subjects,

@@ -39,6 +39,7 @@ mod failures;
 mod hardening;
 mod intake;
 mod lists;
+mod messages;
 mod probes;
 mod public;
 mod tickets;
