@@ -176,6 +176,7 @@ fn register_limits(now: &mut Registry, limits: &crate::limits::Limits) {
     for (limit, refused) in [
         ("sign_in", limits.login.refused()),
         ("submit", limits.submit.refused()),
+        ("public_message", limits.public_messages.refused()),
         ("public_stream", limits.public_streams.refused()),
     ] {
         limited

@@ -31,6 +31,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/notice.js",
     "components/pager.js",
     "components/print.js",
+    "components/conversation.js",
     "views/assignment.js",
     "views/customers.js",
     "views/deliveries.js",

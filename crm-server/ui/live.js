@@ -50,7 +50,7 @@ async function connect() {
     }
     for (const l of listeners) l.onEvent && l.onEvent(data);
   };
-  for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed", "edited"]) {
+  for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed", "edited", "message_added"]) {
     source.addEventListener(kind, onMessage);
   }
   const mine = source;

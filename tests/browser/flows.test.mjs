@@ -482,6 +482,51 @@ test("the tracking page turns Done by itself when the worker finishes", async ()
   await staff.context().close();
 });
 
+test("staff write a note and a reply; the customer reads only the reply, answers on the tracking page, and the staff page shows it live", async () => {
+  const customer = await newPage(390);
+  await submitRequest(customer, { title: "Kettle does not heat", description: "Light on, no heat.", email: "kettle@example.com" });
+  const code = await customer.getByTestId("tracking-code").textContent();
+  const number = (await customer.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+
+  const staff = await newPage();
+  await signIn(staff, "admin", ADMIN_PW);
+  await staff.goto(`${base}/#/tickets/${number}`);
+  await staff.getByRole("heading", { name: "Conversation" }).waitFor();
+  const body = staff.getByLabel(/Note or reply/);
+  // Sending nothing is refused with a sentence at the field.
+  await staff.getByRole("button", { name: "Add internal note" }).click();
+  await staff.getByText("Write a message before sending it.").waitFor();
+  await body.fill("Heating element reads open circuit. <b>not bold</b>");
+  await staff.getByRole("button", { name: "Add internal note" }).click();
+  await staff.locator('[data-kind="internal"]').getByText("Heating element reads open circuit. <b>not bold</b>").waitFor();
+  assert.equal(await body.inputValue(), "", "the composer empties after sending");
+  assert.equal(await staff.evaluate(() => document.activeElement.id), "f-body", "focus stays in the composer");
+  await body.fill("The heating element needs replacing: 25 EUR. Shall we go ahead?");
+  await staff.getByRole("button", { name: "Send to customer" }).click();
+  await staff.locator('[data-kind="to-customer"]').getByText("Shall we go ahead?").waitFor();
+
+  await customer.goto(`${base}/#/track/${code}`);
+  await customer.getByRole("heading", { name: "Messages" }).waitFor();
+  await customer.getByText("Shall we go ahead?").waitFor();
+  assert.equal(await customer.getByText("open circuit").count(), 0, "the internal note never reaches the customer");
+  assert.equal(await customer.locator("b").count(), 0);
+  await customer.getByLabel("Your message to the shop").fill("Yes, please replace it.");
+  await customer.getByRole("button", { name: "Send message" }).click();
+  await customer.locator('[data-kind="from-customer"]').getByText("Yes, please replace it.").waitFor();
+  assert.equal(await customer.getByText("null", { exact: true }).count(), 0, "no stray text where a part is missing");
+  await shot(customer, "21-tracking-conversation-390");
+
+  // The staff page follows by itself: the answer and the "awaits reply" cue.
+  await staff.locator('[data-kind="from-customer"]').getByText("Yes, please replace it.").waitFor({ timeout: 5000 });
+  await staff.getByTestId("awaiting-reply").waitFor();
+  await shot(staff, "21-ticket-conversation");
+  await staff.goto(`${base}/#/tickets?tab=awaiting`);
+  await staff.getByRole("link", { name: "Kettle does not heat" }).waitFor();
+  await customer.context().close();
+  await staff.context().close();
+  assert.deepEqual(dialogs, []);
+});
+
 test("the admin switches automatic assignment on; a customer's submission reaches the worker already assigned", async () => {
   const admin = await newPage();
   await signIn(admin, "admin", ADMIN_PW);
@@ -797,6 +842,10 @@ test("every view passes axe-core and fits a phone without sideways scrolling", a
     const users = await (await fetch("/users/?role=worker", { headers: auth })).json();
     const w = users.items.find((u) => u.username === "worker");
     await fetch(`/tickets/${ticket}/assign`, { method: "POST", headers: auth, body: JSON.stringify({ worker_id: w.id }) });
+    // The conversation panel with every kind of message in it.
+    for (const [body, visibility] of [["Motor brushes worn; ordered.", "internal"], ["We ordered a part; ready Friday.", "customer"]]) {
+      await fetch(`/tickets/${ticket}/messages`, { method: "POST", headers: auth, body: JSON.stringify({ body, visibility }) });
+    }
     const made = await (await fetch("/webhooks", { method: "POST", headers: auth, body: JSON.stringify({ url, events: ["ticket.submitted"] }) })).json();
     return made.id;
   }, [id, `http://127.0.0.1:${rx.address().port}/axe`]);

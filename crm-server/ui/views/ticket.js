@@ -11,6 +11,7 @@ import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
 import { DEVICE_KINDS, PRIORITIES } from "./intake.js";
 import { printButtons } from "../components/print.js";
+import { conversation } from "../components/conversation.js";
 
 const KIND_LABEL = Object.fromEntries(DEVICE_KINDS);
 const FIELD_LABEL = { title: "title", description: "description", device: "device", priority: "priority", due_at: "promised time" };
@@ -29,6 +30,8 @@ function eventText(e) {
     case "status_changed": return `${STATUS_LABEL[e.from_status]} → ${STATUS_LABEL[e.to_status]}`;
     case "viewed": return "Opened for the first time";
     case "edited": return `Edited: ${(e.changes || []).map((c) => FIELD_LABEL[c.field] || c.field).join(", ")}`;
+    case "message_added": return e.actor_id === null ? "Message from the customer"
+      : e.visibility === "internal" ? "Internal note added" : "Message sent to the customer";
     default: return e.kind;
   }
 }
@@ -42,7 +45,7 @@ function actorText(id) {
 const dl = (pairs) => h("dl", { class: "grid" }, ...pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
 export async function render(root, { id, alive }) {
-  const view = { root, id, alive, message: null };
+  const view = { root, id, alive, message: null, talk: conversation({ path: `/tickets/${id}/messages`, staff: true }) };
   await draw(view, true);
   // The page redraws itself when its ticket changes elsewhere; focus stays where it was.
   const again = debounce(() => alive() && draw(view, false).catch(() => {}));
@@ -169,7 +172,7 @@ async function draw(view, first) {
   const { root, id, alive } = view;
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
-  const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`)]);
+  const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), view.talk.refresh()]);
   if (!alive()) return;
   const client = t.client;
   const nodes = [
@@ -180,6 +183,7 @@ async function draw(view, first) {
         statusBadge(t.status),
         t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, PRIORITY_LABEL[t.priority]) : null,
         overdue(t) ? h("span", { class: "badge overdue-badge" }, "Overdue") : null,
+        t.awaiting_reply ? h("span", { class: "badge awaiting", "data-testid": "awaiting-reply" }, "Awaits reply") : null,
         h("span", { class: "muted" }, t.worker_id === null ? "Unassigned" : `Worker: ${workerName(t.worker_id)}`),
         liveBadge(),
         ...controls(view, t, staff))),
@@ -189,6 +193,7 @@ async function draw(view, first) {
         h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, "Problem"),
           h("button", { type: "button", class: "secondary", id: "edit-ticket", onclick: () => openEdit(view, t) }, "Edit details")),
           h("p", { class: "description" }, t.description)),
+        view.talk,
         h("section", { class: "panel" }, h("h2", {}, "History"),
           h("ol", { class: "timeline" }, ...history.items.map((e) => h("li", {},
             timeAgo(e.at), " ", eventText(e),

@@ -16,10 +16,12 @@ const ADMIN_TABS = [
   ["new", "New", { status: "new" }],
   ["in_progress", "In progress", { status: "in_progress" }],
   ["done", "Done", { status: "done" }],
+  ["awaiting", "Awaits reply", { awaiting_reply: true }],
 ];
 // A technician's queue: what is open, oldest first; finished work behind its own tab.
 const WORKER_TABS = [
   ["open", "My queue", { open: true }],
+  ["awaiting", "Awaits reply", { awaiting_reply: true }],
   ["done", "Done", { status: "done" }],
 ];
 const PAGE_SIZE = 25;
@@ -125,7 +127,8 @@ export async function render(root, { query, alive }) {
     h("td", { class: "title", "data-label": "Title" }, h("div", { class: "title-line" },
       t.new_to_me ? h("span", { class: "dot", title: "You have not opened this ticket yet" }, srOnly("New to you: ")) : null,
       h("a", { href: `#/tickets/${t.id}`, "data-key": `t-${t.id}` }, t.title),
-      t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, t.priority === "urgent" ? "Urgent" : "High") : null)),
+      t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, t.priority === "urgent" ? "Urgent" : "High") : null,
+      t.awaiting_reply ? h("span", { class: "badge awaiting", title: "The customer's message is the newest: they wait for an answer" }, "Awaits reply") : null)),
     h("td", { "data-label": "Device" }, deviceText(t.device) || h("span", { class: "muted" }, "—")),
     h("td", { "data-label": "Customer" }, t.client.name),
     h("td", { "data-label": "Status" }, statusBadge(t.status)),

@@ -5,6 +5,7 @@ import { fmtTime, h, show, statusBadge } from "../dom.js";
 import { field } from "../components/field.js";
 import { notice } from "../components/notice.js";
 import { liveBadge } from "../components/live-badge.js";
+import { conversation } from "../components/conversation.js";
 
 export async function render(root, { code }) {
   const out = h("div", { "aria-live": "polite" });
@@ -22,7 +23,8 @@ export async function render(root, { code }) {
     const step = (label, when, reached) =>
       h("li", { class: reached ? "reached" : null }, h("strong", {}, label), reached ? fmtTime(when) : "not yet");
     const device = p.device ? [p.device.brand, p.device.model].filter(Boolean).join(" ") || p.device.kind : null;
-    out.replaceChildren(
+    // (replaceChildren would write a null as the text "null".)
+    out.replaceChildren(...[
       h("h2", {}, `Request #${p.id}: `, statusBadge(p.status), badge),
       device || p.due_at ? h("p", { class: "muted", "data-testid": "track-details" },
         device ? `Device: ${device}. ` : null, p.due_at ? `Promised for ${fmtTime(p.due_at)}.` : null) : null,
@@ -31,10 +33,21 @@ export async function render(root, { code }) {
         h("li", { class: p.assigned || p.status !== "new" ? "reached" : null }, h("strong", {}, "Technician assigned"), p.assigned ? "yes" : "not yet"),
         step("Work started", p.in_progress_at, !!p.in_progress_at),
         step("Done", p.done_at, !!p.done_at)),
-    );
+    ].filter(Boolean));
+  };
+  // The conversation, read again whenever the progress says the count of messages moved.
+  const talk = conversation({ path: `/public/tickets/${encodeURIComponent(code)}/messages`, staff: false });
+  let seen = -1;
+  const drawAll = (p) => {
+    draw(p);
+    if (!talk.isConnected) root.append(talk);
+    if (p.messages !== seen) {
+      seen = p.messages;
+      talk.refresh().catch(() => {});
+    }
   };
   try {
-    draw(await api("GET", `/public/tickets/${encodeURIComponent(code)}`));
+    drawAll(await api("GET", `/public/tickets/${encodeURIComponent(code)}`));
   } catch (e) {
     out.replaceChildren(notice("error",
       e.status === 404 ? "No request has this tracking code. Check it and try again." : e.message));
@@ -47,7 +60,7 @@ export async function render(root, { code }) {
   source.onerror = () => badge.setState("reconnecting");
   source.addEventListener("progress", (ev) => {
     try {
-      draw(JSON.parse(ev.data).progress);
+      drawAll(JSON.parse(ev.data).progress);
       badge.setState("live");
     } catch (e) {
       // A malformed message changes nothing.

@@ -223,7 +223,7 @@ pub async fn awaiting_reply_follows_the_conversation<S: Store + Clone>(store: S)
         let mut l = list(None, None, None);
         l.awaiting_reply = true;
         let crm = f.crm.clone();
-        let admin = f.admin.clone();
+        let admin = f.admin;
         async move { crm.list_tickets(&admin, l).await.unwrap() }
     };
     assert_eq!(waiting(&f).await.total, 0);
