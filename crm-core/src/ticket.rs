@@ -461,4 +461,39 @@ mod tests {
             (TicketStatus::Done, Some(at(2)), Some(at(5)))
         );
     }
+
+    #[test]
+    fn only_customer_visible_messages_move_the_public_progress() {
+        use crate::{history::NewEvent, message::Audience};
+        let t0 = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap();
+        let p = TicketProgress {
+            id: TicketId(3),
+            status: TicketStatus::New,
+            assigned: false,
+            created_at: t0,
+            in_progress_at: None,
+            done_at: None,
+            device: None,
+            due_at: None,
+            messages: 0,
+        };
+        let message = |audience, actor| {
+            NewEvent::message_added(t0, actor, audience, 1, TicketStatus::New, None).into_event(
+                crate::ids::EventId(1),
+                1,
+                TicketId(3),
+            )
+        };
+        let note = message(Audience::Internal, Some(UserId(1)));
+        assert!(!note.is_public());
+        assert_eq!(
+            p.after(&note),
+            p,
+            "an internal note changes nothing a customer sees"
+        );
+        let reply = message(Audience::Customer, Some(UserId(1)));
+        assert!(reply.is_public());
+        assert_eq!(p.after(&reply).messages, 1);
+        assert_eq!(p.after(&message(Audience::Customer, None)).messages, 1);
+    }
 }

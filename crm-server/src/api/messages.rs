@@ -26,6 +26,19 @@ pub enum MessageCreated {
 /// Conversations.
 pub struct MessagesApi<S>(pub AppState<S>);
 
+/// A conversation's paging as the query gave it.
+fn paging(
+    page: Query<Option<i64>>,
+    size: Query<Option<i64>>,
+    cursor: Query<Option<String>>,
+) -> ListMessages {
+    ListMessages {
+        page: page.0,
+        size: size.0,
+        cursor: cursor.0,
+    }
+}
+
 #[OpenApi]
 impl<S: Store> MessagesApi<S> {
     /// Write on a ticket
@@ -68,15 +81,10 @@ impl<S: Store> MessagesApi<S> {
         /// Walk on from an earlier page's `next_cursor` (instead of `page`).
         cursor: Query<Option<String>>,
     ) -> Result<Json<PageBody<MessageBody>>, ApiError> {
-        let req = ListMessages {
-            page: page.0,
-            size: size.0,
-            cursor: cursor.0,
-        };
         Ok(Json(
             self.0
                 .crm
-                .list_messages(&auth.0.actor, TicketId(id.0), req)
+                .list_messages(&auth.0.actor, TicketId(id.0), paging(page, size, cursor))
                 .await?
                 .into(),
         ))
@@ -101,15 +109,10 @@ impl<S: Store> MessagesApi<S> {
         /// Walk on from an earlier page's `next_cursor` (instead of `page`).
         cursor: Query<Option<String>>,
     ) -> Result<Json<PageBody<MessageBody>>, ApiError> {
-        let req = ListMessages {
-            page: page.0,
-            size: size.0,
-            cursor: cursor.0,
-        };
         Ok(Json(
             self.0
                 .crm
-                .public_messages(&tracking_code.0, req)
+                .public_messages(&tracking_code.0, paging(page, size, cursor))
                 .await?
                 .into(),
         ))

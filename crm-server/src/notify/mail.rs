@@ -207,12 +207,13 @@ fn one_line(e: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use chrono::Utc;
     use crm_core::{Client, ClientId, TicketId, TicketStatus, TrackingCode};
 
-    fn ticket() -> Ticket {
+    /// A ticket whose customer typed markup.
+    pub(crate) fn ticket() -> Ticket {
         let now = Utc::now();
         Ticket {
             id: TicketId(42),

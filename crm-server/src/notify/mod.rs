@@ -294,3 +294,56 @@ pub fn webhook_body(
     })
     .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_webhook_carries_its_visibility_and_the_whole_message() {
+        let t = mail::tests::ticket();
+        let m = crm_core::Message {
+            id: 9,
+            ticket_id: t.id,
+            body: "Ordered the part".into(),
+            visibility: crm_core::Audience::Internal,
+            author: crm_core::Author {
+                user_id: Some(crm_core::UserId(2)),
+                name: "worker".into(),
+            },
+            created_at: Utc::now(),
+        };
+        let body: serde_json::Value = serde_json::from_str(&webhook_body(
+            Topic::TicketMessageAdded,
+            Utc::now(),
+            5,
+            t,
+            Some(crm_core::Audience::Internal),
+            Some(m.into()),
+        ))
+        .unwrap();
+        assert_eq!(body["type"], "ticket.message_added");
+        let data = &body["data"];
+        assert_eq!(
+            (data["id"].as_i64(), data["seq"].as_i64()),
+            (Some(42), Some(5))
+        );
+        assert_eq!(data["visibility"], "internal");
+        assert_eq!(data["message"]["body"], "Ordered the part");
+        assert_eq!(data["message"]["author"]["kind"], "staff");
+        assert_eq!(data["message"]["visibility"], "internal");
+        // Other kinds say nothing of a message.
+        let plain: serde_json::Value = serde_json::from_str(&webhook_body(
+            Topic::TicketSubmitted,
+            Utc::now(),
+            1,
+            mail::tests::ticket(),
+            None,
+            None,
+        ))
+        .unwrap();
+        assert!(
+            plain["data"].get("visibility").is_none() && plain["data"].get("message").is_none()
+        );
+    }
+}
