@@ -30,9 +30,12 @@ pub enum StoreError {
     /// The user is the last active admin.
     #[error("last active admin")]
     LastAdmin,
-    /// A per-ticket allowance is used up (a customer's messages in a day).
+    /// A per-ticket allowance is used up (a customer's messages or files in a day).
     #[error("limit reached")]
     LimitReached,
+    /// The ticket holds the most files it may.
+    #[error("ticket full")]
+    TicketFull,
     /// The backend could not be reached or timed out; names where, never credentials.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -121,6 +124,31 @@ pub enum CoreError {
         "You have sent the most messages a day allows on this request. Please try again tomorrow or call us."
     )]
     TooManyMessages,
+    /// The customer added [`crate::attachment::CUSTOMER_ATTACHMENTS_PER_DAY`] files to this
+    /// ticket in the last day (429 `rate_limited`).
+    #[error(
+        "You have added the most files a day allows on this request. Please try again tomorrow or call us."
+    )]
+    TooManyUploads,
+    /// The ticket holds `ATTACHMENT_MAX_PER_TICKET` files already (409 `attachment_limit`).
+    #[error("This ticket already holds {max} files, the most it may; remove one first.")]
+    TooManyAttachments {
+        /// The limit.
+        max: u32,
+    },
+    /// The file is over `ATTACHMENT_MAX_BYTES` (413 `payload_too_large`), noticed while it
+    /// streamed; nothing was kept.
+    #[error("The file is larger than {} allows.", mib(*max))]
+    FileTooLarge {
+        /// The limit in bytes.
+        max: u64,
+    },
+    /// The file's bytes are none of the admitted kinds, or not what their start promised
+    /// (415 `unsupported_media_type`).
+    #[error(
+        "The file is not a JPEG, PNG, WebP, HEIC or GIF picture, a PDF or plain text; other kinds are not accepted."
+    )]
+    UnsupportedFile,
     /// The service cannot take this on right now (all password hashers busy, or a change that
     /// kept losing races); retrying shortly works (503 `unavailable`).
     #[error("The service is busy. Try again in a moment.")]
@@ -131,6 +159,17 @@ pub enum CoreError {
     /// An unexpected failure (500 `internal_error`); the cause is logged, never shown.
     #[error("Internal error.")]
     Internal(#[source] StoreError),
+}
+
+/// A byte limit as people read it: "10 MiB", "512 KiB".
+fn mib(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1 << 10 && bytes % (1 << 10) == 0 {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
 }
 
 fn transition_sentence(from: TicketStatus, to: TicketStatus) -> String {
@@ -166,7 +205,10 @@ impl CoreError {
             Self::LastAdmin => "last_admin",
             Self::DeliveryPending => "delivery_pending",
             Self::TooManyAttempts { .. } => "too_many_attempts",
-            Self::TooManyMessages => "rate_limited",
+            Self::TooManyMessages | Self::TooManyUploads => "rate_limited",
+            Self::TooManyAttachments { .. } => "attachment_limit",
+            Self::FileTooLarge { .. } => "payload_too_large",
+            Self::UnsupportedFile => "unsupported_media_type",
             Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }

@@ -27,6 +27,11 @@ pub enum EventKind {
     /// A message was written on it (`item_id`, `visibility`); by the customer when there is
     /// no actor.
     MessageAdded,
+    /// A file was added to it (`item_id`, `visibility`); by the customer when there is no
+    /// actor.
+    AttachmentAdded,
+    /// An admin removed one of its files (`item_id`, `visibility`).
+    AttachmentRemoved,
 }
 
 impl EventKind {
@@ -40,6 +45,8 @@ impl EventKind {
             Self::Viewed => "viewed",
             Self::Edited => "edited",
             Self::MessageAdded => "message_added",
+            Self::AttachmentAdded => "attachment_added",
+            Self::AttachmentRemoved => "attachment_removed",
         }
     }
 
@@ -53,6 +60,8 @@ impl EventKind {
             "viewed" => Self::Viewed,
             "edited" => Self::Edited,
             "message_added" => Self::MessageAdded,
+            "attachment_added" => Self::AttachmentAdded,
+            "attachment_removed" => Self::AttachmentRemoved,
             _ => return None,
         })
     }
@@ -255,6 +264,46 @@ impl NewEvent {
             visibility: Some(audience),
             item_id: Some(message),
             ..Self::bare(EventKind::MessageAdded, at, actor, status, worker)
+        }
+    }
+
+    /// A file `file` for `audience` added to a ticket in `status` that `worker` has, by the
+    /// staff member `actor` or (`None`) the customer.
+    pub fn attachment_added(
+        at: DateTime<Utc>,
+        actor: Option<UserId>,
+        audience: Audience,
+        file: i64,
+        status: TicketStatus,
+        worker: Option<UserId>,
+    ) -> Self {
+        Self {
+            visibility: Some(audience),
+            item_id: Some(file),
+            ..Self::bare(EventKind::AttachmentAdded, at, actor, status, worker)
+        }
+    }
+
+    /// The removal by `actor` of file `file` (for `audience`) from a ticket in `status`
+    /// that `worker` has.
+    pub fn attachment_removed(
+        at: DateTime<Utc>,
+        actor: UserId,
+        audience: Audience,
+        file: i64,
+        status: TicketStatus,
+        worker: Option<UserId>,
+    ) -> Self {
+        Self {
+            visibility: Some(audience),
+            item_id: Some(file),
+            ..Self::bare(
+                EventKind::AttachmentRemoved,
+                at,
+                Some(actor),
+                status,
+                worker,
+            )
         }
     }
 

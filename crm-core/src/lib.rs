@@ -16,6 +16,7 @@
 
 pub mod account;
 pub mod assignment;
+pub mod attachment;
 pub mod client;
 pub mod clock;
 pub mod device;
@@ -39,6 +40,7 @@ pub mod user;
 
 pub use account::{AccountEvent, AccountEventKind, PasswordChange, SessionRecord};
 pub use assignment::{AssignmentMode, AssignmentSettings, Candidate};
+pub use attachment::{Attachment, AttachmentStore, FileKind, NewAttachment, Room};
 pub use client::{
     ClientEdit, ClientEvent, ClientEventKind, ClientQuery, ClientSearch, ClientStore,
     ClientSummary, EditClient,
@@ -60,8 +62,8 @@ pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use secret::Secret;
 pub use service::{
-    Crm, DefaultAccount, IntakeTicket, ListClients, ListMessages, ListTickets, ListUsers,
-    SubmitTicket,
+    Crm, DefaultAccount, Download, FileSettings, IntakeTicket, ListClients, ListMessages,
+    ListTickets, ListUsers, StoredFile, SubmitTicket, UploadSlot, Uploader,
 };
 pub use status::TicketStatus;
 pub use store::{

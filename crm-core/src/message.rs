@@ -118,6 +118,25 @@ pub enum MessageTarget {
     Customer(TrackingCode),
 }
 
+impl MessageTarget {
+    /// Who reads what is written here: the customer's own words and files always reach
+    /// the customer.
+    pub fn audience(&self) -> Audience {
+        match self {
+            Self::Staff { audience, .. } => *audience,
+            Self::Customer(_) => Audience::Customer,
+        }
+    }
+
+    /// The staff writer, `None` for the customer.
+    pub fn author(&self) -> Option<UserId> {
+        match self {
+            Self::Staff { author, .. } => Some(*author),
+            Self::Customer(_) => None,
+        }
+    }
+}
+
 /// A message to store. The store checks, in the same atomic step as the insert, that the
 /// ticket is visible, and for a customer that the ticket was not done more than
 /// [`CLOSED_AFTER`] ago and that [`CUSTOMER_MESSAGES_PER_DAY`] is not used up; it builds the
@@ -135,18 +154,12 @@ pub struct NewMessage {
 impl NewMessage {
     /// Who reads it.
     pub fn audience(&self) -> Audience {
-        match &self.target {
-            MessageTarget::Staff { audience, .. } => *audience,
-            MessageTarget::Customer(_) => Audience::Customer,
-        }
+        self.target.audience()
     }
 
     /// The staff writer, `None` for the customer.
     pub fn author(&self) -> Option<UserId> {
-        match &self.target {
-            MessageTarget::Staff { author, .. } => Some(*author),
-            MessageTarget::Customer(_) => None,
-        }
+        self.target.author()
     }
 
     /// Whether a customer's message may still be written on a ticket done at `done_at`
@@ -170,7 +183,7 @@ impl NewMessage {
     }
 }
 
-/// Whose messages a read returns.
+/// Whose messages (or files) a read returns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageReader {
     /// Staff with this scope: every message, internal ones included.

@@ -31,17 +31,23 @@ pub enum Topic {
     TicketEdited,
     /// `ticket.message_added` (internal notes too: the body says `visibility`).
     TicketMessageAdded,
+    /// `ticket.attachment_added` (internal files too: the body says `visibility`).
+    TicketAttachmentAdded,
+    /// `ticket.attachment_removed`.
+    TicketAttachmentRemoved,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 6] = [
+    pub const ALL: [Topic; 8] = [
         Self::TicketSubmitted,
         Self::TicketAssigned,
         Self::TicketReleased,
         Self::TicketStatusChanged,
         Self::TicketEdited,
         Self::TicketMessageAdded,
+        Self::TicketAttachmentAdded,
+        Self::TicketAttachmentRemoved,
     ];
 
     /// The wire name.
@@ -53,6 +59,8 @@ impl Topic {
             Self::TicketStatusChanged => "ticket.status_changed",
             Self::TicketEdited => "ticket.edited",
             Self::TicketMessageAdded => "ticket.message_added",
+            Self::TicketAttachmentAdded => "ticket.attachment_added",
+            Self::TicketAttachmentRemoved => "ticket.attachment_removed",
         }
     }
 
@@ -70,6 +78,8 @@ impl Topic {
             EventKind::StatusChanged => Some(Self::TicketStatusChanged),
             EventKind::Edited => Some(Self::TicketEdited),
             EventKind::MessageAdded => Some(Self::TicketMessageAdded),
+            EventKind::AttachmentAdded => Some(Self::TicketAttachmentAdded),
+            EventKind::AttachmentRemoved => Some(Self::TicketAttachmentRemoved),
             EventKind::Viewed => None,
         }
     }

@@ -98,6 +98,8 @@ pub enum Permission {
     ManageWebhooks,
     /// Listing, correcting and reading the history of customers.
     ManageClients,
+    /// Removing a file from a ticket (the shop's evidence: not for the worker to discard).
+    RemoveAttachments,
 }
 
 impl Permission {
@@ -114,7 +116,8 @@ impl Permission {
             | Self::ManageAssignment
             | Self::SetOthersAvailability
             | Self::ManageWebhooks
-            | Self::ManageClients => &[Role::Admin],
+            | Self::ManageClients
+            | Self::RemoveAttachments => &[Role::Admin],
         }
     }
 
@@ -132,6 +135,7 @@ impl Permission {
             Self::SetOthersAvailability => "Only admins can set another account's availability.",
             Self::ManageWebhooks => "Only admins can manage webhooks.",
             Self::ManageClients => "Only admins can list and correct customers.",
+            Self::RemoveAttachments => "Only admins can remove files.",
         }
     }
 }

@@ -374,6 +374,7 @@ pub trait Store:
     TicketStore
     + crate::client::ClientStore
     + crate::message::MessageStore
+    + crate::attachment::AttachmentStore
     + UserStore
     + LoginThrottle
     + EventLog
@@ -387,6 +388,7 @@ impl<
     T: TicketStore
         + crate::client::ClientStore
         + crate::message::MessageStore
+        + crate::attachment::AttachmentStore
         + UserStore
         + LoginThrottle
         + EventLog
@@ -415,6 +417,16 @@ mockall::mock! {
         async fn add_message(&self, new: crate::message::NewMessage) -> Result<crate::message::Message, StoreError>;
         async fn list_messages(&self, reader: &crate::message::MessageReader, page: PageRequest) -> Result<Page<crate::message::Message>, StoreError>;
         async fn get_message(&self, id: i64) -> Result<crate::message::Message, StoreError>;
+    }
+
+    #[async_trait]
+    impl crate::attachment::AttachmentStore for Store {
+        async fn attachment_room(&self, target: &crate::message::MessageTarget, at: DateTime<Utc>) -> Result<crate::attachment::Room, StoreError>;
+        async fn add_attachment(&self, new: crate::attachment::NewAttachment) -> Result<crate::attachment::Attachment, StoreError>;
+        async fn list_attachments(&self, reader: &crate::message::MessageReader, page: PageRequest) -> Result<Page<crate::attachment::Attachment>, StoreError>;
+        async fn get_attachment(&self, reader: &crate::message::MessageReader, id: i64) -> Result<crate::attachment::Attachment, StoreError>;
+        async fn remove_attachment(&self, ticket: TicketId, id: i64, by: UserId, at: DateTime<Utc>) -> Result<crate::attachment::Attachment, StoreError>;
+        async fn known_objects(&self, objects: &[String]) -> Result<Vec<String>, StoreError>;
     }
 
     #[async_trait]

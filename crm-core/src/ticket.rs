@@ -122,6 +122,9 @@ pub struct TicketProgress {
     /// How many messages the customer and the shop have exchanged (internal notes never
     /// count): a follower sees it grow and reads the conversation.
     pub messages: u64,
+    /// How many files the customer may download (internal files never count), so the
+    /// tracking page knows when to fetch them again.
+    pub files: u64,
 }
 
 /// A customer's request after validation, before it has an id.
@@ -306,6 +309,10 @@ impl TicketProgress {
             // A released ticket starts over.
             (EventKind::Released, _) => p.in_progress_at = None,
             (EventKind::MessageAdded, _) if event.is_public() => p.messages += 1,
+            (EventKind::AttachmentAdded, _) if event.is_public() => p.files += 1,
+            (EventKind::AttachmentRemoved, _) if event.is_public() => {
+                p.files = p.files.saturating_sub(1);
+            }
             // An edit says what it changed: what the customer sees of it follows.
             (EventKind::Edited, _) => {
                 for c in &event.changes {
@@ -410,6 +417,7 @@ mod tests {
             device: None,
             due_at: None,
             messages: 0,
+            files: 0,
         };
         let assigned = new.after(&event(
             1,
@@ -476,6 +484,7 @@ mod tests {
             device: None,
             due_at: None,
             messages: 0,
+            files: 0,
         };
         let message = |audience, actor| {
             NewEvent::message_added(t0, actor, audience, 1, TicketStatus::New, None).into_event(

@@ -66,6 +66,9 @@ pub struct Config {
     /// `SHOP_NAME`, `SHOP_ADDRESS`, `SHOP_PHONE`, `RECEIPT_TERMS`, `PUBLIC_BASE_URL`: what
     /// the printed receipt says of the shop, and where its tracking link starts.
     pub shop: crate::receipt::ShopConfig,
+    /// `ATTACHMENT_STORE`, `ATTACHMENT_MAX_BYTES`, `ATTACHMENT_MAX_PER_TICKET`: where files
+    /// are kept and how large and many they may be.
+    pub files: crate::files::FileConfig,
     /// `RUST_LOG`.
     pub log_filter: String,
 }
@@ -179,6 +182,25 @@ impl Config {
             webhook_allow_hosts: v.list("WEBHOOK_ALLOW_HOSTS"),
             mail: v.mail()?,
             shop: v.shop()?,
+            files: crate::files::FileConfig {
+                store: crate::files::FileStore::parse(
+                    v.get("ATTACHMENT_STORE").as_deref(),
+                    store == StoreConfig::Memory,
+                )?,
+                max_bytes: v.number("ATTACHMENT_MAX_BYTES", crm_core::attachment::DEFAULT_MAX_BYTES, 1 << 30)
+                    .and_then(|n| {
+                        if n == 0 {
+                            Err(ConfigError("ATTACHMENT_MAX_BYTES must be at least 1".into()))
+                        } else {
+                            Ok(n)
+                        }
+                    })?,
+                max_per_ticket: v.number(
+                    "ATTACHMENT_MAX_PER_TICKET",
+                    u64::from(crm_core::attachment::DEFAULT_MAX_PER_TICKET),
+                    10_000,
+                )? as u32,
+            },
             log_filter: v.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             store,
         })

@@ -27,7 +27,7 @@ pub struct ErrorBody {
     /// A stable machine code: `validation_error`, `not_authenticated`, `invalid_credentials`,
     /// `forbidden`, `not_found`, `invalid_transition`, `duplicate_ticket`, `username_taken`,
     /// `ticket_closed`, `invalid_worker`, `cannot_delete_self`, `cannot_reset_self`, `last_admin`,
-    /// `payload_too_large`, `method_not_allowed`, `too_many_attempts`, `rate_limited`,
+    /// `attachment_limit`, `payload_too_large`, `unsupported_media_type`, `method_not_allowed`, `too_many_attempts`, `rate_limited`,
     /// `unavailable`, `internal_error`.
     pub code: String,
     /// For `validation_error`: every rejected field.
@@ -96,9 +96,13 @@ pub enum ApiError {
     /// The request conflicts with the current state (duplicate, transition, taken name, ...).
     #[oai(status = 409)]
     Conflict(Json<ErrorBody>),
-    /// The request body is over 64 KiB.
+    /// The request body is over 64 KiB, or an uploaded file over `ATTACHMENT_MAX_BYTES`
+    /// (noticed while it streamed; nothing was kept).
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
+    /// An uploaded file's bytes are none of the admitted kinds (`unsupported_media_type`).
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<ErrorBody>),
     /// The request is malformed or breaks a validation rule; nothing was stored.
     #[oai(status = 422)]
     Unprocessable(Json<ErrorBody>),
@@ -162,6 +166,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests(..) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -203,7 +208,11 @@ impl From<CoreError> for ApiError {
             | CoreError::CannotDeleteSelf
             | CoreError::CannotResetSelf
             | CoreError::LastAdmin
-            | CoreError::DeliveryPending => Self::Conflict(body),
+            | CoreError::DeliveryPending
+            | CoreError::TooManyAttachments { .. } => Self::Conflict(body),
+            CoreError::FileTooLarge { .. } => Self::PayloadTooLarge(body),
+            CoreError::UnsupportedFile => Self::UnsupportedMediaType(body),
+            CoreError::TooManyUploads => Self::TooManyRequests(body, "3600".into()),
             CoreError::Validation(_) | CoreError::InvalidWorker => Self::Unprocessable(body),
             CoreError::TooManyAttempts { retry_after_secs } => {
                 Self::TooManyRequests(body, retry_after_secs.to_string())

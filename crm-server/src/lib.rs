@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod files;
 pub mod http;
 pub mod limits;
 pub mod live;
@@ -56,6 +57,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             WebhooksApi(state.clone()),
             ClientsApi(state.clone()),
             api::messages::MessagesApi(state.clone()),
+            api::attachments::AttachmentsApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",
@@ -126,6 +128,10 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
                 config.submit_rate_per_minute,
                 Some(config::SUBMIT_BURST),
             ),
+            public_uploads: AddressLimit::per_minute(
+                config.submit_rate_per_minute,
+                Some(config::SUBMIT_BURST),
+            ),
             public_streams: limits::StreamLimit::new(config.public_streams_per_address),
             throttled_sign_ins: Default::default(),
         }),
@@ -179,8 +185,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
     match &config.store {
         config::StoreConfig::Memory => {
             tracing::info!("store: in-memory (nothing survives a restart)");
+            let (objects, files) = config.files.open()?;
             serve(
-                Crm::new(MemoryStore::new()),
+                Crm::new(MemoryStore::new()).with_files(objects, files),
                 &config,
                 listener,
                 shutdown_signal(),
@@ -198,8 +205,10 @@ pub async fn run(config: Config) -> Result<(), StartError> {
                 .await
                 .map_err(|e| StartError::Store(e.to_string()))?;
             tracing::info!(target_db = ?store, "store: PostgreSQL, migrations applied");
+            let (objects, files) = config.files.open()?;
+            tracing::info!(files = ?config.files.store, "attachments: object store opened");
             let result = serve(
-                Crm::new(store.clone()),
+                Crm::new(store.clone()).with_files(objects, files),
                 &config,
                 listener,
                 shutdown_signal(),
@@ -260,6 +269,7 @@ pub async fn serve<S: Store>(
         state.deliveries.clone(),
     );
     let deliveries = tokio::spawn(notifier.run(hub.clone()));
+    let orphans = tokio::spawn(files::sweep_loop(crm.clone()));
     let live = tokio::spawn(live::run(crm, hub.clone()));
     let limits = state.limits.clone();
     let sweeper = tokio::spawn(async move {
@@ -283,6 +293,7 @@ pub async fn serve<S: Store>(
     let _ = live.await;
     let _ = deliveries.await;
     sweeper.abort();
+    orphans.abort();
     served.map_err(|source| StartError::Listen {
         addr: local,
         source,

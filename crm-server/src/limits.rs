@@ -135,6 +135,8 @@ pub struct Limits {
     /// `POST /public/tickets/{code}/messages` per address (as submissions, a budget of its
     /// own).
     pub public_messages: AddressLimit,
+    /// `POST /public/tickets/{code}/attachments` per address (a budget of its own).
+    pub public_uploads: AddressLimit,
     /// `GET /public/tickets/{code}/events` open at once per address.
     pub public_streams: StreamLimit,
     /// Sign-ins the per-username throttle (in the store) refused on this server.
@@ -147,6 +149,7 @@ impl Limits {
         self.login.sweep();
         self.submit.sweep();
         self.public_messages.sweep();
+        self.public_uploads.sweep();
     }
 }
 

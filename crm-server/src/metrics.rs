@@ -177,6 +177,7 @@ fn register_limits(now: &mut Registry, limits: &crate::limits::Limits) {
         ("sign_in", limits.login.refused()),
         ("submit", limits.submit.refused()),
         ("public_message", limits.public_messages.refused()),
+        ("public_upload", limits.public_uploads.refused()),
         ("public_stream", limits.public_streams.refused()),
     ] {
         limited

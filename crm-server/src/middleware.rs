@@ -4,7 +4,19 @@ use poem::{Body, Endpoint, IntoResponse, Middleware, Request, Response, Result, 
 use std::{sync::Arc, time::Instant};
 
 /// Refuses bodies over the limit with 413, whether announced by `Content-Length` or streamed.
+/// File uploads (`POST .../attachments`) are left to their operation, which streams them
+/// into the object store and counts `ATTACHMENT_MAX_BYTES` as they arrive.
 pub struct BodyLimit(pub usize);
+
+/// Whether the request is a file upload, whose body is limited by its own operation.
+fn is_upload(req: &Request) -> bool {
+    req.method() == poem::http::Method::POST
+        && req
+            .uri()
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/attachments")
+}
 
 impl<E: Endpoint> Middleware<E> for BodyLimit {
     type Output = BodyLimitEndpoint<E>;
@@ -27,6 +39,9 @@ impl<E: Endpoint> Endpoint for BodyLimitEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        if is_upload(&req) {
+            return self.inner.call(req).await;
+        }
         let declared = req
             .headers()
             .get(poem::http::header::CONTENT_LENGTH)

@@ -112,6 +112,51 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         "/public/tickets/{tracking_code}/messages",
         &[404, 409, 413, 422, 429, 500, 503],
     ),
+    (
+        "post",
+        "/tickets/{id}/attachments",
+        &[401, 403, 404, 409, 413, 415, 422, 500, 503],
+    ),
+    (
+        "get",
+        "/tickets/{id}/attachments",
+        &[401, 404, 422, 500, 503],
+    ),
+    (
+        "get",
+        "/tickets/{id}/attachments/{file_id}",
+        &[401, 404, 500, 503],
+    ),
+    (
+        "get",
+        "/tickets/{id}/attachments/{file_id}/thumbnail",
+        &[401, 404, 500, 503],
+    ),
+    (
+        "delete",
+        "/tickets/{id}/attachments/{file_id}",
+        &[401, 403, 404, 500, 503],
+    ),
+    (
+        "post",
+        "/public/tickets/{tracking_code}/attachments",
+        &[404, 409, 413, 415, 422, 429, 500, 503],
+    ),
+    (
+        "get",
+        "/public/tickets/{tracking_code}/attachments",
+        &[404, 422, 500, 503],
+    ),
+    (
+        "get",
+        "/public/tickets/{tracking_code}/attachments/{file_id}",
+        &[404, 500, 503],
+    ),
+    (
+        "get",
+        "/public/tickets/{tracking_code}/attachments/{file_id}/thumbnail",
+        &[404, 500, 503],
+    ),
     ("get", "/healthz", &[]),
     ("get", "/readyz", &[503]),
 ];

@@ -15,6 +15,7 @@
 //! titles for substring search ([`search`](crate::search)).
 
 mod assignment;
+mod attachments;
 mod clients;
 mod events;
 mod index;
@@ -119,6 +120,8 @@ struct Inner {
     outbox: outbox::OutboxState,
     /// Every message on every ticket; a message's id is its row plus one.
     messages: Vec<messages::MessageRow>,
+    /// Every file ever added; a file's id is its row plus one, a removed one an empty slot.
+    files: Vec<Option<attachments::FileRow>>,
 }
 
 #[async_trait]

@@ -75,6 +75,8 @@ pub(crate) struct Row {
     pub(crate) messages: Vec<u32>,
     /// Whether the newest customer-visible message is the customer's.
     pub(crate) awaiting_reply: bool,
+    /// Its files (rows of the file table) still present, oldest first.
+    pub(crate) files: Vec<u32>,
 }
 
 impl Row {
@@ -105,6 +107,7 @@ impl Row {
             due_at: sub.due_at,
             messages: Vec::new(),
             awaiting_reply: false,
+            files: Vec::new(),
         }
     }
 

@@ -600,6 +600,7 @@ impl TicketStore for MemoryStore {
                 .iter()
                 .filter(|&&m| g.message_audience(m) == crm_core::Audience::Customer)
                 .count() as u64,
+            files: g.public_files(row),
         })
     }
 

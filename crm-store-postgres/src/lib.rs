@@ -32,6 +32,7 @@
 //! the schema spells statuses, kinds and roles once more, in its `CHECK` constraints.
 
 mod assignment;
+mod attachments;
 mod clients;
 mod connect;
 mod error;

@@ -62,7 +62,7 @@ const MESSAGE_COLUMNS: &str = "m.id, m.ticket_id, m.body, m.visibility, m.author
     coalesce(u.username, c.name) AS author_name, m.created_at";
 
 /// Appends the condition that finds the message's ticket as `t` inside the writer's scope.
-fn push_target(q: &mut QueryBuilder<'_, Postgres>, target: &MessageTarget) {
+pub(crate) fn push_target(q: &mut QueryBuilder<'_, Postgres>, target: &MessageTarget) {
     match target {
         MessageTarget::Staff { id, visibility, .. } => {
             q.push("t.id = ").push_bind(id.0);

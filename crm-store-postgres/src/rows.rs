@@ -211,6 +211,7 @@ pub(crate) struct ProgressRow {
     device: Option<sqlx::types::Json<Device>>,
     due_at: Option<DateTime<Utc>>,
     messages: i64,
+    files: i64,
 }
 
 impl TryFrom<ProgressRow> for TicketProgress {
@@ -226,6 +227,7 @@ impl TryFrom<ProgressRow> for TicketProgress {
             device: r.device.and_then(|d| d.0.public()),
             due_at: r.due_at,
             messages: u64::try_from(r.messages).unwrap_or(0),
+            files: u64::try_from(r.files).unwrap_or(0),
         })
     }
 }

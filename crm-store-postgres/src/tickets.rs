@@ -729,7 +729,9 @@ impl TicketStore for PgStore {
             "SELECT id, status, worker_id IS NOT NULL AS assigned, created_at, in_progress_at, \
                     done_at, device, due_at, \
                     (SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id \
-                       AND m.visibility = 'customer') AS messages \
+                       AND m.visibility = 'customer') AS messages, \
+                    (SELECT count(*) FROM ticket_attachments a WHERE a.ticket_id = t.id \
+                       AND a.visibility = 'customer') AS files \
              FROM tickets t WHERE tracking_code = $1",
         )
         .bind(code.as_str())

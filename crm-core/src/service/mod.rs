@@ -7,6 +7,7 @@
 
 mod accounts;
 mod assignment;
+mod attachments;
 mod auth;
 mod clients;
 mod live;
@@ -15,6 +16,7 @@ mod notify;
 mod tickets;
 mod users;
 
+pub use attachments::{Download, FileSettings, StoredFile, UploadSlot, Uploader};
 pub use clients::ListClients;
 pub use messages::ListMessages;
 
@@ -138,6 +140,7 @@ pub struct Crm<S> {
     store: Arc<S>,
     clock: Arc<dyn Clock>,
     passwords: Arc<Passwords>,
+    files: Arc<attachments::Files>,
 }
 
 impl<S> Clone for Crm<S> {
@@ -146,6 +149,7 @@ impl<S> Clone for Crm<S> {
             store: self.store.clone(),
             clock: self.clock.clone(),
             passwords: self.passwords.clone(),
+            files: self.files.clone(),
         }
     }
 }
@@ -163,6 +167,7 @@ impl<S: Store> Crm<S> {
             store: Arc::new(store),
             clock: Arc::new(SystemClock),
             passwords: Arc::new(Passwords::new(PasswordCost::Default)),
+            files: Arc::new(attachments::Files::in_memory()),
         }
     }
 

@@ -40,8 +40,8 @@ pub struct StreamEventBody {
     pub seq: i64,
     /// The ticket.
     pub ticket_id: i64,
-    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited` or
-    /// `message_added`.
+    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited`,
+    /// `message_added`, `attachment_added` or `attachment_removed`.
     pub kind: String,
     /// When.
     pub at: DateTime<Utc>,
@@ -57,10 +57,12 @@ pub struct StreamEventBody {
     pub status: Status,
     /// What an `edited` event changed (null for other kinds).
     pub changes: Option<Vec<super::dto::ChangeBody>>,
-    /// For events about a message: `internal` or `customer`.
+    /// For events about a message or a file: `internal` or `customer`.
     pub visibility: Option<super::dto::AudienceBody>,
     /// For `message_added`: the message.
     pub message_id: Option<i64>,
+    /// For `attachment_added` and `attachment_removed`: the file.
+    pub attachment_id: Option<i64>,
 }
 
 impl From<&Event> for StreamEventBody {
@@ -80,6 +82,12 @@ impl From<&Event> for StreamEventBody {
             message_id: e
                 .item_id
                 .filter(|_| e.kind == crm_core::EventKind::MessageAdded),
+            attachment_id: e.item_id.filter(|_| {
+                matches!(
+                    e.kind,
+                    crm_core::EventKind::AttachmentAdded | crm_core::EventKind::AttachmentRemoved
+                )
+            }),
         }
     }
 }

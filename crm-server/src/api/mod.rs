@@ -4,6 +4,7 @@
 //! [`crate::error`]. Authentication happens before an operation runs, in the security
 //! schemes of [`crate::auth`].
 
+pub mod attachments;
 pub mod auth;
 pub mod clients;
 pub mod dto;

@@ -151,12 +151,33 @@ impl<S: Store> Notifier<S> {
         ticket: Ticket,
     ) -> Option<(String, Option<u16>, Result<(), (String, Failure)>)> {
         let d = &claim.delivery;
-        // The message a delivery is about: read once it is needed (messages never change).
-        let note = match (d.target, d.item_id) {
+        // The message or file a delivery is about: read once it is needed (messages never
+        // change; a file's metadata neither, and a removed one is named by its id alone).
+        let about = match (d.target, d.item_id) {
             (Target::Webhook { .. }, _) if d.payload.is_some() => None,
+            (
+                Target::Webhook {
+                    topic: Topic::TicketAttachmentAdded,
+                    ..
+                },
+                Some(id),
+            ) => {
+                match self.crm.attachment_for_notification(ticket.id, id).await {
+                    Ok(a) => Some(Item::Attachment(a.into())),
+                    // Removed before this delivery: the body names it by id.
+                    Err(_) => Some(Item::AttachmentId(id)),
+                }
+            }
+            (
+                Target::Webhook {
+                    topic: Topic::TicketAttachmentRemoved,
+                    ..
+                },
+                Some(id),
+            ) => Some(Item::AttachmentId(id)),
             (_, Some(id)) if d.visibility.is_some() => {
                 match self.crm.message_for_notification(id).await {
-                    Ok(m) => Some(m),
+                    Ok(m) => Some(Item::Message(m)),
                     Err(e) => {
                         tracing::warn!(delivery = d.id, error = %e, "notifications: cannot read the message");
                         return None;
@@ -165,17 +186,14 @@ impl<S: Store> Notifier<S> {
             }
             _ => None,
         };
+        let note = match &about {
+            Some(Item::Message(m)) => Some(m.clone()),
+            _ => None,
+        };
         Some(match d.target {
             Target::Webhook { topic, .. } => {
                 let payload = d.payload.clone().unwrap_or_else(|| {
-                    webhook_body(
-                        topic,
-                        d.created_at,
-                        d.seq,
-                        ticket,
-                        d.visibility,
-                        note.map(Into::into),
-                    )
+                    webhook_body(topic, d.created_at, d.seq, ticket, d.visibility, about)
                 });
                 let ep = claim.endpoint.as_ref()?;
                 let a = self
@@ -265,6 +283,16 @@ enum Failure {
     Retry,
 }
 
+/// What a delivery about a message or a file adds to its ticket.
+pub enum Item {
+    /// The message (`data.message`).
+    Message(crm_core::Message),
+    /// The file's metadata (`data.attachment`).
+    Attachment(crate::api::dto::AttachmentBody),
+    /// A file no longer there (`data.attachment_id`).
+    AttachmentId(i64),
+}
+
 /// The body of a webhook delivery: `{"type", "timestamp", "data": {ticket, "seq"}}`, the
 /// ticket as staff saw it right after the event.
 pub fn webhook_body(
@@ -273,7 +301,7 @@ pub fn webhook_body(
     seq: i64,
     ticket: Ticket,
     visibility: Option<crm_core::Audience>,
-    message: Option<crate::api::dto::MessageBody>,
+    item: Option<Item>,
 ) -> String {
     let mut data = TicketBody::from(ticket)
         .to_json()
@@ -283,8 +311,22 @@ pub fn webhook_body(
         if let Some(v) = visibility {
             map.insert("visibility".into(), v.as_str().into());
         }
-        if let Some(m) = message.and_then(|m| m.to_json()) {
-            map.insert("message".into(), m);
+        match item {
+            Some(Item::Message(m)) => {
+                if let Some(m) = crate::api::dto::MessageBody::from(m).to_json() {
+                    map.insert("message".into(), m);
+                }
+            }
+            Some(Item::Attachment(a)) => {
+                if let Some(a) = a.to_json() {
+                    map.insert("attachment_id".into(), a["id"].clone());
+                    map.insert("attachment".into(), a);
+                }
+            }
+            Some(Item::AttachmentId(id)) => {
+                map.insert("attachment_id".into(), id.into());
+            }
+            None => {}
         }
     }
     serde_json::json!({
@@ -319,7 +361,7 @@ mod tests {
             5,
             t,
             Some(crm_core::Audience::Internal),
-            Some(m.into()),
+            Some(Item::Message(m)),
         ))
         .unwrap();
         assert_eq!(body["type"], "ticket.message_added");

@@ -2,6 +2,7 @@
 //! built by a `From` conversion in this module, never field by field in a handler, so one body
 //! has one shape wherever it is answered. Bodies are grouped by resource.
 
+mod attachments;
 mod clients;
 mod device;
 mod messages;
@@ -10,6 +11,7 @@ mod tickets;
 mod users;
 mod webhooks;
 
+pub use attachments::*;
 pub use clients::*;
 pub use device::*;
 pub use messages::*;

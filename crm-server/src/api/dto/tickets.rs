@@ -330,6 +330,9 @@ pub struct ProgressBody {
     /// Messages exchanged with the shop (`GET .../messages` reads them): a stream follower
     /// sees the count grow.
     pub messages: u64,
+    /// Files the customer can download (`GET .../attachments` lists them): a stream
+    /// follower sees the count change.
+    pub files: u64,
 }
 
 impl From<TicketProgress> for ProgressBody {
@@ -344,6 +347,7 @@ impl From<TicketProgress> for ProgressBody {
             device: p.device.map(Into::into),
             due_at: p.due_at,
             messages: p.messages,
+            files: p.files,
         }
     }
 }
@@ -513,8 +517,8 @@ pub struct EventBody {
     pub ticket_id: i64,
     /// When.
     pub at: DateTime<Utc>,
-    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited` or
-    /// `message_added`.
+    /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited`,
+    /// `message_added`, `attachment_added` or `attachment_removed`.
     pub kind: String,
     /// Who did it (null for a customer's submission).
     pub actor_id: Option<i64>,
@@ -526,10 +530,12 @@ pub struct EventBody {
     pub to_status: Option<Status>,
     /// What an `edited` event changed (null for other kinds).
     pub changes: Option<Vec<ChangeBody>>,
-    /// For events about a message: `internal` or `customer` (null for other kinds).
+    /// For events about a message or a file: `internal` or `customer` (null for other kinds).
     pub visibility: Option<super::AudienceBody>,
     /// For `message_added`: the message.
     pub message_id: Option<i64>,
+    /// For `attachment_added` and `attachment_removed`: the file.
+    pub attachment_id: Option<i64>,
 }
 
 /// One field an edit changed, with its value before and after (`null` for none).
@@ -573,6 +579,12 @@ impl From<Event> for EventBody {
             message_id: e
                 .item_id
                 .filter(|_| e.kind == crm_core::EventKind::MessageAdded),
+            attachment_id: e.item_id.filter(|_| {
+                matches!(
+                    e.kind,
+                    crm_core::EventKind::AttachmentAdded | crm_core::EventKind::AttachmentRemoved
+                )
+            }),
         }
     }
 }

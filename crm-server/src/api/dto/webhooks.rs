@@ -27,6 +27,13 @@ pub enum EventTypeBody {
     /// body says `visibility`).
     #[oai(rename = "ticket.message_added")]
     TicketMessageAdded,
+    /// A file was added to a request (the body says `visibility` and carries the file's
+    /// metadata as `attachment`).
+    #[oai(rename = "ticket.attachment_added")]
+    TicketAttachmentAdded,
+    /// An admin removed a file from a request.
+    #[oai(rename = "ticket.attachment_removed")]
+    TicketAttachmentRemoved,
 }
 
 impl From<Topic> for EventTypeBody {
@@ -38,6 +45,8 @@ impl From<Topic> for EventTypeBody {
             Topic::TicketStatusChanged => Self::TicketStatusChanged,
             Topic::TicketEdited => Self::TicketEdited,
             Topic::TicketMessageAdded => Self::TicketMessageAdded,
+            Topic::TicketAttachmentAdded => Self::TicketAttachmentAdded,
+            Topic::TicketAttachmentRemoved => Self::TicketAttachmentRemoved,
         }
     }
 }
@@ -51,6 +60,8 @@ impl From<EventTypeBody> for Topic {
             EventTypeBody::TicketStatusChanged => Self::TicketStatusChanged,
             EventTypeBody::TicketEdited => Self::TicketEdited,
             EventTypeBody::TicketMessageAdded => Self::TicketMessageAdded,
+            EventTypeBody::TicketAttachmentAdded => Self::TicketAttachmentAdded,
+            EventTypeBody::TicketAttachmentRemoved => Self::TicketAttachmentRemoved,
         }
     }
 }
