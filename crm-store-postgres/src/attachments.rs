@@ -91,8 +91,8 @@ fn push_reader(q: &mut QueryBuilder<'_, Postgres>, reader: &MessageReader) -> bo
 }
 
 impl PgStore {
-    /// The ticket `target` names with its file counts; with `lock`, the ticket row stays
-    /// locked until the transaction ends.
+    /// The ticket `target` names with its file counts; with `lock`, the ticket row is
+    /// locked first and stays locked until the transaction ends.
     async fn before_file(
         &self,
         conn: &mut PgConnection,
@@ -112,7 +112,19 @@ impl PgStore {
             .push(") AS author_name FROM tickets t JOIN clients c ON c.id = t.client_id WHERE ");
         push_target(&mut q, target);
         if lock {
-            q.push(" FOR UPDATE OF t");
+            // Lock in a statement of its own: the counts must be read by a later statement,
+            // whose snapshot sees every upload committed by whoever held the lock before.
+            let mut l = QueryBuilder::<Postgres>::new("SELECT t.id FROM tickets t WHERE ");
+            push_target(&mut l, target);
+            l.push(" FOR UPDATE");
+            let locked: Option<(i64,)> = l
+                .build_query_as()
+                .fetch_optional(&mut *conn)
+                .await
+                .db(self)?;
+            if locked.is_none() {
+                return Err(StoreError::NotFound);
+            }
         }
         q.build_query_as()
             .fetch_optional(conn)
@@ -163,7 +175,7 @@ impl AttachmentStore for PgStore {
             crate::rows::status(&b.status)?,
             b.worker_id.map(UserId),
         );
-        let mut q = QueryBuilder::<Postgres>::new("WITH t AS (SELECT id FROM tickets WHERE id = ");
+        let mut q = QueryBuilder::<Postgres>::new("WITH t AS (SELECT * FROM tickets WHERE id = ");
         q.push_bind(b.id)
             .push(
                 "), f AS (INSERT INTO ticket_attachments (id, ticket_id, name, content_type, \
@@ -343,8 +355,10 @@ impl AttachmentStore for PgStore {
         );
         let mut q =
             QueryBuilder::<Postgres>::new("WITH d AS (DELETE FROM ticket_attachments WHERE id = ");
-        q.push_bind(id).push(" RETURNING ticket_id AS id)");
-        Events::one(Some(ticket), &event).push_ctes(&mut q, "d");
+        q.push_bind(id).push(
+            " RETURNING ticket_id), x AS (SELECT t.* FROM tickets t JOIN d ON t.id = d.ticket_id)",
+        );
+        Events::one(Some(ticket), &event).push_ctes(&mut q, "x");
         q.push(" SELECT count(*) FROM d");
         let (deleted,): (i64,) = q.build_query_as().fetch_one(&mut *tx).await.db(self)?;
         if deleted != 1 {

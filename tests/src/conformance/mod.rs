@@ -4,6 +4,7 @@
 
 mod accounts;
 mod assignment;
+mod attachments;
 mod hardening;
 mod intake;
 mod lists;
@@ -16,6 +17,7 @@ mod workflow;
 
 pub use accounts::*;
 pub use assignment::*;
+pub use attachments::*;
 pub use hardening::*;
 pub use intake::*;
 pub use lists::*;
