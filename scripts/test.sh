@@ -55,19 +55,21 @@ start_throwaway_cluster() {
   export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
-# A Python with aiosmtpd (PyPI, pinned): the real SMTP server of the notification tests.
+# A Python with aiosmtpd and moto[server] (PyPI, pinned): the real SMTP server of the
+# notification tests and the S3-compatible server of the attachment tests.
 AIOSMTPD_VERSION=1.4.6
+MOTO_VERSION=5.2.5
 ensure_test_python() {
   local venv=target/test-venv
-  if ! "$venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
-    log "installing aiosmtpd $AIOSMTPD_VERSION from PyPI into $venv"
+  if ! "$venv/bin/python" -c "import aiosmtpd, moto, moto.server, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION' or moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+    log "installing aiosmtpd $AIOSMTPD_VERSION and moto[server] $MOTO_VERSION from PyPI into $venv"
     if ! python3 -m venv "$venv" 2>/dev/null; then
       if [ "$(id -u)" -ne 0 ]; then log "need root to apt-get install python3-venv"; exit 1; fi
       apt-get update -qq
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
       python3 -m venv "$venv"
     fi
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION" "moto[server]==$MOTO_VERSION"
   fi
   export CRM_TEST_PYTHON="$PWD/$venv/bin/python"
 }
