@@ -8,7 +8,9 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --no-create-home crm
+ && useradd --system --uid 10001 --no-create-home crm \
+ && mkdir -p /var/lib/repair-crm/attachments \
+ && chown crm /var/lib/repair-crm/attachments
 COPY --from=build /src/target/release/crm-server /usr/local/bin/crm-server
 USER crm
 ENV HOST=0.0.0.0 PORT=8000

@@ -32,6 +32,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/pager.js",
     "components/print.js",
     "components/conversation.js",
+    "components/files.js",
     "views/assignment.js",
     "views/customers.js",
     "views/deliveries.js",
@@ -48,7 +49,7 @@ const ASSETS: &[(&str, &str)] = assets!(
 );
 
 /// The policy on every UI response.
-pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; \
     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 fn file(body: &'static str, content_type: &'static str) -> Response {

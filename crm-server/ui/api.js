@@ -46,3 +46,41 @@ export async function api(method, path, body) {
   if (!resp.ok) throw new ApiError(resp.status, data, resp.headers.get("Retry-After"));
   return data;
 }
+
+/**
+ * Uploads `file` as multipart/form-data to `path` (with the extra text `fields`), calling
+ * `onProgress(sent, total)` as the bytes go: XMLHttpRequest, because fetch reports no
+ * upload progress. Resolves to the answer's JSON; rejects with an ApiError.
+ */
+export function upload(path, file, fields, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields || {})) form.append(k, v);
+    form.append("file", file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", path);
+    xhr.setRequestHeader("Accept", "application/json");
+    const t = token.get();
+    if (t) xhr.setRequestHeader("Authorization", `Bearer ${t}`);
+    xhr.upload.onprogress = (e) => onProgress && onProgress(e.loaded, e.total || file.size);
+    xhr.onerror = () => reject(new ApiError(0, { detail: "The upload was cut off. Check your connection and try again." }));
+    xhr.onload = () => {
+      let data = null;
+      try { data = JSON.parse(xhr.responseText); } catch (e) { /* no body */ }
+      if (xhr.status === 401 && t) onExpired("Your session has expired. Please sign in again.");
+      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
+      else reject(new ApiError(xhr.status, data, xhr.getResponseHeader("Retry-After")));
+    };
+    xhr.send(form);
+  });
+}
+
+/** Reads a file the signed-in user may download as a blob URL (for an img or a new tab). */
+export async function blobUrl(path) {
+  const headers = {};
+  const t = token.get();
+  if (t) headers.Authorization = `Bearer ${t}`;
+  const resp = await fetch(path, { headers });
+  if (!resp.ok) throw new ApiError(resp.status, await resp.json().catch(() => null));
+  return URL.createObjectURL(await resp.blob());
+}

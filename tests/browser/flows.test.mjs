@@ -527,6 +527,63 @@ test("staff write a note and a reply; the customer reads only the reply, answers
   assert.deepEqual(dialogs, []);
 });
 
+const PNG_1PX = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=", "base64");
+
+/** Waits until every thumbnail in `page` has loaded a real picture. */
+async function thumbnailsShown(page, n) {
+  await page.waitForFunction((n) => {
+    const imgs = [...document.querySelectorAll("[data-testid=file] img")];
+    return imgs.length === n && imgs.every((i) => i.complete && i.naturalWidth > 0);
+  }, n, { timeout: 10000 });
+}
+
+test("photos: the customer adds one right after submitting and on the tracking page, staff add an internal file and a photo for the customer, thumbnails everywhere", async () => {
+  const customer = await newPage(390);
+  await submitRequest(customer, { title: "Cracked phone screen", description: "Dropped on the stairs.", email: "photos@example.com" });
+  const code = await customer.getByTestId("tracking-code").textContent();
+  const number = (await customer.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+  await customer.getByRole("heading", { name: "Add photos of the fault (optional)" }).waitFor();
+  await customer.locator("#f-file").setInputFiles({ name: "crack.png", mimeType: "image/png", buffer: PNG_1PX });
+  await customer.getByText("File added.").first().waitFor();
+  await thumbnailsShown(customer, 1);
+  // A disguised page is refused with a sentence naming the file.
+  await customer.locator("#f-file").setInputFiles({ name: "crack.jpg", mimeType: "image/jpeg", buffer: Buffer.from("<html><script>alert(1)</script></html>") });
+  await customer.getByText(/^File: The file is not a JPEG/).waitFor();
+  await shot(customer, "22-submit-photos-390");
+
+  const staff = await newPage();
+  await signIn(staff, "admin", ADMIN_PW);
+  await staff.goto(`${base}/#/tickets/${number}`);
+  await staff.getByRole("heading", { name: "Photos and files" }).waitFor();
+  await thumbnailsShown(staff, 1);
+  // The audience is chosen deliberately: without it nothing is sent.
+  await staff.locator("#f-file").setInputFiles({ name: "diagnosis.txt", mimeType: "text/plain", buffer: Buffer.from("Digitizer cable torn; serial SN-99 noted.\n") });
+  await staff.getByText(/^Who can see it: choose/).waitFor();
+  await staff.getByLabel("Staff only").check();
+  await staff.locator("#f-file").setInputFiles({ name: "diagnosis.txt", mimeType: "text/plain", buffer: Buffer.from("Digitizer cable torn; serial SN-99 noted.\n") });
+  await staff.locator(".file-internal").getByText("diagnosis.txt").waitFor();
+  await staff.getByLabel("The customer too").check();
+  await staff.locator("#f-file").setInputFiles({ name: "repaired.png", mimeType: "image/png", buffer: PNG_1PX });
+  await thumbnailsShown(staff, 2);
+  await staff.locator("ol.timeline").getByText("File added (staff only)").waitFor();
+  await shot(staff, "22-ticket-files");
+
+  await customer.goto(`${base}/#/track/${code}`);
+  await customer.getByRole("heading", { name: "Photos and files" }).waitFor();
+  await thumbnailsShown(customer, 2);
+  assert.equal(await customer.getByText("diagnosis.txt").count(), 0, "internal files never reach the customer");
+  await customer.locator("#f-file").setInputFiles({ name: "more.png", mimeType: "image/png", buffer: PNG_1PX });
+  await thumbnailsShown(customer, 3);
+  const overflow = await customer.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
+  assert.equal(overflow, false, "no sideways scrolling at 390 px");
+  await shot(customer, "22-tracking-files-390");
+  // The staff page follows by itself.
+  await thumbnailsShown(staff, 3);
+  await customer.context().close();
+  await staff.context().close();
+  assert.deepEqual(dialogs, []);
+});
+
 test("the admin switches automatic assignment on; a customer's submission reaches the worker already assigned", async () => {
   const admin = await newPage();
   await signIn(admin, "admin", ADMIN_PW);

@@ -1,5 +1,6 @@
 // The public request form.
 
+import { files } from "../components/files.js";
 import { api } from "../api.js";
 import { codeWithCopy, h, show } from "../dom.js";
 import { clearErrors, field, showFieldErrors } from "../components/field.js";
@@ -35,7 +36,9 @@ export function render(root) {
         h("strong", {}, `Thank you! Your request number is #${t.id}.`),
         h("p", {}, "Your tracking code (read it out in groups of four): ", codeWithCopy(t.tracking_code, "tracking code", "tracking-code")),
         h("p", {}, "Keep it to follow your request: ", h("a", { href: link }, "follow my request")),
-      ));
+      ), files({ base: `/public/tickets/${encodeURIComponent(t.tracking_code)}/attachments`, staff: false,
+        title: "Add photos of the fault (optional)" }));
+      result.lastChild.refresh().catch(() => {});
     } catch (e) {
       if (e.code === "duplicate_ticket") {
         result.replaceChildren(notice("error",

@@ -12,6 +12,7 @@ import { debounce, follow } from "../live.js";
 import { DEVICE_KINDS, PRIORITIES } from "./intake.js";
 import { printButtons } from "../components/print.js";
 import { conversation } from "../components/conversation.js";
+import { files } from "../components/files.js";
 
 const KIND_LABEL = Object.fromEntries(DEVICE_KINDS);
 const FIELD_LABEL = { title: "title", description: "description", device: "device", priority: "priority", due_at: "promised time" };
@@ -32,6 +33,9 @@ function eventText(e) {
     case "edited": return `Edited: ${(e.changes || []).map((c) => FIELD_LABEL[c.field] || c.field).join(", ")}`;
     case "message_added": return e.actor_id === null ? "Message from the customer"
       : e.visibility === "internal" ? "Internal note added" : "Message sent to the customer";
+    case "attachment_added": return e.actor_id === null ? "Photo or file from the customer"
+      : e.visibility === "internal" ? "File added (staff only)" : "File added for the customer";
+    case "attachment_removed": return "File removed";
     default: return e.kind;
   }
 }
@@ -45,7 +49,8 @@ function actorText(id) {
 const dl = (pairs) => h("dl", { class: "grid" }, ...pairs.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
 
 export async function render(root, { id, alive }) {
-  const view = { root, id, alive, message: null, talk: conversation({ path: `/tickets/${id}/messages`, staff: true }) };
+  const view = { root, id, alive, message: null, talk: conversation({ path: `/tickets/${id}/messages`, staff: true }),
+    files: files({ base: `/tickets/${id}/attachments`, staff: true, admin: session.me.role === "admin" }) };
   await draw(view, true);
   // The page redraws itself when its ticket changes elsewhere; focus stays where it was.
   const again = debounce(() => alive() && draw(view, false).catch(() => {}));
@@ -172,7 +177,7 @@ async function draw(view, first) {
   const { root, id, alive } = view;
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
-  const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), view.talk.refresh()]);
+  const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), view.talk.refresh(), view.files.refresh()]);
   if (!alive()) return;
   const client = t.client;
   const nodes = [
@@ -193,6 +198,7 @@ async function draw(view, first) {
         h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, "Problem"),
           h("button", { type: "button", class: "secondary", id: "edit-ticket", onclick: () => openEdit(view, t) }, "Edit details")),
           h("p", { class: "description" }, t.description)),
+        view.files,
         view.talk,
         h("section", { class: "panel" }, h("h2", {}, "History"),
           h("ol", { class: "timeline" }, ...history.items.map((e) => h("li", {},

@@ -6,6 +6,7 @@ import { field } from "../components/field.js";
 import { notice } from "../components/notice.js";
 import { liveBadge } from "../components/live-badge.js";
 import { conversation } from "../components/conversation.js";
+import { files } from "../components/files.js";
 
 export async function render(root, { code }) {
   const out = h("div", { "aria-live": "polite" });
@@ -37,13 +38,20 @@ export async function render(root, { code }) {
   };
   // The conversation, read again whenever the progress says the count of messages moved.
   const talk = conversation({ path: `/public/tickets/${encodeURIComponent(code)}/messages`, staff: false });
+  // The customer's photos and files, read again whenever their count moves.
+  const photos = files({ base: `/public/tickets/${encodeURIComponent(code)}/attachments`, staff: false, title: "Photos and files" });
   let seen = -1;
+  let seenFiles = -1;
   const drawAll = (p) => {
     draw(p);
-    if (!talk.isConnected) root.append(talk);
+    if (!talk.isConnected) root.append(photos, talk);
     if (p.messages !== seen) {
       seen = p.messages;
       talk.refresh().catch(() => {});
+    }
+    if (p.files !== seenFiles) {
+      seenFiles = p.files;
+      photos.refresh().catch(() => {});
     }
   };
   try {
