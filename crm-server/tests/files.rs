@@ -388,9 +388,9 @@ fn base64_png() -> Vec<u8> {
 }
 
 /// Every file under `dir`.
-fn walk(dir: &PathBuf) -> Vec<PathBuf> {
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let mut todo = vec![dir.clone()];
+    let mut todo = vec![dir.to_path_buf()];
     while let Some(d) = todo.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
             let p = e.path();

@@ -164,6 +164,10 @@ fn looks_like_markup(text: &[u8]) -> bool {
     })
 }
 
+/// A text file stopped being text: invalid UTF-8, a control character, or a cut character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotText;
+
 /// Checks that a text file stays text to its end: valid UTF-8 across chunk boundaries and no
 /// NUL or other control characters, so a binary tail behind a text head is refused.
 #[derive(Debug, Default)]
@@ -174,7 +178,7 @@ pub struct TextCheck {
 
 impl TextCheck {
     /// Checks the next chunk.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), ()> {
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), NotText> {
         let mut joined;
         let bytes = if self.carry.is_empty() {
             chunk
@@ -189,25 +193,25 @@ impl TextCheck {
                 // Cut inside a character: keep its start for the next chunk.
                 let (ok, rest) = bytes.split_at(e.valid_up_to());
                 self.carry = rest.to_vec();
-                std::str::from_utf8(ok).map_err(|_| ())?
+                std::str::from_utf8(ok).map_err(|_| NotText)?
             }
-            Err(_) => return Err(()),
+            Err(_) => return Err(NotText),
         };
         if valid
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\x0c'))
         {
-            return Err(());
+            return Err(NotText);
         }
         Ok(())
     }
 
     /// Whether the file ended on a whole character.
-    pub fn finish(&self) -> Result<(), ()> {
+    pub fn finish(&self) -> Result<(), NotText> {
         if self.carry.is_empty() {
             Ok(())
         } else {
-            Err(())
+            Err(NotText)
         }
     }
 }

@@ -313,7 +313,7 @@ impl<S: Store> Crm<S> {
             };
             let (_, scrubber, text) = state.as_mut().expect("decided above");
             if let Some(t) = text {
-                t.push(bytes).map_err(|()| CoreError::UnsupportedFile)?;
+                t.push(bytes).map_err(|_| CoreError::UnsupportedFile)?;
             }
             scrubber
                 .push(bytes, &mut out)
@@ -324,7 +324,7 @@ impl<S: Store> Crm<S> {
                     .finish(&mut out)
                     .map_err(|_| CoreError::UnsupportedFile)?;
                 if let Some(t) = text {
-                    t.finish().map_err(|()| CoreError::UnsupportedFile)?;
+                    t.finish().map_err(|_| CoreError::UnsupportedFile)?;
                 }
             }
             if out.len() >= settings.part_bytes || ended {

@@ -123,7 +123,7 @@ pub async fn attachments_keep_internal_files_from_the_customer<S: Store + Clone>
     assert!(photo.has_thumbnail());
 
     // Refusals: another worker's ticket, a bad audience, markup, an empty file.
-    let other = f.other.clone();
+    let other = f.other;
     assert!(matches!(
         upload(&crm, Uploader::Staff(&other, t.id), b"x", "internal").await,
         Err(CoreError::NotFound(_))
