@@ -52,7 +52,7 @@ async fn store_only<S: Store>(
 }
 
 /// A whole upload, as the HTTP operation makes it.
-pub async fn upload<S: Store>(
+async fn upload<S: Store>(
     crm: &Crm<S>,
     who: Uploader<'_>,
     bytes: &[u8],

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Attachment uploads against the release server, each figure beside its floor measured in the
+# same run: (1) the server's memory while 50 clients upload 10 MiB each at once; (2) one
+# 10 MiB upload through the server against putting the same bytes straight into the same
+# object store, for a directory (`cp` into it) and an S3-compatible server (moto, from the
+# test Python of scripts/test.sh; an unsigned PUT of the object).
+#   bash benches/load/uploads.sh        # RUNS=5 timed uploads per figure
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+RUNS=${RUNS:-5}
+PY=${CRM_TEST_PYTHON:-$PWD/target/test-venv/bin/python}
+cargo build --release -q -p crm-server
+work=$(mktemp -d /tmp/crm-uploads.XXXXXX)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+# A 10 MiB PDF (no thumbnail to make): the bytes that stream.
+{ printf '%%PDF-1.7\n'; head -c $((10 * 1024 * 1024 - 9)) /dev/urandom; } > "$work/file.pdf"
+
+start_server() { # env... ; sets base, token, ticket
+  local port; port=$(free_port)
+  env PORT="$port" RUST_LOG=warn SUBMIT_RATE_PER_MINUTE=0 LOGIN_RATE_PER_MINUTE=0 \
+    ATTACHMENT_MAX_PER_TICKET=10000 "$@" ./target/release/crm-server >"$work/server.log" 2>&1 &
+  server=$!; pids+=("$server")
+  base="http://127.0.0.1:$port"
+  for _ in $(seq 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+  token=$(curl -sf -X POST "$base/auth/login" -H 'Content-Type: application/json' \
+    -d '{"username":"admin","password":"admin123"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+  ticket=$(curl -sf -X POST "$base/public/tickets" -H 'Content-Type: application/json' \
+    -d '{"title":"Upload bench","description":"Files","client":{"name":"Bench","email":"bench@example.com"}}' \
+    | sed -E 's/.*"id":([0-9]+).*/\1/')
+}
+upload() { curl -sf -o /dev/null -H "Authorization: Bearer $token" -F file=@"$work/file.pdf" \
+  -F visibility=internal "$base/tickets/$ticket/attachments"; }
+rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
+hwm() { awk '/^VmHWM/ {print $2}' "/proc/$server/status"; }
+# The median of RUNS timings of "$@", in seconds.
+median() {
+  local times=()
+  for _ in $(seq "$RUNS"); do
+    local t0 t1; t0=$(date +%s.%N); "$@"; t1=$(date +%s.%N)
+    times+=("$(echo "$t1 - $t0" | bc -l)")
+  done
+  printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
+}
+mibps() { echo "scale=1; 10 / $1" | bc -l; }
+
+echo "== directory store"
+mkdir -p "$work/dir"
+start_server ATTACHMENT_STORE="file://$work/dir"
+upload # warm
+before=$(rss)
+up=()
+for _ in $(seq 50); do upload & up+=("$!"); done
+wait "${up[@]}"
+sleep 1
+echo "50 concurrent 10 MiB uploads: RSS before ${before} KiB, peak $(hwm) KiB (growth $(( $(hwm) - before )) KiB), after $(rss) KiB"
+srv=$(median upload)
+cp_one() { cp "$work/file.pdf" "$work/dir/floor-$RANDOM"; }
+floor=$(median cp_one)
+echo "one upload: $(mibps "$srv") MiB/s through the server; floor (cp into the directory) $(mibps "$floor") MiB/s; ratio $(echo "scale=2; $floor / $srv" | bc -l)"
+kill "$server"; wait "$server" 2>/dev/null || true
+
+echo "== S3-compatible store (moto)"
+mport=$(free_port)
+"$PY" -m moto.server -H 127.0.0.1 -p "$mport" >/dev/null 2>&1 &
+pids+=("$!")
+for _ in $(seq 100); do curl -s "http://127.0.0.1:$mport/" >/dev/null && break; sleep 0.2; done
+curl -sf -X PUT "http://127.0.0.1:$mport/bench" >/dev/null
+start_server ATTACHMENT_STORE=s3://bench/crm AWS_ENDPOINT_URL="http://127.0.0.1:$mport" AWS_ALLOW_HTTP=true \
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+upload
+srv=$(median upload)
+put_one() { curl -sf -o /dev/null -X PUT --data-binary @"$work/file.pdf" "http://127.0.0.1:$mport/bench/floor-$RANDOM"; }
+floor=$(median put_one)
+echo "one upload: $(mibps "$srv") MiB/s through the server; floor (PUT straight to moto) $(mibps "$floor") MiB/s; ratio $(echo "scale=2; $floor / $srv" | bc -l)"
