@@ -21,26 +21,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The Python with moto: `CRM_TEST_PYTHON`, else the one `scripts/test.sh` prepares.
-fn python() -> PathBuf {
-    let p = std::env::var_os("CRM_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python")
-        });
-    let ok = Command::new(&p)
-        .args(["-c", "import moto.server"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import moto.server: run scripts/test.sh, or set CRM_TEST_PYTHON to a Python \
-         with moto[server] installed",
-        p.display()
-    );
-    p
-}
-
 /// moto's S3-compatible server on a free port, stopped when dropped.
 struct Moto {
     child: Child,
@@ -50,7 +30,7 @@ struct Moto {
 impl Moto {
     fn start() -> Self {
         let port = free_port();
-        let child = Command::new(python())
+        let child = Command::new(test_python("moto.server"))
             .args([
                 "-m",
                 "moto.server",

@@ -430,26 +430,6 @@ async fn two_replicas_deliver_every_notification_and_never_one_twice_at_once() {
     .unwrap();
 }
 
-/// The Python with aiosmtpd: `CRM_TEST_PYTHON`, else the one `scripts/test.sh` prepares.
-fn python() -> PathBuf {
-    let p = std::env::var_os("CRM_TEST_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python")
-        });
-    let ok = Command::new(&p)
-        .args(["-c", "import aiosmtpd"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "{} cannot import aiosmtpd: run scripts/test.sh, or set CRM_TEST_PYTHON to a Python \
-         with aiosmtpd installed",
-        p.display()
-    );
-    p
-}
-
 /// aiosmtpd on `port`, appending what it receives to a file as JSON lines.
 struct MailSink {
     child: Child,
@@ -459,7 +439,7 @@ struct MailSink {
 impl MailSink {
     fn start(port: u16, file: PathBuf) -> Self {
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/mail/sink.py");
-        let mut child = Command::new(python())
+        let mut child = Command::new(test_python("aiosmtpd"))
             .arg(script)
             .arg(port.to_string())
             .arg(&file)

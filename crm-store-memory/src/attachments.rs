@@ -27,8 +27,8 @@ pub(crate) struct FileRow {
 }
 
 impl Inner {
-    /// The ticket row `target` names inside the uploader's scope.
-    fn target_row(&self, target: &MessageTarget) -> Result<u32, StoreError> {
+    /// The ticket row `target` names inside the writer's or uploader's scope.
+    pub(crate) fn target_row(&self, target: &MessageTarget) -> Result<u32, StoreError> {
         match target {
             MessageTarget::Staff { id, visibility, .. } => row_of(id.0)
                 .filter(|&r| {
@@ -42,7 +42,7 @@ impl Inner {
     }
 
     /// The ticket row a reader reads, and whether the reader is the customer.
-    fn reader_row(&self, reader: &MessageReader) -> Result<(u32, bool), StoreError> {
+    pub(crate) fn reader_row(&self, reader: &MessageReader) -> Result<(u32, bool), StoreError> {
         match reader {
             MessageReader::Staff(id, visibility) => row_of(id.0)
                 .filter(|&r| {

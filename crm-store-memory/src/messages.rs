@@ -5,8 +5,8 @@ use crate::{Inner, MemoryStore, rows::row_of};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Audience, Author, Message, MessageReader, MessageStore, MessageTarget, NewEvent, NewMessage,
-    Page, PageRequest, StoreError, TicketId, TrackingCode, UserId, message::CUSTOMER_WINDOW,
+    Audience, Author, Message, MessageReader, MessageStore, NewEvent, NewMessage, Page,
+    PageRequest, StoreError, TicketId, TrackingCode, UserId, message::CUSTOMER_WINDOW,
 };
 use std::hash::BuildHasher;
 
@@ -65,16 +65,7 @@ impl Inner {
 impl MessageStore for MemoryStore {
     async fn add_message(&self, new: NewMessage) -> Result<Message, StoreError> {
         let mut g = self.write();
-        let row = match &new.target {
-            MessageTarget::Staff { id, visibility, .. } => row_of(id.0)
-                .filter(|&r| {
-                    g.tickets
-                        .get(r as usize)
-                        .is_some_and(|t| visibility.allows(t.worker))
-                })
-                .ok_or(StoreError::NotFound)?,
-            MessageTarget::Customer(code) => g.row_by_code(code)?,
-        };
+        let row = g.target_row(&new.target)?;
         let since = new.at - CUSTOMER_WINDOW;
         let t = &g.tickets[row as usize];
         let recent = t
@@ -125,19 +116,7 @@ impl MessageStore for MemoryStore {
         page: PageRequest,
     ) -> Result<Page<Message>, StoreError> {
         let g = self.read();
-        let (row, customer) = match reader {
-            MessageReader::Staff(id, visibility) => (
-                row_of(id.0)
-                    .filter(|&r| {
-                        g.tickets
-                            .get(r as usize)
-                            .is_some_and(|t| visibility.allows(t.worker))
-                    })
-                    .ok_or(StoreError::NotFound)?,
-                false,
-            ),
-            MessageReader::Customer(code) => (g.row_by_code(code)?, true),
-        };
+        let (row, customer) = g.reader_row(reader)?;
         let visible =
             |&&m: &&u32| !customer || g.messages[m as usize].audience == Audience::Customer;
         let all = &g.tickets[row as usize].messages;

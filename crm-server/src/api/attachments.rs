@@ -4,6 +4,7 @@
 use super::{
     AppState, Tag,
     dto::{AttachmentBody, PageBody},
+    messages::paging,
 };
 use crate::{
     auth::{AdminAuth, StaffAuth},
@@ -11,7 +12,7 @@ use crate::{
     request_meta,
 };
 use bytes::Bytes;
-use crm_core::{CoreError, Download, ListMessages, Store, TicketId, Uploader};
+use crm_core::{CoreError, Download, Store, TicketId, Uploader};
 use futures_util::TryStreamExt;
 use poem::{Body, IntoResponse, Request, RequestBody, Response, http::StatusCode};
 use poem_openapi::{
@@ -270,19 +271,6 @@ impl ApiResponse for FileDownload {
 
 /// Files.
 pub struct AttachmentsApi<S>(pub AppState<S>);
-
-/// A list's paging as the query gave it.
-fn paging(
-    page: Query<Option<i64>>,
-    size: Query<Option<i64>>,
-    cursor: Query<Option<String>>,
-) -> ListMessages {
-    ListMessages {
-        page: page.0,
-        size: size.0,
-        cursor: cursor.0,
-    }
-}
 
 /// The form's parts as a stream of the file's bytes; a multer size error is remembered so
 /// it is answered as 413, not as a broken upload.

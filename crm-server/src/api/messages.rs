@@ -26,8 +26,8 @@ pub enum MessageCreated {
 /// Conversations.
 pub struct MessagesApi<S>(pub AppState<S>);
 
-/// A conversation's paging as the query gave it.
-fn paging(
+/// A conversation's (or a ticket's files') paging as the query gave it.
+pub(crate) fn paging(
     page: Query<Option<i64>>,
     size: Query<Option<i64>>,
     cursor: Query<Option<String>>,

@@ -422,3 +422,25 @@ impl SseClient {
         out
     }
 }
+
+/// The test Python (`CRM_TEST_PYTHON`, else the one `scripts/test.sh` prepares), checked to
+/// import `module` (aiosmtpd for the mail tests, moto.server for the S3 tests).
+pub fn test_python(module: &str) -> std::path::PathBuf {
+    let p = std::env::var_os("CRM_TEST_PYTHON")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/test-venv/bin/python")
+        });
+    let ok = Command::new(&p)
+        .args(["-c", &format!("import {module}")])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "{} cannot import {module}: run scripts/test.sh, or set CRM_TEST_PYTHON to a Python \
+         with it installed",
+        p.display()
+    );
+    p
+}

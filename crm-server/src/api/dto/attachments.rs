@@ -1,8 +1,8 @@
 //! File bodies: an attachment's metadata (never its object paths).
 
-use super::{AudienceBody, AuthorBody, AuthorKindBody};
+use super::{AudienceBody, AuthorBody};
 use chrono::{DateTime, Utc};
-use crm_core::{Attachment, UserId};
+use crm_core::Attachment;
 use poem_openapi::Object;
 
 /// One file on a ticket.
@@ -42,15 +42,7 @@ impl From<Attachment> for AttachmentBody {
             size: a.size,
             sha256: a.sha256,
             visibility: a.visibility.into(),
-            uploaded_by: AuthorBody {
-                kind: if a.uploaded_by.is_customer() {
-                    AuthorKindBody::Customer
-                } else {
-                    AuthorKindBody::Staff
-                },
-                user_id: a.uploaded_by.user_id.map(UserId::get),
-                name: a.uploaded_by.name,
-            },
+            uploaded_by: a.uploaded_by.into(),
             created_at: a.created_at,
         }
     }

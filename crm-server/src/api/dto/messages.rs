@@ -2,7 +2,7 @@
 
 use super::Text;
 use chrono::{DateTime, Utc};
-use crm_core::{Audience, Message, UserId};
+use crm_core::{Audience, Author, Message, UserId};
 use poem_openapi::{Enum, Object, types::Example};
 
 /// Who reads a message.
@@ -45,6 +45,20 @@ pub struct AuthorBody {
     pub name: String,
 }
 
+impl From<Author> for AuthorBody {
+    fn from(a: Author) -> Self {
+        Self {
+            kind: if a.is_customer() {
+                AuthorKindBody::Customer
+            } else {
+                AuthorKindBody::Staff
+            },
+            user_id: a.user_id.map(UserId::get),
+            name: a.name,
+        }
+    }
+}
+
 /// One message on a ticket.
 #[derive(Object, Debug)]
 pub struct MessageBody {
@@ -69,15 +83,7 @@ impl From<Message> for MessageBody {
             ticket_id: m.ticket_id.0,
             body: m.body,
             visibility: m.visibility.into(),
-            author: AuthorBody {
-                kind: if m.author.is_customer() {
-                    AuthorKindBody::Customer
-                } else {
-                    AuthorKindBody::Staff
-                },
-                user_id: m.author.user_id.map(UserId::get),
-                name: m.author.name,
-            },
+            author: m.author.into(),
             created_at: m.created_at,
         }
     }
