@@ -70,6 +70,7 @@ scenarios=(
   "customer_search|customers.sql|${as_admin[*]} limit=11 pattern=%5550012% digits=%5550012%"
   "open_one|open.sql|${as_admin[*]} n=$N"
   "status_change|status.sql|${as_admin[*]} n=$N to=in_progress from=new done=done kind=status_changed"
+  "message|message.sql|${as_admin[*]} n=$N"
   "submit|submit.sql|"
   "intake|intake.sql|${as_admin[*]}"
   "submit_old_design|submit_old_design.sql|"
@@ -137,6 +138,7 @@ drive() {
       intake) args=("${A[@]}" -s benches/load/intake.lua "$base") ;;
       open_one) args=("${A[@]}" -s benches/load/open.lua "$base" -- "$N") ;;
       status_change) args=("${A[@]}" -s benches/load/status.lua "$base" -- "$N") ;;
+      message) args=("${A[@]}" -s benches/load/message.lua "$base" -- "$N") ;;
       submit) args=(-s benches/load/submit.lua "$base") ;;
       sign_in) args=(-s benches/load/login_pg.lua "$base") ;;
     esac
@@ -203,7 +205,7 @@ sign_in_flood() {
 # disjoint tickets. The server is stopped while pgbench runs: it would react to the floor's
 # writes (live updates, the outbox) and slow it.
 reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats customer_search)
-writes=(open_one status_change submit intake sign_in)
+writes=(open_one status_change message submit intake sign_in)
 extras=(submit_old_design across_replicas sign_in_flood)
 # ONLY="status_change across_replicas": run just these (for trying a change; README's figures
 # are whole runs).

@@ -14,6 +14,12 @@ use poem::{Endpoint, EndpointExt, http::uri::Scheme, web::LocalAddr, web::Remote
 use std::{convert::Infallible, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
+/// The most a connection reads from its socket at once (hyper's default is ~400 KiB). It
+/// bounds what every upload in flight holds before its bytes reach the object store (fifty
+/// at once held 20-40 MiB in read buffers alone), and so the largest request head accepted,
+/// still far above what any browser or client sends.
+pub const READ_BUFFER: usize = 64 * 1024;
+
 /// How long a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -33,7 +39,8 @@ pub async fn serve(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(READ_BUFFER);
     let graceful = GracefulShutdown::new();
     tokio::pin!(shutdown);
     loop {

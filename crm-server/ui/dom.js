@@ -45,6 +45,35 @@ function keyOf(el) {
 }
 
 /**
+ * The form controls under `root` that the user has changed since they were drawn (a worker
+ * picked but not yet assigned), each with a function putting that choice onto its redrawn
+ * twin, so a live refresh never throws away what someone was in the middle of choosing.
+ */
+function changedControls(root) {
+  const out = [];
+  for (const el of root.querySelectorAll("select, input, textarea")) {
+    const key = keyOf(el);
+    if (!key) continue;
+    if (el instanceof HTMLSelectElement) {
+      const drawn = [...el.options].find((o) => o.defaultSelected) || el.options[0];
+      if (!el.multiple && drawn && el.value !== drawn.value) {
+        const value = el.value;
+        out.push([key, (n) => { n.value = value; }]);
+      }
+    } else if (el.type === "checkbox" || el.type === "radio") {
+      if (el.checked !== el.defaultChecked) {
+        const checked = el.checked;
+        out.push([key, (n) => { n.checked = checked; }]);
+      }
+    } else if (el.type !== "file" && el.value !== el.defaultValue) {
+      const value = el.value;
+      out.push([key, (n) => { n.value = value; }]);
+    }
+  }
+  return out;
+}
+
+/**
  * Redraws `root` in place (a live refresh, the answer to an action): what had keyboard
  * focus keeps it when it is drawn again, and the page does not scroll. Without such an
  * element, focus goes to `fallback` (a selector), or stays on the page's main region.
@@ -55,7 +84,12 @@ export function redraw(root, nodes, fallback) {
   const key = inside ? keyOf(active) : null;
   const selection = inside && "selectionStart" in active ? [active.selectionStart, active.selectionEnd] : null;
   const scroll = window.scrollY;
+  const changed = changedControls(root);
   root.replaceChildren(...nodes);
+  for (const [k, apply] of changed) {
+    const again = root.querySelector(k);
+    if (again) apply(again);
+  }
   title(root);
   if (!inside) return;
   const again = (key && root.querySelector(key)) || (fallback && root.querySelector(fallback));

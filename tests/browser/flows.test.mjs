@@ -165,6 +165,14 @@ test("an admin finds, opens and assigns a ticket, manages workers and sees the c
   await page.getByRole("heading", { name: /Laptop hinge broken/ }).waitFor();
   await page.getByText("Assign a worker before the work can start.").waitFor();
   await page.getByLabel("Assign to").selectOption({ label: "worker" });
+  // A change made elsewhere redraws the page live; the worker picked here stays picked.
+  await page.evaluate(async () => {
+    const id = location.hash.match(/\d+/)[0];
+    const auth = { Authorization: `Bearer ${sessionStorage.getItem("crm.token")}`, "Content-Type": "application/json" };
+    await fetch(`/tickets/${id}/messages`, { method: "POST", headers: auth, body: JSON.stringify({ body: "Hinge ordered.", visibility: "internal" }) });
+  });
+  await page.locator("ol.timeline").getByText("Internal note added").waitFor();
+  assert.equal(await page.getByLabel("Assign to").evaluate((s) => s.selectedOptions[0].textContent), "worker", "a live redraw keeps the choice");
   await page.getByRole("button", { name: "Assign" }).click();
   await page.getByText(/assigned to worker/).waitFor();
   await page.locator("ol.timeline").getByText("Assigned to worker").waitFor();
@@ -208,6 +216,14 @@ test("a worker sees only its tickets, starts and finishes one, and the admin see
   await signIn(page, "admin", ADMIN_PW);
   await page.goto(`${base}/#/tickets/${number}`);
   await page.getByLabel("Assign to").selectOption({ label: "worker" });
+  // A change made elsewhere redraws the page live; the worker picked here stays picked.
+  await page.evaluate(async () => {
+    const id = location.hash.match(/\d+/)[0];
+    const auth = { Authorization: `Bearer ${sessionStorage.getItem("crm.token")}`, "Content-Type": "application/json" };
+    await fetch(`/tickets/${id}/messages`, { method: "POST", headers: auth, body: JSON.stringify({ body: "Hinge ordered.", visibility: "internal" }) });
+  });
+  await page.locator("ol.timeline").getByText("Internal note added").waitFor();
+  assert.equal(await page.getByLabel("Assign to").evaluate((s) => s.selectedOptions[0].textContent), "worker", "a live redraw keeps the choice");
   await page.getByRole("button", { name: "Assign" }).click();
   await page.getByText(/assigned to worker/).waitFor();
   // Assigned through the API, so nobody has opened it yet.
@@ -670,8 +686,15 @@ test("an admin adds a webhook, sees its secret once, and revives it from the del
   assert.equal(first.sig, expected);
   assert.equal(JSON.parse(first.body).data.title, "Webhooked toaster");
 
-  await admin.reload();
-  await admin.getByText("Disabled by a 410").waitFor();
+  // The receiver has the request before the server has recorded its answer: look again
+  // until the endpoint shows as disabled.
+  for (let i = 0; i < 50; i++) {
+    await admin.reload();
+    await admin.getByRole("cell", { name: hookUrl, exact: true }).waitFor();
+    if (await admin.getByText("Disabled by a 410").count()) break;
+    await new Promise((ok) => setTimeout(ok, 100));
+  }
+  await admin.getByText("Disabled by a 410").waitFor({ timeout: 1000 });
   await admin.getByRole("link", { name: `Deliveries to ${hookUrl}` }).click();
   const row = admin.locator(`tr[data-delivery="${first.id.slice(4)}"]`);
   await row.getByText("Disabled").first().waitFor();

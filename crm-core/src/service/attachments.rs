@@ -217,7 +217,7 @@ impl<S: Store> Crm<S> {
         E: std::fmt::Display,
     {
         let object = object_name(slot.ticket);
-        let mut sink = Sink::Buffer(Vec::new());
+        let mut sink = Sink::Buffer(Vec::with_capacity(self.files.settings.part_bytes));
         let written = self.write_object(&object, &mut sink, body).await;
         let (kind, size, sha256) = match written {
             Ok(w) => w,
@@ -229,7 +229,9 @@ impl<S: Store> Crm<S> {
             }
         };
         match sink {
-            Sink::Buffer(buf) => {
+            Sink::Buffer(mut buf) => {
+                // An object store may keep the buffer itself (in memory): only its bytes.
+                buf.shrink_to_fit();
                 self.files
                     .objects
                     .put(&object, PutPayload::from(buf))
@@ -327,10 +329,10 @@ impl<S: Store> Crm<S> {
                     t.finish().map_err(|_| CoreError::UnsupportedFile)?;
                 }
             }
-            if out.len() >= settings.part_bytes || ended {
+            if !out.is_empty() {
                 hash.update(&out);
                 stored += out.len() as u64;
-                self.write_part(object, sink, std::mem::take(&mut out), ended)
+                self.write_part(object, sink, std::mem::take(&mut out))
                     .await?;
             }
             if ended {
@@ -343,35 +345,43 @@ impl<S: Store> Crm<S> {
     }
 
     /// Gathers `bytes` into the object: a small file stays one buffer (one `put` at the
-    /// end); the first full part of a larger one opens a multipart upload, and each part
-    /// waits for the one before it, so an upload holds at most two parts in memory.
+    /// end); once a part's worth has gathered, a multipart upload opens, and from then on each
+    /// chunk is handed on as it came (the parts are cut without copying), waiting while a
+    /// part is still being written: an upload holds at most two parts in memory, and no more
+    /// than it has received.
     async fn write_part(
         &self,
         object: &Path,
         sink: &mut Sink,
         bytes: Vec<u8>,
-        last: bool,
     ) -> Result<(), CoreError> {
         let part = self.files.settings.part_bytes;
-        if let Sink::Buffer(buf) = sink {
-            buf.extend_from_slice(&bytes);
-            if last || buf.len() < part {
-                return Ok(());
+        match sink {
+            Sink::Buffer(buf) => {
+                // Filled to exactly one part, so the buffer never grows past it.
+                let room = part - buf.len();
+                if bytes.len() < room {
+                    buf.extend_from_slice(&bytes);
+                    return Ok(());
+                }
+                buf.extend_from_slice(&bytes[..room]);
+                let upload = self
+                    .files
+                    .objects
+                    .put_multipart(object)
+                    .await
+                    .map_err(object_failed)?;
+                let mut w = WriteMultipart::new_with_chunk_size(upload, part);
+                w.put(Bytes::from(std::mem::take(buf)));
+                if bytes.len() > room {
+                    w.put(Bytes::copy_from_slice(&bytes[room..]));
+                }
+                *sink = Sink::Multipart(w);
             }
-            let upload = self
-                .files
-                .objects
-                .put_multipart(object)
-                .await
-                .map_err(object_failed)?;
-            let mut w = WriteMultipart::new_with_chunk_size(upload, part);
-            w.put(Bytes::from(std::mem::take(buf)));
-            *sink = Sink::Multipart(w);
-            return Ok(());
-        }
-        if let Sink::Multipart(w) = sink {
-            w.wait_for_capacity(1).await.map_err(object_failed)?;
-            w.put(Bytes::from(bytes));
+            Sink::Multipart(w) => {
+                w.wait_for_capacity(1).await.map_err(object_failed)?;
+                w.put(Bytes::from(bytes));
+            }
         }
         Ok(())
     }

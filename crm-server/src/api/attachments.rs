@@ -288,6 +288,48 @@ fn file_stream(
     })
 }
 
+/// The request body handed to multer in pieces of at most [`PIECE`], one per poll. multer
+/// copies every chunk that is ready into its own buffer before it parses: on a fast
+/// connection that is everything the socket holds, in chunks as large as hyper's read
+/// buffer (up to 400 KiB), and fifty uploads at once held the server's memory in those
+/// buffers and in the copies made from them. Pieces (cut without copying) keep multer's
+/// buffer, and every copy after it, at about one piece.
+struct Pieces<S> {
+    inner: S,
+    rest: Bytes,
+    yielded: bool,
+}
+
+/// The largest piece of the request body multer is handed at once.
+const PIECE: usize = 64 * 1024;
+
+impl<S, E> futures_util::Stream for Pieces<S>
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    type Item = Result<Bytes, E>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        use std::task::Poll;
+        if std::mem::take(&mut self.yielded) {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        if self.rest.is_empty() {
+            match std::pin::Pin::new(&mut self.inner).poll_next(cx) {
+                Poll::Ready(Some(Ok(chunk))) => self.rest = chunk,
+                other => return other,
+            }
+        }
+        let n = self.rest.len().min(PIECE);
+        self.yielded = true;
+        Poll::Ready(Some(Ok(self.rest.split_to(n))))
+    }
+}
+
 fn form_error(e: &multer::Error, max: u64) -> ApiError {
     match e {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
@@ -313,7 +355,11 @@ impl<S: Store> AttachmentsApi<S> {
         let max = crm.file_settings().max_bytes;
         let limits = multer::SizeLimit::new().whole_stream(max.saturating_add(FORM_OVERHEAD));
         let mut parts = multer::Multipart::with_constraints(
-            form.body.into_bytes_stream(),
+            Pieces {
+                inner: form.body.into_bytes_stream(),
+                rest: Bytes::new(),
+                yielded: false,
+            },
             form.boundary,
             multer::Constraints::new().size_limit(limits),
         );
