@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Attachment uploads against the release server, each figure beside its floor measured in the
-# same run: (1) the server's memory while 50 clients upload 10 MiB each at once; (2) one
-# 10 MiB upload through the server against putting the same bytes straight into the same
-# object store, for a directory (`cp` into it) and an S3-compatible server (moto, from the
-# test Python of scripts/test.sh; boto3 putting the same file).
-#   bash benches/load/uploads.sh        # RUNS=5 timed uploads per figure; ONLY=s3 for the S3 half
+# same run: (1) the server's memory while 50 clients (curl) upload 10 MiB each at once; (2)
+# one 10 MiB upload after another through the server (wrk sending one prepared body, SECS
+# seconds, so the client costs next to nothing on this shared machine) against putting the
+# same bytes straight into the same object store: `cp` into the directory, boto3 into an
+# S3-compatible server (moto, from the test Python of scripts/test.sh). One curl upload is
+# timed too: on two cores its client's own work shows in the figure.
+#   bash benches/load/uploads.sh        # RUNS=5 timed cp/curl/boto3 runs; ONLY=s3 for the S3 half
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${RUNS:-5}
+SECS=${SECS:-3}
 PY=${CRM_TEST_PYTHON:-$PWD/target/test-venv/bin/python}
+command -v wrk >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 cargo build --release -q -p crm-server
 work=$(mktemp -d /tmp/crm-uploads.XXXXXX)
 pids=()
@@ -16,6 +20,11 @@ trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 # A 10 MiB PDF (no thumbnail to make): the bytes that stream.
 { printf '%%PDF-1.7\n'; head -c $((10 * 1024 * 1024 - 9)) /dev/urandom; } > "$work/file.pdf"
+# The same file as a whole form (visibility, then the file), for wrk.
+{ printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="visibility"\r\n\r\ninternal\r\n'
+  printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="file"; filename="file.pdf"\r\n'
+  printf -- 'Content-Type: application/pdf\r\n\r\n'; cat "$work/file.pdf"
+  printf -- '\r\n------crm-bench-boundary--\r\n'; } > "$work/body.bin"
 
 start_server() { # env... ; sets base, token, ticket
   local port; port=$(free_port)
@@ -44,6 +53,15 @@ median() {
   printf '%s\n' "${times[@]}" | sort -n | sed -n "$(( (RUNS + 1) / 2 ))p"
 }
 mibps() { echo "scale=1; 10 / $1" | bc -l; }
+# Uploads one after another for SECS seconds through wrk: MiB/s (10 MiB each), and any refusal.
+wrk_mibps() {
+  local out; out=$(BODY="$work/body.bin" UPLOAD_PATH="/tickets/$ticket/attachments" \
+    wrk -t1 -c1 -d"${SECS}s" -H "Authorization: Bearer $token" -s benches/load/upload.lua "$base")
+  if grep -q "Non-2xx" <<<"$out"; then echo "refused uploads: $out" >&2; exit 1; fi
+  echo "scale=1; 10 * $(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")" | bc -l
+}
+# ratio SERVER_MIBPS FLOOR_SECONDS: the server's speed over the floor's.
+ratio() { echo "scale=2; $1 / (10 / $2)" | bc -l; }
 
 if [ "${ONLY:-}" != s3 ]; then
 echo "== directory store"
@@ -56,10 +74,12 @@ for _ in $(seq 50); do upload & up+=("$!"); done
 wait "${up[@]}"
 sleep 1
 echo "50 concurrent 10 MiB uploads: RSS before ${before} KiB, peak $(hwm) KiB (growth $(( $(hwm) - before )) KiB), after $(rss) KiB"
-srv=$(median upload)
+srv=$(wrk_mibps)
+one=$(median upload)
 cp_one() { cp "$work/file.pdf" "$work/dir/floor-$RANDOM"; }
 floor=$(median cp_one)
-echo "one upload: $(mibps "$srv") MiB/s through the server; floor (cp into the directory) $(mibps "$floor") MiB/s; ratio $(echo "scale=2; $floor / $srv" | bc -l)"
+echo "uploads one after another: $srv MiB/s through the server (one curl upload: $(mibps "$one") MiB/s);" \
+  "floor (cp into the directory) $(mibps "$floor") MiB/s; ratio $(ratio "$srv" "$floor")"
 kill "$server"; wait "$server" 2>/dev/null || true
 fi
 
@@ -72,7 +92,8 @@ for _ in $(seq 300); do curl -s -o /dev/null "http://127.0.0.1:$mport/" && break
 start_server ATTACHMENT_STORE=s3://bench/crm AWS_ENDPOINT_URL="http://127.0.0.1:$mport" AWS_ALLOW_HTTP=true \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
 upload
-srv=$(median upload)
+srv=$(wrk_mibps)
+one=$(median upload)
 # The floor: boto3 (moto's own dependency, its default transfer settings) putting the same
 # file into the same bucket, timed inside Python so its start-up is not counted.
 floor=$("$PY" - "$mport" "$work/file.pdf" "$RUNS" <<'PY'
@@ -90,4 +111,5 @@ for i in range(runs):
 print(statistics.median(times))
 PY
 )
-echo "one upload: $(mibps "$srv") MiB/s through the server; floor (boto3 upload_file straight to moto) $(mibps "$floor") MiB/s; ratio $(echo "scale=2; $floor / $srv" | bc -l)"
+echo "uploads one after another: $srv MiB/s through the server (one curl upload: $(mibps "$one") MiB/s);" \
+  "floor (boto3 upload_file straight to moto) $(mibps "$floor") MiB/s; ratio $(ratio "$srv" "$floor")"

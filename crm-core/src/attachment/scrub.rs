@@ -103,9 +103,22 @@ impl Scrubber {
         }
     }
 
+    /// Whether everything from here on is stored exactly as it comes (a PDF, text, a JPEG's
+    /// image data): the caller may then store a chunk as it is, without the copy
+    /// [`Self::push`] makes, and tell the remover with [`Self::passed`].
+    pub fn passing(&self) -> bool {
+        self.mode == Mode::Pass && self.buf.is_empty() && self.mask.is_empty()
+    }
+
+    /// Counts `n` bytes the caller stored unchanged while [`Self::passing`].
+    pub fn passed(&mut self, n: usize) {
+        debug_assert!(self.passing());
+        self.offset += n as u64;
+    }
+
     /// Takes the next chunk of the file and appends what is to be stored of it to `out`.
     pub fn push(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<(), Malformed> {
-        if self.mode == Mode::Pass && self.buf.is_empty() && self.mask.is_empty() {
+        if self.passing() {
             out.extend_from_slice(input);
             self.offset += input.len() as u64;
             return Ok(());

@@ -291,6 +291,19 @@ impl<S: Store> Crm<S> {
                     });
                 }
             }
+            // Stored as it came: the chunk itself goes on, uncopied.
+            if let (Some((_, scrubber, text)), Some(c)) = (state.as_mut(), &chunk)
+                && scrubber.passing()
+            {
+                if let Some(t) = text {
+                    t.push(c).map_err(|_| CoreError::UnsupportedFile)?;
+                }
+                scrubber.passed(c.len());
+                hash.update(c);
+                stored += c.len() as u64;
+                self.write_part(object, sink, c.clone()).await?;
+                continue;
+            }
             let input: Vec<u8>;
             let bytes: &[u8] = match (&state, &chunk) {
                 (None, Some(c)) if head.len() + c.len() < SNIFF_BYTES => {
@@ -332,7 +345,7 @@ impl<S: Store> Crm<S> {
             if !out.is_empty() {
                 hash.update(&out);
                 stored += out.len() as u64;
-                self.write_part(object, sink, std::mem::take(&mut out))
+                self.write_part(object, sink, Bytes::from(std::mem::take(&mut out)))
                     .await?;
             }
             if ended {
@@ -353,7 +366,7 @@ impl<S: Store> Crm<S> {
         &self,
         object: &Path,
         sink: &mut Sink,
-        bytes: Vec<u8>,
+        bytes: Bytes,
     ) -> Result<(), CoreError> {
         let part = self.files.settings.part_bytes;
         match sink {
@@ -374,13 +387,13 @@ impl<S: Store> Crm<S> {
                 let mut w = WriteMultipart::new_with_chunk_size(upload, part);
                 w.put(Bytes::from(std::mem::take(buf)));
                 if bytes.len() > room {
-                    w.put(Bytes::copy_from_slice(&bytes[room..]));
+                    w.put(bytes.slice(room..));
                 }
                 *sink = Sink::Multipart(w);
             }
             Sink::Multipart(w) => {
                 w.wait_for_capacity(1).await.map_err(object_failed)?;
-                w.put(Bytes::from(bytes));
+                w.put(bytes);
             }
         }
         Ok(())

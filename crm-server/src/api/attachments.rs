@@ -655,4 +655,41 @@ mod tests {
         ));
         assert!(!UploadForm::check_content_type("application/json"));
     }
+
+    #[tokio::test]
+    async fn the_body_reaches_multer_in_pieces_one_per_poll() {
+        use futures_util::{Stream, StreamExt};
+        let big = Bytes::from((0..200_000u32).map(|i| i as u8).collect::<Vec<_>>());
+        let chunks = vec![
+            Ok::<_, std::io::Error>(big.clone()),
+            Ok(Bytes::from_static(b"end")),
+        ];
+        let mut pieces = Pieces {
+            inner: futures_util::stream::iter(chunks),
+            rest: Bytes::new(),
+            yielded: false,
+        };
+        // Each piece is followed by a Pending (with a wake-up), so multer's loop stops.
+        let waker = futures_util::task::noop_waker();
+        let mut cx = std::task::Context::from_waker(&waker);
+        let first = std::pin::Pin::new(&mut pieces).poll_next(&mut cx);
+        assert!(matches!(&first, std::task::Poll::Ready(Some(Ok(p))) if p.len() == PIECE));
+        assert!(
+            std::pin::Pin::new(&mut pieces)
+                .poll_next(&mut cx)
+                .is_pending()
+        );
+        let mut got = match first {
+            std::task::Poll::Ready(Some(Ok(p))) => p.to_vec(),
+            _ => unreachable!(),
+        };
+        while let Some(piece) = pieces.next().await {
+            let piece = piece.unwrap();
+            assert!(piece.len() <= PIECE);
+            got.extend_from_slice(&piece);
+        }
+        let mut want = big.to_vec();
+        want.extend_from_slice(b"end");
+        assert_eq!(got, want, "every byte, in order");
+    }
 }
