@@ -74,10 +74,12 @@ for _ in $(seq 50); do upload & up+=("$!"); done
 wait "${up[@]}"
 sleep 1
 echo "50 concurrent 10 MiB uploads: RSS before ${before} KiB, peak $(hwm) KiB (growth $(( $(hwm) - before )) KiB), after $(rss) KiB"
-srv=$(wrk_mibps)
-one=$(median upload)
+# Each figure starts from the same state: earlier writes flushed, their files gone.
+settle() { rm -rf "$work/dir"/floor-* "$work/dir/attachments"; sync; }
 cp_one() { cp "$work/file.pdf" "$work/dir/floor-$RANDOM"; }
-floor=$(median cp_one)
+settle; floor=$(median cp_one)
+settle; srv=$(wrk_mibps)
+settle; one=$(median upload)
 echo "uploads one after another: $srv MiB/s through the server (one curl upload: $(mibps "$one") MiB/s);" \
   "floor (cp into the directory) $(mibps "$floor") MiB/s; ratio $(ratio "$srv" "$floor")"
 kill "$server"; wait "$server" 2>/dev/null || true

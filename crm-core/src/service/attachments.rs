@@ -147,6 +147,61 @@ fn object_name(ticket: TicketId) -> Path {
     Path::from(format!("{OBJECT_PREFIX}/{}/{r:032x}", ticket.0))
 }
 
+/// The SHA-256 of what is stored, taken beside the upload on another worker (it is over a
+/// quarter of an upload's work, and nothing needs it before the end): the pieces go to it in
+/// batches of about a part, at most one batch waiting.
+struct Hashing {
+    batch: Vec<Bytes>,
+    size: usize,
+    every: usize,
+    to: tokio::sync::mpsc::Sender<Vec<Bytes>>,
+    task: tokio::task::JoinHandle<String>,
+}
+
+impl Hashing {
+    fn new(every: usize) -> Self {
+        let (to, mut from) = tokio::sync::mpsc::channel::<Vec<Bytes>>(1);
+        let task = tokio::spawn(async move {
+            let mut sha = Sha256::new();
+            while let Some(batch) = from.recv().await {
+                for piece in batch {
+                    sha.update(&piece);
+                }
+            }
+            sha.finalize().iter().map(|b| format!("{b:02x}")).collect()
+        });
+        Self {
+            batch: Vec::new(),
+            size: 0,
+            every,
+            to,
+            task,
+        }
+    }
+
+    async fn update(&mut self, piece: Bytes) {
+        self.size += piece.len();
+        self.batch.push(piece);
+        if self.size >= self.every {
+            self.size = 0;
+            // The task ends only when `to` is dropped: a send cannot fail.
+            let _ = self.to.send(std::mem::take(&mut self.batch)).await;
+        }
+    }
+
+    async fn finish(self) -> Result<String, CoreError> {
+        let Self {
+            batch, to, task, ..
+        } = self;
+        if !batch.is_empty() {
+            let _ = to.send(batch).await;
+        }
+        drop(to);
+        task.await
+            .map_err(|e| CoreError::Internal(StoreError::Backend(Box::new(e))))
+    }
+}
+
 /// The object being written: one `put` when it fits one part, multipart beyond.
 enum Sink {
     Buffer(Vec<u8>),
@@ -269,7 +324,7 @@ impl<S: Store> Crm<S> {
         let mut state: Option<(FileKind, Scrubber, Option<TextCheck>)> = None;
         let mut received = 0u64;
         let mut out = Vec::new();
-        let mut hash = Sha256::new();
+        let mut hash = Hashing::new(settings.part_bytes);
         let mut stored = 0u64;
         loop {
             let chunk = match body.next().await {
@@ -299,7 +354,7 @@ impl<S: Store> Crm<S> {
                     t.push(c).map_err(|_| CoreError::UnsupportedFile)?;
                 }
                 scrubber.passed(c.len());
-                hash.update(c);
+                hash.update(c.clone()).await;
                 stored += c.len() as u64;
                 self.write_part(object, sink, c.clone()).await?;
                 continue;
@@ -343,15 +398,14 @@ impl<S: Store> Crm<S> {
                 }
             }
             if !out.is_empty() {
-                hash.update(&out);
                 stored += out.len() as u64;
-                self.write_part(object, sink, Bytes::from(std::mem::take(&mut out)))
-                    .await?;
+                let piece = Bytes::from(std::mem::take(&mut out));
+                hash.update(piece.clone()).await;
+                self.write_part(object, sink, piece).await?;
             }
             if ended {
                 let kind = state.map(|s| s.0).expect("decided above");
-                let digest = hash.finalize();
-                let hex = digest.iter().map(|b| format!("{b:02x}")).collect();
+                let hex = hash.finish().await?;
                 return Ok((kind, stored, hex));
             }
         }
