@@ -47,3 +47,7 @@ id_type!(
     /// Identifies one history event; increases with time within a ticket.
     EventId
 );
+id_type!(
+    /// Identifies a stage within a status ("Waiting for parts"); a ticket points at one.
+    StageId
+);
