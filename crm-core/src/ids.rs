@@ -51,3 +51,7 @@ id_type!(
     /// Identifies a stage within a status ("Waiting for parts"); a ticket points at one.
     StageId
 );
+id_type!(
+    /// Identifies one version of a ticket's quote.
+    QuoteId
+);

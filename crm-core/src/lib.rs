@@ -30,6 +30,7 @@ pub mod money;
 pub mod notify;
 pub mod page;
 pub mod password;
+pub mod quote;
 pub mod role;
 pub mod secret;
 pub mod service;
