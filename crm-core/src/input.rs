@@ -255,8 +255,12 @@ impl Phone {
     }
 
     /// An optional phone: absent or blank means "not given" (a blank longer than a number
-    /// may be is refused like any over-long value).
+    /// may be is refused like any over-long value, and one holding a control character such
+    /// as a vertical tab, which `trim` would take for white space, like any such value).
     pub fn parse_optional(raw: Option<&str>) -> Result<Option<Self>, String> {
+        if let Some(s) = raw {
+            reject_controls(s, "Phone")?;
+        }
         match raw {
             Some(s) if s.chars().count() > Self::MAX_CHARS => Err(format!(
                 "Phone must be at most {} characters.",
@@ -509,6 +513,9 @@ mod tests {
         assert!(Phone::parse(&"1".repeat(33)).is_err());
         assert_eq!(Phone::parse_optional(Some("  ")).unwrap(), None);
         assert_eq!(Phone::parse_optional(None).unwrap(), None);
+        // trim() takes a vertical tab or form feed for white space: still no blank.
+        assert!(Phone::parse_optional(Some("\u{b}")).is_err());
+        assert!(Phone::parse_optional(Some(" \u{c} ")).is_err());
     }
 
     #[test]
