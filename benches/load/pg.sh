@@ -30,6 +30,14 @@ fi
 cargo build --release -q -p crm-server -p crm-benches --bin crm-server --bin crm-load-pg --bin crm-stream-latency
 
 db="crm_load_$$"
+# Attachments go to a directory of their own; the upload scenario sends a 64 KiB PDF (no
+# thumbnail to make), prepared once as a whole form.
+files=$(mktemp -d /tmp/crm-load-pg-files.XXXXXX)
+{ printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="visibility"\r\n\r\ninternal\r\n'
+  printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="file"; filename="photo.pdf"\r\n'
+  printf -- 'Content-Type: application/pdf\r\n\r\n%%PDF-1.7\n'; head -c 65536 /dev/urandom
+  printf -- '\r\n------crm-bench-boundary--\r\n'; } > "$files/body.bin"
+export BODY="$files/body.bin" UPLOAD_TICKETS="$N"
 url="$PG/$db"
 psql -q "$PG/postgres" -c "CREATE DATABASE $db"
 server=""
@@ -38,6 +46,7 @@ cleanup() {
   # Each step may find its process gone already: none may stop the rest.
   if [ -n "$replica" ]; then kill "$replica" 2>/dev/null || true; fi
   if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$files"
   if [ "${BENCH_KEEP_DB:-}" = 1 ]; then
     echo "kept database $url"
   else
@@ -71,6 +80,7 @@ scenarios=(
   "open_one|open.sql|${as_admin[*]} n=$N"
   "status_change|status.sql|${as_admin[*]} n=$N to=in_progress from=new done=done kind=status_changed"
   "message|message.sql|${as_admin[*]} n=$N"
+  "upload|upload.sql|${as_admin[*]} n=$N"
   "submit|submit.sql|"
   "intake|intake.sql|${as_admin[*]}"
   "submit_old_design|submit_old_design.sql|"
@@ -101,7 +111,7 @@ secret=$(python3 -c "import secrets; print(secrets.token_urlsafe(32))")
 start_server() {
   local p=${1:-$port}
   # No per-address limits: the benchmark drives the server from one address on purpose.
-  DATABASE_URL="$url" PORT=$p RUST_LOG=warn SECRET_KEY="$secret" \
+  DATABASE_URL="$url" PORT=$p RUST_LOG=warn SECRET_KEY="$secret" ATTACHMENT_STORE="file://$files/store" \
     SUBMIT_RATE_PER_MINUTE=0 LOGIN_RATE_PER_MINUTE=0 \
     ./target/release/crm-server >>/tmp/crm-load-pg-server.log 2>&1 &
   if [ -z "${1:-}" ]; then server=$!; else replica=$!; fi
@@ -139,6 +149,7 @@ drive() {
       open_one) args=("${A[@]}" -s benches/load/open.lua "$base" -- "$N") ;;
       status_change) args=("${A[@]}" -s benches/load/status.lua "$base" -- "$N") ;;
       message) args=("${A[@]}" -s benches/load/message.lua "$base" -- "$N") ;;
+      upload) args=("${A[@]}" -s benches/load/upload.lua "$base") ;;
       submit) args=(-s benches/load/submit.lua "$base") ;;
       sign_in) args=(-s benches/load/login_pg.lua "$base") ;;
     esac
@@ -205,7 +216,7 @@ sign_in_flood() {
 # disjoint tickets. The server is stopped while pgbench runs: it would react to the floor's
 # writes (live updates, the outbox) and slow it.
 reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats customer_search)
-writes=(open_one status_change message submit intake sign_in)
+writes=(open_one status_change message upload submit intake sign_in)
 extras=(submit_old_design across_replicas sign_in_flood)
 # ONLY="status_change across_replicas": run just these (for trying a change; README's figures
 # are whole runs).
