@@ -21,6 +21,9 @@ bin=target/release/crm-server
 
 server_pid=""
 db=""
+# Files the fuzzer uploads on the PostgreSQL store (its default is ./data/attachments, inside
+# the checkout) go to a directory of their own.
+files=$(mktemp -d /tmp/crm-contract-files.XXXXXX)
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
   server_pid=""
@@ -29,7 +32,7 @@ cleanup() {
     db=""
   fi
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$files"' EXIT
 
 # Starts the server with the given extra environment; sets server_pid and base.
 start() {
@@ -80,7 +83,7 @@ cleanup
 db="crm_contract_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 psql -q "$TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
 url="${TEST_DATABASE_URL%/*}/$db"
-start DATABASE_URL="$url" SECRET_KEY="contract-test-key-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+start DATABASE_URL="$url" ATTACHMENT_STORE="file://$files" SECRET_KEY="contract-test-key-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 run_against postgres
 cleanup
 log "no failure on either store"
