@@ -33,11 +33,9 @@ db="crm_load_$$"
 # Attachments go to a directory of their own; the upload scenario sends a 64 KiB PDF (no
 # thumbnail to make), prepared once as a whole form.
 files=$(mktemp -d /tmp/crm-load-pg-files.XXXXXX)
-{ printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="visibility"\r\n\r\ninternal\r\n'
-  printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="file"; filename="photo.pdf"\r\n'
-  printf -- 'Content-Type: application/pdf\r\n\r\n%%PDF-1.7\n'; head -c 65536 /dev/urandom
-  printf -- '\r\n------crm-bench-boundary--\r\n'; } > "$files/body.bin"
-export BODY="$files/body.bin" UPLOAD_TICKETS="$N"
+. benches/load/upload_form.sh
+upload_form "$files/photo.pdf" 65536
+export BODY="$files/photo.pdf.form" UPLOAD_TICKETS="$N"
 url="$PG/$db"
 psql -q "$PG/postgres" -c "CREATE DATABASE $db"
 server=""

@@ -1,6 +1,6 @@
 -- POST /tickets/{id}/attachments, one prepared multipart body again and again: the body is
--- read once from BODY, so the client spends almost nothing per upload and the figure is the
--- server's. UPLOAD_PATH is one ticket's attachments path (uploads.sh); with UPLOAD_TICKETS=n
+-- read once from BODY (written by benches/load/upload_form.sh), so the client spends almost
+-- nothing per upload and the figure is the server's. UPLOAD_PATH is one ticket's attachments path (uploads.sh); with UPLOAD_TICKETS=n
 -- instead, each upload goes to a random ticket of the second half of n (pg.sh; its pgbench
 -- floor takes the first half).
 local f = assert(io.open(os.getenv("BODY"), "rb"))

@@ -18,13 +18,9 @@ work=$(mktemp -d /tmp/crm-uploads.XXXXXX)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-# A 10 MiB PDF (no thumbnail to make): the bytes that stream.
-{ printf '%%PDF-1.7\n'; head -c $((10 * 1024 * 1024 - 9)) /dev/urandom; } > "$work/file.pdf"
-# The same file as a whole form (visibility, then the file), for wrk.
-{ printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="visibility"\r\n\r\ninternal\r\n'
-  printf -- '------crm-bench-boundary\r\nContent-Disposition: form-data; name="file"; filename="file.pdf"\r\n'
-  printf -- 'Content-Type: application/pdf\r\n\r\n'; cat "$work/file.pdf"
-  printf -- '\r\n------crm-bench-boundary--\r\n'; } > "$work/body.bin"
+# A 10 MiB PDF (the bytes that stream) and its whole form, for wrk.
+. benches/load/upload_form.sh
+upload_form "$work/file.pdf" $((10 * 1024 * 1024))
 
 start_server() { # env... ; sets base, token, ticket
   local port; port=$(free_port)
@@ -55,7 +51,7 @@ median() {
 mibps() { echo "scale=1; 10 / $1" | bc -l; }
 # Uploads one after another for SECS seconds through wrk: MiB/s (10 MiB each), and any refusal.
 wrk_mibps() {
-  local out; out=$(BODY="$work/body.bin" UPLOAD_PATH="/tickets/$ticket/attachments" \
+  local out; out=$(BODY="$work/file.pdf.form" UPLOAD_PATH="/tickets/$ticket/attachments" \
     wrk -t1 -c1 -d"${SECS}s" -H "Authorization: Bearer $token" -s benches/load/upload.lua "$base")
   if grep -q "Non-2xx" <<<"$out"; then echo "refused uploads: $out" >&2; exit 1; fi
   echo "scale=1; 10 * $(sed -nE 's/^Requests\/sec: *([0-9.]+).*/\1/p' <<<"$out")" | bc -l

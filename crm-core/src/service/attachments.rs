@@ -147,12 +147,13 @@ fn object_name(ticket: TicketId) -> Path {
     Path::from(format!("{OBJECT_PREFIX}/{}/{r:032x}", ticket.0))
 }
 
-/// The SHA-256 of what is stored, taken beside the upload on another worker (it is over a
-/// quarter of an upload's work, and nothing needs it before the end): the pieces go to it in
-/// batches of about a part, at most one batch waiting.
+/// The size and SHA-256 of what is stored, the hash taken beside the upload on another worker
+/// (it is over a quarter of an upload's work, and nothing needs it before the end): the pieces
+/// go to it in batches of about a part, at most one batch waiting.
 struct Hashing {
     batch: Vec<Bytes>,
     size: usize,
+    stored: u64,
     every: usize,
     to: tokio::sync::mpsc::Sender<Vec<Bytes>>,
     task: tokio::task::JoinHandle<String>,
@@ -173,6 +174,7 @@ impl Hashing {
         Self {
             batch: Vec::new(),
             size: 0,
+            stored: 0,
             every,
             to,
             task,
@@ -181,6 +183,7 @@ impl Hashing {
 
     async fn update(&mut self, piece: Bytes) {
         self.size += piece.len();
+        self.stored += piece.len() as u64;
         self.batch.push(piece);
         if self.size >= self.every {
             self.size = 0;
@@ -189,16 +192,23 @@ impl Hashing {
         }
     }
 
-    async fn finish(self) -> Result<String, CoreError> {
+    /// The stored size and the hash, in hex.
+    async fn finish(self) -> Result<(u64, String), CoreError> {
         let Self {
-            batch, to, task, ..
+            batch,
+            to,
+            task,
+            stored,
+            ..
         } = self;
         if !batch.is_empty() {
             let _ = to.send(batch).await;
         }
         drop(to);
-        task.await
-            .map_err(|e| CoreError::Internal(StoreError::Backend(Box::new(e))))
+        let hex = task
+            .await
+            .map_err(|e| CoreError::Internal(StoreError::Backend(Box::new(e))))?;
+        Ok((stored, hex))
     }
 }
 
@@ -325,7 +335,6 @@ impl<S: Store> Crm<S> {
         let mut received = 0u64;
         let mut out = Vec::new();
         let mut hash = Hashing::new(settings.part_bytes);
-        let mut stored = 0u64;
         loop {
             let chunk = match body.next().await {
                 Some(Ok(c)) => Some(c),
@@ -355,7 +364,6 @@ impl<S: Store> Crm<S> {
                 }
                 scrubber.passed(c.len());
                 hash.update(c.clone()).await;
-                stored += c.len() as u64;
                 self.write_part(object, sink, c.clone()).await?;
                 continue;
             }
@@ -398,14 +406,13 @@ impl<S: Store> Crm<S> {
                 }
             }
             if !out.is_empty() {
-                stored += out.len() as u64;
                 let piece = Bytes::from(std::mem::take(&mut out));
                 hash.update(piece.clone()).await;
                 self.write_part(object, sink, piece).await?;
             }
             if ended {
                 let kind = state.map(|s| s.0).expect("decided above");
-                let hex = hash.finish().await?;
+                let (stored, hex) = hash.finish().await?;
                 return Ok((kind, stored, hex));
             }
         }

@@ -300,6 +300,16 @@ struct Pieces<S> {
     yielded: bool,
 }
 
+impl<S> Pieces<S> {
+    fn new(inner: S) -> Self {
+        Self {
+            inner,
+            rest: Bytes::new(),
+            yielded: false,
+        }
+    }
+}
+
 /// The largest piece of the request body multer is handed at once.
 const PIECE: usize = 64 * 1024;
 
@@ -355,11 +365,7 @@ impl<S: Store> AttachmentsApi<S> {
         let max = crm.file_settings().max_bytes;
         let limits = multer::SizeLimit::new().whole_stream(max.saturating_add(FORM_OVERHEAD));
         let mut parts = multer::Multipart::with_constraints(
-            Pieces {
-                inner: form.body.into_bytes_stream(),
-                rest: Bytes::new(),
-                yielded: false,
-            },
+            Pieces::new(form.body.into_bytes_stream()),
             form.boundary,
             multer::Constraints::new().size_limit(limits),
         );
@@ -664,11 +670,7 @@ mod tests {
             Ok::<_, std::io::Error>(big.clone()),
             Ok(Bytes::from_static(b"end")),
         ];
-        let mut pieces = Pieces {
-            inner: futures_util::stream::iter(chunks),
-            rest: Bytes::new(),
-            yielded: false,
-        };
+        let mut pieces = Pieces::new(futures_util::stream::iter(chunks));
         // Each piece is followed by a Pending (with a wake-up), so multer's loop stops.
         let waker = futures_util::task::noop_waker();
         let mut cx = std::task::Context::from_waker(&waker);
