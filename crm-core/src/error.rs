@@ -36,6 +36,12 @@ pub enum StoreError {
     /// The ticket holds the most files it may.
     #[error("ticket full")]
     TicketFull,
+    /// Tickets are in the stage, so it cannot be removed.
+    #[error("stage in use")]
+    StageInUse,
+    /// The stage asked for does not exist (any more).
+    #[error("no such stage")]
+    UnknownStage,
     /// The backend could not be reached or timed out; names where, never credentials.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -149,6 +155,9 @@ pub enum CoreError {
         "The file is not a JPEG, PNG, WebP, HEIC or GIF picture, a PDF or plain text; other kinds are not accepted."
     )]
     UnsupportedFile,
+    /// Tickets are in the stage; move them first (409 `stage_in_use`).
+    #[error("Tickets are in this stage; move them to another stage before removing it.")]
+    StageInUse,
     /// The service cannot take this on right now (all password hashers busy, or a change that
     /// kept losing races); retrying shortly works (503 `unavailable`).
     #[error("The service is busy. Try again in a moment.")]
@@ -209,6 +218,7 @@ impl CoreError {
             Self::TooManyAttachments { .. } => "attachment_limit",
             Self::FileTooLarge { .. } => "payload_too_large",
             Self::UnsupportedFile => "unsupported_media_type",
+            Self::StageInUse => "stage_in_use",
             Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }

@@ -32,6 +32,9 @@ pub enum EventKind {
     AttachmentAdded,
     /// An admin removed one of its files (`item_id`, `visibility`).
     AttachmentRemoved,
+    /// It moved to another stage, or out of one (`changes` holds the one `stage` change,
+    /// [`crate::stage::change`]).
+    StageChanged,
 }
 
 impl EventKind {
@@ -47,6 +50,7 @@ impl EventKind {
             Self::MessageAdded => "message_added",
             Self::AttachmentAdded => "attachment_added",
             Self::AttachmentRemoved => "attachment_removed",
+            Self::StageChanged => "stage_changed",
         }
     }
 
@@ -62,6 +66,7 @@ impl EventKind {
             "message_added" => Self::MessageAdded,
             "attachment_added" => Self::AttachmentAdded,
             "attachment_removed" => Self::AttachmentRemoved,
+            "stage_changed" => Self::StageChanged,
             _ => return None,
         })
     }
@@ -211,18 +216,36 @@ impl NewEvent {
         }
     }
 
-    /// A status step by `actor` of a ticket that `worker` has.
+    /// A status step by `actor` of a ticket that `worker` has; `stage` records the stage the
+    /// step left or entered, when it did (the step's own `stage_changed` event follows it).
     pub fn status_changed(
         at: DateTime<Utc>,
         actor: UserId,
         from: TicketStatus,
         to: TicketStatus,
         worker: Option<UserId>,
+        stage: Option<FieldChange>,
     ) -> Self {
         Self {
             from_status: Some(from),
             to_status: Some(to),
+            changes: stage.into_iter().collect(),
             ..Self::bare(EventKind::StatusChanged, at, Some(actor), to, worker)
+        }
+    }
+
+    /// A stage move by `actor` of a ticket in `status` that `worker` has
+    /// ([`crate::stage::change`] says what moved).
+    pub fn stage_changed(
+        at: DateTime<Utc>,
+        actor: UserId,
+        status: TicketStatus,
+        worker: Option<UserId>,
+        stage: FieldChange,
+    ) -> Self {
+        Self {
+            changes: vec![stage],
+            ..Self::bare(EventKind::StageChanged, at, Some(actor), status, worker)
         }
     }
 

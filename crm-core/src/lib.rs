@@ -53,7 +53,7 @@ pub use device::{Device, DeviceInput, DeviceKind, Priority, PublicDevice};
 pub use edit::{DevicePatch, EditTicket, Patch, TicketEdit};
 pub use error::{CoreError, StoreError};
 pub use history::{Event, EventKind, FieldChange, NewEvent};
-pub use ids::{ClientId, EventId, TicketId, UserId};
+pub use ids::{ClientId, EventId, QuoteId, StageId, TicketId, UserId};
 pub use message::{
     Audience, Author, Message, MessageReader, MessageStore, MessageTarget, NewMessage,
 };
@@ -65,8 +65,12 @@ pub use password::PasswordCost;
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use secret::Secret;
 pub use service::{
-    Crm, DefaultAccount, Download, FileSettings, IntakeTicket, ListClients, ListMessages,
-    ListTickets, ListUsers, StoredFile, SubmitTicket, UploadSlot, Uploader,
+    Crm, DefaultAccount, Download, EditStage, FileSettings, IntakeTicket, ListClients,
+    ListMessages, ListTickets, ListUsers, StoredFile, SubmitTicket, UploadSlot, Uploader,
+};
+pub use stage::{
+    NewStage, Stage, StageChange, StageFigures, StageName, StagePatch, StageRef, StageStats,
+    StageStore,
 };
 pub use status::TicketStatus;
 pub use store::{

@@ -4,7 +4,7 @@
 //! the retry schedule, and what a delivery record says.
 
 use crate::{
-    history::{Event, EventKind, NewEvent},
+    history::{Event, EventKind, FieldChange, NewEvent},
     ids::TicketId,
     message::Audience,
     secret::Secret,
@@ -35,11 +35,13 @@ pub enum Topic {
     TicketAttachmentAdded,
     /// `ticket.attachment_removed`.
     TicketAttachmentRemoved,
+    /// `ticket.stage_changed`.
+    TicketStageChanged,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 8] = [
+    pub const ALL: [Topic; 9] = [
         Self::TicketSubmitted,
         Self::TicketAssigned,
         Self::TicketReleased,
@@ -48,6 +50,7 @@ impl Topic {
         Self::TicketMessageAdded,
         Self::TicketAttachmentAdded,
         Self::TicketAttachmentRemoved,
+        Self::TicketStageChanged,
     ];
 
     /// The wire name.
@@ -61,6 +64,7 @@ impl Topic {
             Self::TicketMessageAdded => "ticket.message_added",
             Self::TicketAttachmentAdded => "ticket.attachment_added",
             Self::TicketAttachmentRemoved => "ticket.attachment_removed",
+            Self::TicketStageChanged => "ticket.stage_changed",
         }
     }
 
@@ -80,6 +84,7 @@ impl Topic {
             EventKind::MessageAdded => Some(Self::TicketMessageAdded),
             EventKind::AttachmentAdded => Some(Self::TicketAttachmentAdded),
             EventKind::AttachmentRemoved => Some(Self::TicketAttachmentRemoved),
+            EventKind::StageChanged => Some(Self::TicketStageChanged),
             EventKind::Viewed => None,
         }
     }
@@ -96,6 +101,8 @@ pub enum MailKind {
     Ready,
     /// Staff wrote to the customer (the message the event names).
     Reply,
+    /// The ticket entered a stage that tells the customer (the snapshot names it).
+    Stage,
 }
 
 impl MailKind {
@@ -106,26 +113,39 @@ impl MailKind {
             Self::Started => "started",
             Self::Ready => "ready",
             Self::Reply => "reply",
+            Self::Stage => "stage",
         }
     }
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Received, Self::Started, Self::Ready, Self::Reply]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            Self::Received,
+            Self::Started,
+            Self::Ready,
+            Self::Reply,
+            Self::Stage,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 
     /// The message an event sends the customer, if any: the one rule, which every backend
     /// applies to the events it writes ([`NewEvent::mail`]). A message is e-mailed only when
     /// staff wrote it for the customer: never an internal note, never the customer's own.
+    /// Entering a stage that tells the customer e-mails its name; a status step that enters
+    /// one at the same time sends only that e-mail (one letter, the more precise).
     pub fn of(
         kind: EventKind,
         to_status: Option<TicketStatus>,
         visibility: Option<Audience>,
         by_staff: bool,
+        changes: &[FieldChange],
     ) -> Option<Self> {
+        let notifying = crate::stage::enters_notifying(changes);
         match (kind, to_status) {
+            (EventKind::StageChanged, _) => notifying.then_some(Self::Stage),
+            (EventKind::StatusChanged, _) if notifying => None,
             (EventKind::Submitted, _) => Some(Self::Received),
             (EventKind::StatusChanged, Some(TicketStatus::InProgress)) => Some(Self::Started),
             (EventKind::StatusChanged, Some(TicketStatus::Done)) => Some(Self::Ready),
@@ -378,6 +398,7 @@ impl NewEvent {
             self.to_status(),
             self.visibility(),
             self.actor_id().is_some(),
+            self.changes(),
         )
     }
 }
@@ -402,7 +423,13 @@ pub fn targets<'a>(
             });
         }
     }
-    if let Some(kind) = MailKind::of(e.kind, e.to_status, e.visibility, e.actor_id.is_some()) {
+    if let Some(kind) = MailKind::of(
+        e.kind,
+        e.to_status,
+        e.visibility,
+        e.actor_id.is_some(),
+        &e.changes,
+    ) {
         out.push(Target::Mail(kind));
     }
     out

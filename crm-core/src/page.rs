@@ -246,6 +246,8 @@ pub struct TicketFilter {
     pub q: Option<CounterSearch>,
     /// Only tickets whose customer waits for an answer.
     pub awaiting_reply: bool,
+    /// Only tickets in this stage.
+    pub stage_id: Option<crate::ids::StageId>,
 }
 
 impl TicketFilter {
@@ -263,6 +265,7 @@ impl TicketFilter {
             || self.overdue_at.is_some()
             || self.q.is_some()
             || self.awaiting_reply
+            || self.stage_id.is_some()
     }
 
     /// Whether `t` passes every filter but scope (which the store applies) and `q` (whose
@@ -287,6 +290,9 @@ impl TicketFilter {
             })
             && self.overdue_at.is_none_or(|now| t.is_overdue(now))
             && (!self.awaiting_reply || t.awaiting_reply)
+            && self
+                .stage_id
+                .is_none_or(|s| t.stage.as_ref().map(|x| x.id) == Some(s))
             && self.q.as_ref().is_none_or(|q| q.matches(t))
     }
 }

@@ -100,6 +100,8 @@ pub enum Permission {
     ManageClients,
     /// Removing a file from a ticket (the shop's evidence: not for the worker to discard).
     RemoveAttachments,
+    /// Adding, renaming, reordering and removing the stages of the workflow.
+    ManageStages,
 }
 
 impl Permission {
@@ -117,7 +119,8 @@ impl Permission {
             | Self::SetOthersAvailability
             | Self::ManageWebhooks
             | Self::ManageClients
-            | Self::RemoveAttachments => &[Role::Admin],
+            | Self::RemoveAttachments
+            | Self::ManageStages => &[Role::Admin],
         }
     }
 
@@ -136,6 +139,7 @@ impl Permission {
             Self::ManageWebhooks => "Only admins can manage webhooks.",
             Self::ManageClients => "Only admins can list and correct customers.",
             Self::RemoveAttachments => "Only admins can remove files.",
+            Self::ManageStages => "Only admins can change the stages.",
         }
     }
 }

@@ -3,7 +3,16 @@
 //! a stage only says more about where a ticket stands, so every rule here is about keeping the
 //! two consistent: a ticket's stage always belongs to the status it has.
 
-use crate::{ids::StageId, status::TicketStatus};
+use crate::{
+    error::StoreError,
+    history::FieldChange,
+    ids::{StageId, TicketId, UserId},
+    status::TicketStatus,
+    store::ExpectedState,
+    ticket::Ticket,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The longest stage name, in characters.
@@ -24,7 +33,9 @@ pub const DEFAULT_STAGES: &[(TicketStatus, &str, bool)] = &[
     (TicketStatus::Done, "Collected", false),
 ];
 
-/// A stage name as checked: trimmed, 1 to [`MAX_NAME`] characters, no control characters.
+/// A stage name as checked: no forbidden control character
+/// ([`crate::input::is_forbidden_control`]), trimmed, 1 to [`MAX_NAME`] characters, one line
+/// (no tab or line break inside).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct StageName(String);
@@ -32,6 +43,7 @@ pub struct StageName(String);
 impl StageName {
     /// Checks a name; the error is a sentence for the `name` field.
     pub fn parse(raw: &str) -> Result<Self, String> {
+        crate::input::reject_controls(raw, "Stage name")?;
         let name = raw.trim();
         if name.is_empty() {
             return Err("Give the stage a name.".into());
@@ -39,11 +51,16 @@ impl StageName {
         if name.chars().count() > MAX_NAME {
             return Err(format!("A stage name is at most {MAX_NAME} characters."));
         }
-        if name.chars().any(char::is_control) {
+        if name.chars().any(is_line_break) {
             return Err("A stage name is one line of text.".into());
         }
         Ok(Self(name.to_owned()))
     }
+}
+
+/// The characters a stage name may not hold inside: tabs and line breaks.
+pub fn is_line_break(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
 }
 
 impl AsRef<str> for StageName {
@@ -65,6 +82,188 @@ pub struct Stage {
     pub notify_customer: bool,
     /// Its place among its status's stages, from 0.
     pub position: u32,
+}
+
+impl Stage {
+    /// The stage as a ticket names it.
+    pub fn to_ref(&self) -> StageRef {
+        StageRef {
+            id: self.id,
+            name: self.name.as_ref().to_owned(),
+        }
+    }
+}
+
+/// A ticket's stage as the ticket shows it: enough to draw a chip and to link to the filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageRef {
+    /// The stage.
+    pub id: StageId,
+    /// Its name now.
+    pub name: String,
+}
+
+/// A stage to add at the end of its status's stages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStage {
+    /// The status it belongs to.
+    pub status: TicketStatus,
+    /// Its name.
+    pub name: StageName,
+    /// Whether entering it e-mails the customer.
+    pub notify_customer: bool,
+}
+
+/// What a stage edit sets; `None` keeps the field. A new position moves the stage among its
+/// status's stages (the others close up), clamped to the last place.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagePatch {
+    /// A new name.
+    pub name: Option<StageName>,
+    /// A new notify flag.
+    pub notify_customer: Option<bool>,
+    /// A new place, from 0.
+    pub position: Option<u32>,
+}
+
+/// A move within the ticket's status, compare-and-set on the state it was decided against
+/// (status, worker and the stage it leaves), like a status change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageChange {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The status and worker read.
+    pub expected: ExpectedState,
+    /// The stage read (the event's `from`).
+    pub from: Option<StageRef>,
+    /// The stage it enters, or none.
+    pub to: Option<Stage>,
+    /// Who moves it.
+    pub actor: UserId,
+    /// When; becomes `updated_at`.
+    pub at: DateTime<Utc>,
+}
+
+/// The running figures of one stage, as a store keeps them: tickets in it now, and the
+/// visits that ended with their summed length (a ticket that left it, by a stage or status
+/// change or a release).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StageFigures {
+    /// The stage.
+    pub stage_id: StageId,
+    /// Tickets in it now.
+    pub tickets: u64,
+    /// Finished stays in it.
+    pub visits: u64,
+    /// Their summed length, in microseconds.
+    pub micros_sum: i128,
+}
+
+/// One stage's line of the statistics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StageStats {
+    /// The stage.
+    pub id: StageId,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: TicketStatus,
+    /// Tickets in it now.
+    pub tickets: u64,
+    /// Mean length of a finished stay in it, in seconds; `None` before the first one ends.
+    pub avg_seconds: Option<f64>,
+}
+
+/// Statistics with the per-stage lines, in the order of the stages.
+pub fn stage_stats(stages: &[Stage], figures: &[StageFigures]) -> Vec<StageStats> {
+    stages
+        .iter()
+        .map(|s| {
+            let f = figures.iter().filter(|f| f.stage_id == s.id).fold(
+                StageFigures {
+                    stage_id: s.id,
+                    tickets: 0,
+                    visits: 0,
+                    micros_sum: 0,
+                },
+                |a, f| StageFigures {
+                    stage_id: s.id,
+                    tickets: a.tickets + f.tickets,
+                    visits: a.visits + f.visits,
+                    micros_sum: a.micros_sum + f.micros_sum,
+                },
+            );
+            StageStats {
+                id: s.id,
+                name: s.name.as_ref().to_owned(),
+                status: s.status,
+                tickets: f.tickets,
+                avg_seconds: (f.visits > 0).then(|| f.micros_sum as f64 / f.visits as f64 / 1e6),
+            }
+        })
+        .collect()
+}
+
+/// The field name a stage move is recorded under in an event's changes.
+pub const FIELD: &str = "stage";
+
+/// How an event records a move from `from` to `to`: the names as they were, and whether
+/// entering `to` e-mailed the customer (the e-mail rule reads it from the event).
+pub fn change(from: Option<&StageRef>, to: Option<&Stage>) -> FieldChange {
+    FieldChange {
+        field: FIELD.into(),
+        from: from.map_or(
+            serde_json::Value::Null,
+            |f| serde_json::json!({ "id": f.id.0, "name": f.name }),
+        ),
+        to: to.map_or(serde_json::Value::Null, |t| {
+            serde_json::json!({
+                "id": t.id.0,
+                "name": t.name.as_ref(),
+                "notify_customer": t.notify_customer,
+            })
+        }),
+    }
+}
+
+/// Whether these changes enter a stage that e-mails the customer.
+pub fn enters_notifying(changes: &[FieldChange]) -> bool {
+    changes.iter().any(|c| {
+        c.field == FIELD
+            && c.to
+                .get("notify_customer")
+                .and_then(serde_json::Value::as_bool)
+                == Some(true)
+    })
+}
+
+/// The stages, admin-managed, and the moves of tickets between them. Stages are seeded
+/// ([`DEFAULT_STAGES`]) when a store is created, never again.
+#[async_trait]
+pub trait StageStore: Send + Sync + 'static {
+    /// Every stage, by status (`new`, `in_progress`, `done`) and position.
+    async fn list_stages(&self) -> Result<Vec<Stage>, StoreError>;
+
+    /// Adds a stage after the last of its status.
+    async fn create_stage(&self, new: NewStage) -> Result<Stage, StoreError>;
+
+    /// Edits a stage ([`StoreError::NotFound`] when there is none); a move shifts the others
+    /// of its status in the same step.
+    async fn update_stage(&self, id: StageId, patch: StagePatch) -> Result<Stage, StoreError>;
+
+    /// Removes a stage no ticket is in: [`StoreError::StageInUse`] otherwise, settled by the
+    /// store against a ticket entering it at the same moment.
+    async fn delete_stage(&self, id: StageId) -> Result<(), StoreError>;
+
+    /// Moves a ticket to another stage of its status (or none), compare-and-set on
+    /// [`StageChange::expected`] and [`StageChange::from`], with its `stage_changed` event.
+    /// [`StoreError::Stale`] when the ticket moved on, [`StoreError::UnknownStage`] when the
+    /// stage was removed meanwhile.
+    async fn set_stage(&self, change: StageChange) -> Result<Ticket, StoreError>;
+
+    /// The stage figures of one worker's tickets, or of all; a stage without any may be
+    /// missing.
+    async fn stage_figures(&self, worker: Option<UserId>) -> Result<Vec<StageFigures>, StoreError>;
 }
 
 /// Why a stage cannot be where it is asked to be.

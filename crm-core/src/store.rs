@@ -44,6 +44,45 @@ pub struct Transition {
     pub actor: UserId,
     /// When; becomes `updated_at` and the step's timestamp.
     pub at: DateTime<Utc>,
+    /// The stage read, compared and set too (the `stage_changed` event's `from`).
+    pub from_stage: Option<crate::stage::StageRef>,
+    /// The stage the ticket enters with the step, or none (a step without a stage clears
+    /// it); it belongs to [`Transition::next`] ([`crate::stage::fits`]).
+    pub to_stage: Option<crate::stage::Stage>,
+}
+
+impl Transition {
+    /// Whether the step moves the ticket's stage too.
+    pub fn moves_stage(&self) -> bool {
+        self.from_stage.as_ref().map(|s| s.id) != self.to_stage.as_ref().map(|s| s.id)
+    }
+
+    /// The events the step writes, in order: its `status_changed`, and its `stage_changed`
+    /// when the stage moves. Both backends write exactly these (the memory store as they are,
+    /// PostgreSQL by binding their fields), so they write the same trail.
+    pub fn events(&self) -> Vec<NewEvent> {
+        let stage = self
+            .moves_stage()
+            .then(|| crate::stage::change(self.from_stage.as_ref(), self.to_stage.as_ref()));
+        let mut out = vec![NewEvent::status_changed(
+            self.at,
+            self.actor,
+            self.expected.status,
+            self.next,
+            self.expected.worker_id,
+            stage.clone(),
+        )];
+        if let Some(stage) = stage {
+            out.push(NewEvent::stage_changed(
+                self.at,
+                self.actor,
+                self.next,
+                self.expected.worker_id,
+                stage,
+            ));
+        }
+        out
+    }
 }
 
 /// An account as stored, with whether it is still active.
@@ -375,6 +414,7 @@ pub trait Store:
     + crate::client::ClientStore
     + crate::message::MessageStore
     + crate::attachment::AttachmentStore
+    + crate::stage::StageStore
     + UserStore
     + LoginThrottle
     + EventLog
@@ -389,6 +429,7 @@ impl<
         + crate::client::ClientStore
         + crate::message::MessageStore
         + crate::attachment::AttachmentStore
+        + crate::stage::StageStore
         + UserStore
         + LoginThrottle
         + EventLog
@@ -417,6 +458,16 @@ mockall::mock! {
         async fn add_message(&self, new: crate::message::NewMessage) -> Result<crate::message::Message, StoreError>;
         async fn list_messages(&self, reader: &crate::message::MessageReader, page: PageRequest) -> Result<Page<crate::message::Message>, StoreError>;
         async fn get_message(&self, id: i64) -> Result<crate::message::Message, StoreError>;
+    }
+
+    #[async_trait]
+    impl crate::stage::StageStore for Store {
+        async fn list_stages(&self) -> Result<Vec<crate::stage::Stage>, StoreError>;
+        async fn create_stage(&self, new: crate::stage::NewStage) -> Result<crate::stage::Stage, StoreError>;
+        async fn update_stage(&self, id: crate::ids::StageId, patch: crate::stage::StagePatch) -> Result<crate::stage::Stage, StoreError>;
+        async fn delete_stage(&self, id: crate::ids::StageId) -> Result<(), StoreError>;
+        async fn set_stage(&self, change: crate::stage::StageChange) -> Result<Ticket, StoreError>;
+        async fn stage_figures(&self, worker: Option<UserId>) -> Result<Vec<crate::stage::StageFigures>, StoreError>;
     }
 
     #[async_trait]
@@ -500,16 +551,4 @@ mockall::mock! {
         async fn ping(&self) -> Result<(), StoreError>;
         fn pool_status(&self) -> Option<PoolStatus>;
     }
-}
-
-/// Builds the event a transition records. Both backends write exactly this event (the memory
-/// store as it is, PostgreSQL by binding its fields), so they write the same trail.
-pub fn transition_event(change: &Transition) -> NewEvent {
-    NewEvent::status_changed(
-        change.at,
-        change.actor,
-        change.expected.status,
-        change.next,
-        change.expected.worker_id,
-    )
 }

@@ -70,6 +70,8 @@ pub struct Ticket {
     pub priority: Priority,
     /// When it was promised to the customer.
     pub due_at: Option<DateTime<Utc>>,
+    /// Where it stands within its status ("Waiting for parts"), if staff said.
+    pub stage: Option<crate::stage::StageRef>,
     /// Whether the newest customer-visible message is the customer's: someone owes them an
     /// answer.
     pub awaiting_reply: bool,
@@ -125,6 +127,8 @@ pub struct TicketProgress {
     /// How many files the customer may download (internal files never count), so the
     /// tracking page knows when to fetch them again.
     pub files: u64,
+    /// The name of its stage, if it has one.
+    pub stage: Option<String>,
 }
 
 /// A customer's request after validation, before it has an id.
@@ -308,6 +312,15 @@ impl TicketProgress {
             (EventKind::StatusChanged, Some(TicketStatus::Done)) => p.done_at = Some(event.at),
             // A released ticket starts over.
             (EventKind::Released, _) => p.in_progress_at = None,
+            (EventKind::StageChanged, _) => {
+                p.stage = event
+                    .changes
+                    .iter()
+                    .find(|c| c.field == crate::stage::FIELD)
+                    .and_then(|c| c.to.get("name"))
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned);
+            }
             (EventKind::MessageAdded, _) if event.is_public() => p.messages += 1,
             (EventKind::AttachmentAdded, _) if event.is_public() => p.files += 1,
             (EventKind::AttachmentRemoved, _) if event.is_public() => {
@@ -418,6 +431,7 @@ mod tests {
             due_at: None,
             messages: 0,
             files: 0,
+            stage: None,
         };
         let assigned = new.after(&event(
             1,
@@ -485,6 +499,7 @@ mod tests {
             due_at: None,
             messages: 0,
             files: 0,
+            stage: None,
         };
         let message = |audience, actor| {
             NewEvent::message_added(t0, actor, audience, 1, TicketStatus::New, None).into_event(

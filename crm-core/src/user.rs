@@ -107,6 +107,8 @@ pub struct Stats {
     pub done: u64,
     /// Mean of `done_at - created_at` over done tickets, in seconds; `None` when none is done.
     pub avg_resolution_seconds: Option<f64>,
+    /// Per stage, in the stages' order: tickets in it now and the mean stay.
+    pub stages: Vec<crate::stage::StageStats>,
 }
 
 /// The raw sums a store keeps or computes; [`Stats`] is derived from them in one place.
@@ -133,6 +135,7 @@ impl StatCounts {
             done: self.done,
             avg_resolution_seconds: (self.done > 0)
                 .then(|| self.resolution_micros_sum as f64 / self.done as f64 / 1e6),
+            stages: Vec::new(),
         }
     }
 }

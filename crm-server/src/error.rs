@@ -209,7 +209,8 @@ impl From<CoreError> for ApiError {
             | CoreError::CannotResetSelf
             | CoreError::LastAdmin
             | CoreError::DeliveryPending
-            | CoreError::TooManyAttachments { .. } => Self::Conflict(body),
+            | CoreError::TooManyAttachments { .. }
+            | CoreError::StageInUse => Self::Conflict(body),
             CoreError::FileTooLarge { .. } => Self::PayloadTooLarge(body),
             CoreError::UnsupportedFile => Self::UnsupportedMediaType(body),
             CoreError::TooManyUploads => Self::TooManyRequests(body, "3600".into()),

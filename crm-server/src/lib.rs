@@ -58,6 +58,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             ClientsApi(state.clone()),
             api::messages::MessagesApi(state.clone()),
             api::attachments::AttachmentsApi(state.clone()),
+            api::stages::StagesApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",

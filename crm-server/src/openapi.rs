@@ -48,6 +48,23 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         "/tickets/{id}/status",
         &[401, 404, 409, 413, 422, 500, 503],
     ),
+    ("get", "/settings/stages", &[401, 500, 503]),
+    ("post", "/settings/stages", &[401, 403, 413, 422, 500, 503]),
+    (
+        "patch",
+        "/settings/stages/{id}",
+        &[401, 403, 404, 413, 422, 500, 503],
+    ),
+    (
+        "delete",
+        "/settings/stages/{id}",
+        &[401, 403, 404, 409, 500, 503],
+    ),
+    (
+        "post",
+        "/tickets/{id}/stage",
+        &[401, 404, 413, 422, 500, 503],
+    ),
     ("get", "/users", &[401, 403, 422, 500, 503]),
     ("post", "/users", &[401, 403, 409, 413, 422, 500, 503]),
     ("delete", "/users/{id}", &[401, 403, 404, 409, 500, 503]),
@@ -387,6 +404,17 @@ pub mod limits {
     /// Forbidden control characters, as a character-class body.
     const CONTROL: &str = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f";
 
+    /// A stage name ([`crm_core::StageName`]): one line of 1 to 64 characters after trimming.
+    pub fn stage_name() -> Value {
+        let edge = format!("[^{SPACE}{CONTROL}]");
+        let inner = format!("[^{CONTROL}\\t\\n\\r\\u0085\\u2028\\u2029]");
+        let pattern = format!(
+            "^[{SPACE}]*{edge}(?:{inner}{{0,{}}}{edge})?[{SPACE}]*$",
+            crm_core::stage::MAX_NAME - 2
+        );
+        json!({ "pattern": pattern })
+    }
+
     /// Text of 1 to `max` characters after trimming, without control characters.
     pub fn trimmed_text(max: usize) -> Value {
         let edge = format!("[^{SPACE}{CONTROL}]");
@@ -568,6 +596,15 @@ pub mod limits {
                 trimmed_text(crm_core::input::MessageBody::MAX_CHARS),
             ),
             ("PasswordResetRequest", "new_password", password()),
+            ("CreateStageRequest", "name", stage_name()),
+            ("EditStageRequest", "name", stage_name()),
+            (
+                "EditStageRequest",
+                "position",
+                json!({ "minimum": 0, "maximum": 999 }),
+            ),
+            ("StageRequest", "stage_id", json!({ "minimum": 1 })),
+            ("StatusRequest", "stage_id", json!({ "minimum": 1 })),
         ]
     }
 
@@ -576,7 +613,9 @@ pub mod limits {
         Some(match (place, name) {
             ("query", "page") => json!({ "minimum": 1, "maximum": u32::MAX }),
             ("query", "size") => json!({ "minimum": 1, "maximum": PageRequest::MAX_SIZE }),
-            ("query", "worker_id" | "client_id") | ("path", "id") => json!({ "minimum": 1 }),
+            ("query", "worker_id" | "client_id" | "stage_id") | ("path", "id") => {
+                json!({ "minimum": 1 })
+            }
             ("query", "cursor") => json!({ "pattern": "^[0-9A-Fa-f]{1,16}\\.[0-9A-Fa-f]{1,16}$" }),
             ("query", "search" | "q" | "serial") => json!({
                 "maxLength": SearchTerm::MAX_CHARS,

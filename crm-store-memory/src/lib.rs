@@ -23,6 +23,7 @@ mod messages;
 mod outbox;
 mod rows;
 mod search;
+mod stages;
 mod throttle;
 mod tickets;
 mod users;
@@ -122,6 +123,8 @@ struct Inner {
     messages: Vec<messages::MessageRow>,
     /// Every file ever added; a file's id is its row plus one, a removed one an empty slot.
     files: Vec<Option<attachments::FileRow>>,
+    /// The stages and their running figures.
+    stages: stages::Stages,
 }
 
 #[async_trait]

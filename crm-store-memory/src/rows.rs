@@ -77,6 +77,9 @@ pub(crate) struct Row {
     pub(crate) awaiting_reply: bool,
     /// Its files (rows of the file table) still present, oldest first.
     pub(crate) files: Vec<u32>,
+    /// Its stage, and since when.
+    pub(crate) stage: Option<crm_core::StageId>,
+    pub(crate) stage_at: Option<DateTime<Utc>>,
 }
 
 impl Row {
@@ -108,6 +111,8 @@ impl Row {
             messages: Vec::new(),
             awaiting_reply: false,
             files: Vec::new(),
+            stage: None,
+            stage_at: None,
         }
     }
 

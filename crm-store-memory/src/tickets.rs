@@ -11,7 +11,6 @@ use crm_core::{
     Change, Client, ClientId, Cursor, DedupKey, Event, EventId, NewEvent, NewTicket, Page, Role,
     StatCounts, StoreError, Ticket, TicketId, TicketProgress, TicketQuery, TicketSort,
     TicketStatus, TicketStore, TrackingCode, Transition, UserId, Visibility,
-    store::transition_event,
 };
 use std::{
     hash::BuildHasher,
@@ -71,6 +70,7 @@ impl Inner {
             priority: r.priority,
             due_at: r.due_at,
             awaiting_reply: r.awaiting_reply,
+            stage: r.stage.and_then(|s| self.stages.reference(s)),
         }
     }
 
@@ -126,10 +126,18 @@ impl Inner {
     /// drops its duplicate key once it is no longer open.
     pub(crate) fn update_row(&mut self, row: u32, change: impl FnOnce(&mut Row)) {
         let before = self.filing(row);
+        let r = &self.tickets[row as usize];
+        let (stage_before, stage_at) = (r.stage, r.stage_at);
         self.indexes.unfile(before);
         change(&mut self.tickets[row as usize]);
         let after = self.filing(row);
         self.indexes.file(after);
+        let r = &self.tickets[row as usize];
+        self.stages.refile(
+            (before.worker, stage_before, stage_at),
+            (after.worker, r.stage),
+            r.updated_at,
+        );
         if before.status.is_open() && !after.status.is_open() {
             let hash = self.hasher.hash_one(self.dedup_key(row));
             if let Ok(entry) = self.open_by_key.find_entry(hash, |&r| r == row) {
@@ -455,6 +463,7 @@ impl TicketStore for MemoryStore {
             priority: s.priority,
             due_at: s.due_at,
             awaiting_reply: false,
+            stage: None,
         })
     }
 
@@ -500,9 +509,17 @@ impl TicketStore for MemoryStore {
             .filter(|&r| (r as usize) < g.tickets.len())
             .ok_or(StoreError::NotFound)?;
         let r = &g.tickets[row as usize];
-        if r.status != change.expected.status || r.worker != change.expected.worker_id {
+        if r.status != change.expected.status
+            || r.worker != change.expected.worker_id
+            || r.stage != change.from_stage.as_ref().map(|s| s.id)
+        {
             return Err(StoreError::Stale);
         }
+        let to = change.to_stage.as_ref().map(|s| s.id);
+        if to.is_some_and(|s| !g.stages.exists(s)) {
+            return Err(StoreError::UnknownStage);
+        }
+        let moves = change.moves_stage();
         g.update_row(row, |r| {
             r.status = change.next;
             r.updated_at = change.at;
@@ -511,8 +528,14 @@ impl TicketStore for MemoryStore {
                 TicketStatus::Done => r.done_at = Some(change.at),
                 TicketStatus::New => {}
             }
+            if moves {
+                r.stage = to;
+                r.stage_at = to.map(|_| change.at);
+            }
         });
-        g.push_event(row, transition_event(&change));
+        for e in change.events() {
+            g.push_event(row, e);
+        }
         self.changed(Change::Events);
         Ok(g.ticket(row))
     }
@@ -601,6 +624,7 @@ impl TicketStore for MemoryStore {
                 .filter(|&&m| g.message_audience(m) == crm_core::Audience::Customer)
                 .count() as u64,
             files: g.public_files(row),
+            stage: r.stage.and_then(|s| g.stages.reference(s)).map(|s| s.name),
         })
     }
 

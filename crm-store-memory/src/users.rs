@@ -237,14 +237,29 @@ impl UserStore for MemoryStore {
         let open = g.indexes.open_rows(id);
         for &t in &open {
             let from = g.tickets[t as usize].status;
+            // A stage belongs to a status: back to `new`, the ticket leaves its stage.
+            let left = (from != TicketStatus::New)
+                .then(|| g.ticket(t).stage)
+                .flatten();
             g.update_row(t, |r| {
                 r.status = TicketStatus::New;
                 r.worker = None;
                 r.assigned_at = None;
                 r.in_progress_at = None;
                 r.updated_at = at;
+                if left.is_some() {
+                    r.stage = None;
+                    r.stage_at = None;
+                }
             });
             g.push_event(t, NewEvent::released(at, actor, id, from));
+            if let Some(left) = left {
+                let change = crm_core::stage::change(Some(&left), None);
+                g.push_event(
+                    t,
+                    NewEvent::stage_changed(at, actor, TicketStatus::New, None, change),
+                );
+            }
         }
         drop(g);
         if !open.is_empty() {

@@ -45,6 +45,9 @@ pub(crate) fn map_err(target: &str, e: sqlx::Error) -> StoreError {
             Some("tickets_open_dedup_key") => StoreError::DuplicateTicket,
             Some("users_active_username_key") => StoreError::UsernameTaken,
             Some("clients_email_key_key") => StoreError::EmailTaken,
+            // A ticket pointing at a stage that is gone (or, on a stage's removal, the
+            // tickets still in it: `delete_stage` says so).
+            Some("tickets_stage_fkey") => StoreError::UnknownStage,
             // The database is away, restarting, refusing us, over its time limit, or lost a
             // transaction to a deadlock or serialisation conflict: all pass, so all are
             // "try again" (503), never an internal error. Classes: 08 connection, 28 and 3D

@@ -43,6 +43,7 @@ mod pool;
 mod record;
 pub mod refold;
 mod rows;
+mod stages;
 mod throttle;
 mod tickets;
 mod users;

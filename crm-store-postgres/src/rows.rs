@@ -13,6 +13,7 @@ use sqlx::FromRow;
 pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status, t.viewed, \
     t.worker_id, t.created_at, t.updated_at, t.assigned_at, t.in_progress_at, t.done_at, \
     t.requester_ip, t.requester_ua, t.tracking_code, t.device, t.priority, t.due_at, t.awaiting_reply, \
+    t.stage_id, (SELECT s.name FROM stages s WHERE s.id = t.stage_id) AS stage_name, \
     c.id AS client_id, c.name AS client_name, c.email AS client_email, c.phone AS client_phone, \
     c.created_at AS client_created_at";
 
@@ -72,6 +73,10 @@ pub(crate) struct TicketRow {
     due_at: Option<DateTime<Utc>>,
     #[serde(default)]
     awaiting_reply: bool,
+    #[serde(default)]
+    stage_id: Option<i64>,
+    #[serde(default)]
+    stage_name: Option<String>,
 }
 
 fn normal() -> String {
@@ -117,6 +122,13 @@ impl TryFrom<TicketRow> for Ticket {
             priority: priority(&r.priority)?,
             due_at: r.due_at,
             awaiting_reply: r.awaiting_reply,
+            stage: r
+                .stage_id
+                .zip(r.stage_name)
+                .map(|(id, name)| crm_core::StageRef {
+                    id: crm_core::StageId(id),
+                    name,
+                }),
         })
     }
 }
@@ -212,6 +224,7 @@ pub(crate) struct ProgressRow {
     due_at: Option<DateTime<Utc>>,
     messages: i64,
     files: i64,
+    stage: Option<String>,
 }
 
 impl TryFrom<ProgressRow> for TicketProgress {
@@ -228,6 +241,7 @@ impl TryFrom<ProgressRow> for TicketProgress {
             due_at: r.due_at,
             messages: u64::try_from(r.messages).unwrap_or(0),
             files: u64::try_from(r.files).unwrap_or(0),
+            stage: r.stage,
         })
     }
 }

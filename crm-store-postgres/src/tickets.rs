@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crm_core::{
     Client, Event, NewEvent, NewTicket, Page, Role, Scope, StatCounts, StoreError, Ticket,
     TicketId, TicketProgress, TicketQuery, TicketSort, TicketStatus, TicketStore, TrackingCode,
-    Transition, UserId, Visibility, input::fold_case, store::transition_event,
+    Transition, UserId, Visibility, input::fold_case,
 };
 use sqlx::{Postgres, QueryBuilder};
 
@@ -65,7 +65,7 @@ impl PgStore {
     /// Runs a compare-and-set change of ticket `id`: `q` updates it into the CTE `t` and
     /// writes its events. The ticket after the change; `Stale` when nothing matched because
     /// it is no longer in the expected state (`NotFound` when it is gone).
-    async fn compare_and_set(
+    pub(crate) async fn compare_and_set(
         &self,
         mut q: QueryBuilder<'_, Postgres>,
         id: TicketId,
@@ -285,6 +285,9 @@ fn push_filters(
     if f.awaiting_reply {
         q.push(" AND t.awaiting_reply");
     }
+    if let Some(s) = f.stage_id {
+        q.push(" AND t.stage_id = ").push_bind(s.0);
+    }
     if let Some(now) = f.overdue_at {
         q.push(" AND t.status <> ")
             .push_bind(TicketStatus::Done.as_str())
@@ -453,6 +456,7 @@ impl TicketStore for PgStore {
             priority: s.priority,
             due_at: s.due_at,
             awaiting_reply: false,
+            stage: None,
         })
     }
 
@@ -558,13 +562,26 @@ impl TicketStore for PgStore {
             }
             TicketStatus::New => {}
         }
+        if change.moves_stage() {
+            let to = change.to_stage.as_ref().map(|s| s.id.0);
+            q.push(", stage_id = ")
+                .push_bind(to)
+                .push(", stage_at = ")
+                .push_bind(to.map(|_| change.at));
+        }
         q.push(" WHERE id = ").push_bind(change.ticket_id.0);
         q.push(" AND status = ")
             .push_bind(change.expected.status.as_str());
         q.push(" AND worker_id IS NOT DISTINCT FROM ")
             .push_bind(change.expected.worker_id.map(UserId::get));
+        q.push(" AND stage_id IS NOT DISTINCT FROM ")
+            .push_bind(change.from_stage.as_ref().map(|s| s.id.0));
         q.push(" RETURNING *)");
-        Events::one(Some(change.ticket_id), &transition_event(&change)).push_ctes(&mut q, "t");
+        let mut events = Events::default();
+        for e in change.events() {
+            events.push(Some(change.ticket_id), &e);
+        }
+        events.push_ctes(&mut q, "t");
         self.compare_and_set(q, change.ticket_id).await
     }
 
@@ -731,7 +748,8 @@ impl TicketStore for PgStore {
                     (SELECT count(*) FROM ticket_messages m WHERE m.ticket_id = t.id \
                        AND m.visibility = 'customer') AS messages, \
                     (SELECT count(*) FROM ticket_attachments a WHERE a.ticket_id = t.id \
-                       AND a.visibility = 'customer') AS files \
+                       AND a.visibility = 'customer') AS files, \
+                    (SELECT s.name FROM stages s WHERE s.id = t.stage_id) AS stage \
              FROM tickets t WHERE tracking_code = $1",
         )
         .bind(code.as_str())

@@ -345,9 +345,10 @@ impl PgStore {
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         // Lock them in id order, so a concurrent change waits or is waited for.
-        let open: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, status FROM tickets WHERE worker_id = $1 AND status <> $2 \
-             ORDER BY id FOR UPDATE",
+        let open: Vec<(i64, String, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT t.id, t.status, t.stage_id, s.name FROM tickets t \
+             LEFT JOIN stages s ON s.id = t.stage_id \
+             WHERE t.worker_id = $1 AND t.status <> $2 ORDER BY t.id FOR UPDATE OF t",
         )
         .bind(worker.0)
         .bind(TicketStatus::Done.as_str())
@@ -359,15 +360,35 @@ impl PgStore {
         }
         let mut events = Events::default();
         let mut ids = Vec::with_capacity(open.len());
-        for (ticket, from) in &open {
+        for (ticket, from, stage, name) in &open {
             ids.push(*ticket);
+            let from = crate::rows::status(from)?;
             events.push(
                 Some(TicketId(*ticket)),
-                &NewEvent::released(at, actor, worker, crate::rows::status(from)?),
+                &NewEvent::released(at, actor, worker, from),
             );
+            // A stage belongs to a status: back to `new`, the ticket leaves its stage.
+            if let (Some(id), Some(name)) = (stage, name) {
+                if from != TicketStatus::New {
+                    let left = crm_core::StageRef {
+                        id: crm_core::StageId(*id),
+                        name: name.clone(),
+                    };
+                    let change = crm_core::stage::change(Some(&left), None);
+                    events.push(
+                        Some(TicketId(*ticket)),
+                        &NewEvent::stage_changed(at, actor, TicketStatus::New, None, change),
+                    );
+                }
+            }
         }
         let mut q = QueryBuilder::<Postgres>::new("WITH t AS (UPDATE tickets SET status = ");
         q.push_bind(TicketStatus::New.as_str())
+            .push(", stage_id = CASE WHEN status = ")
+            .push_bind(TicketStatus::New.as_str())
+            .push(" THEN stage_id END, stage_at = CASE WHEN status = ")
+            .push_bind(TicketStatus::New.as_str())
+            .push(" THEN stage_at END")
             .push(", worker_id = NULL, assigned_at = NULL, in_progress_at = NULL, updated_at = ")
             .push_bind(at)
             .push(" WHERE id = ANY(")

@@ -13,12 +13,14 @@ mod clients;
 mod live;
 mod messages;
 mod notify;
+mod stages;
 mod tickets;
 mod users;
 
 pub use attachments::{Download, FileSettings, StoredFile, UploadSlot, Uploader};
 pub use clients::ListClients;
 pub use messages::ListMessages;
+pub use stages::EditStage;
 
 #[cfg(test)]
 mod tests;
@@ -104,6 +106,8 @@ pub struct ListTickets {
     pub q: Option<String>,
     /// Only tickets whose customer waits for an answer.
     pub awaiting_reply: bool,
+    /// Only tickets in this stage.
+    pub stage_id: Option<crate::ids::StageId>,
 }
 
 /// A user list request as received, before validation.

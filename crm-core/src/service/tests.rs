@@ -46,6 +46,7 @@ fn ticket(status: TicketStatus, worker: Option<UserId>) -> Ticket {
         priority: crate::device::Priority::Normal,
         due_at: None,
         awaiting_reply: false,
+        stage: None,
     }
 }
 

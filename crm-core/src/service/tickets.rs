@@ -170,6 +170,12 @@ impl<S: Store> Crm<S> {
                 message: format!("client_id must be 1 or more, not {}.", c.0),
             });
         }
+        if let Some(s) = req.stage_id.filter(|s| s.0 < 1) {
+            errs.0.push(crate::input::FieldError {
+                field: "stage_id".into(),
+                message: format!("stage_id must be 1 or more, not {}.", s.0),
+            });
+        }
         let (Some((page, search)), Some(q), Some(serial)) = (listed, q, serial) else {
             return Err(errs.into());
         };
@@ -197,6 +203,7 @@ impl<S: Store> Crm<S> {
                 overdue_at: req.overdue.then(|| self.clock.now()),
                 q,
                 awaiting_reply: req.awaiting_reply,
+                stage_id: req.stage_id,
             },
             sort: req.sort.unwrap_or_default(),
             page,
@@ -267,12 +274,30 @@ impl<S: Store> Crm<S> {
     /// Moves a ticket along the state machine. Asking for the status it already has returns it
     /// unchanged (a safe retry). Racing changes apply once: the store compares and sets the
     /// state the rules were checked against, and a loser re-reads and decides again.
+    /// The step clears the ticket's stage ([`Crm::change_status_to_stage`] names one).
     pub async fn change_status(
         &self,
         actor: &Actor,
         id: TicketId,
         next: TicketStatus,
     ) -> Result<Ticket, CoreError> {
+        self.change_status_to_stage(actor, id, next, None).await
+    }
+
+    /// [`Crm::change_status`] into `stage` of the new status (`None`: no stage). A stage of
+    /// another status is refused (`validation_error` on `stage_id`) before anything moves.
+    /// Asking for the status the ticket has with a stage moves the stage only.
+    pub async fn change_status_to_stage(
+        &self,
+        actor: &Actor,
+        id: TicketId,
+        next: TicketStatus,
+        stage: Option<crate::ids::StageId>,
+    ) -> Result<Ticket, CoreError> {
+        let stage = match stage {
+            Some(s) => Some(self.stage_for(s, next).await?),
+            None => None,
+        };
         for _ in 0..RACE_ATTEMPTS {
             let ticket = self
                 .store
@@ -280,7 +305,10 @@ impl<S: Store> Crm<S> {
                 .await
                 .map_err(not_found("Ticket"))?;
             if ticket.status == next {
-                return Ok(ticket);
+                return match stage {
+                    Some(s) => self.move_stage(actor, ticket, Some(s)).await,
+                    None => Ok(ticket),
+                };
             }
             if !ticket.status.can_become(next) {
                 return Err(CoreError::InvalidTransition {
@@ -300,6 +328,8 @@ impl<S: Store> Crm<S> {
                 next,
                 actor: actor.id,
                 at: self.clock.now(),
+                from_stage: ticket.stage.clone(),
+                to_stage: stage.clone(),
             };
             match self.store.transition(change).await {
                 Ok(t) => {
@@ -310,6 +340,7 @@ impl<S: Store> Crm<S> {
                     return Ok(t);
                 }
                 Err(StoreError::Stale) => continue,
+                Err(StoreError::UnknownStage) => return Err(super::stages::stage_gone()),
                 Err(e) => return Err(not_found("Ticket")(e)),
             }
         }
@@ -395,11 +426,14 @@ impl<S: Store> Crm<S> {
                 return Err(CoreError::NotFound("Worker"));
             }
         }
-        let counts = self
-            .store
-            .ticket_stats(worker)
-            .await
-            .map_err(CoreError::from_store)?;
-        Ok(counts.into_stats(worker))
+        let counts = self.store.ticket_stats(worker).await;
+        let stages = self.store.list_stages().await;
+        let figures = self.store.stage_figures(worker).await;
+        let mut stats = counts.map_err(CoreError::from_store)?.into_stats(worker);
+        stats.stages = crate::stage::stage_stats(
+            &stages.map_err(CoreError::from_store)?,
+            &figures.map_err(CoreError::from_store)?,
+        );
+        Ok(stats)
     }
 }

@@ -41,7 +41,7 @@ pub struct StreamEventBody {
     /// The ticket.
     pub ticket_id: i64,
     /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited`,
-    /// `message_added`, `attachment_added` or `attachment_removed`.
+    /// `message_added`, `attachment_added`, `attachment_removed` or `stage_changed`.
     pub kind: String,
     /// When.
     pub at: DateTime<Utc>,
@@ -63,6 +63,10 @@ pub struct StreamEventBody {
     pub message_id: Option<i64>,
     /// For `attachment_added` and `attachment_removed`: the file.
     pub attachment_id: Option<i64>,
+    /// For a stage move: the stage left (null for none).
+    pub from_stage: Option<super::dto::StageRefBody>,
+    /// For a stage move: the stage entered (null for none).
+    pub to_stage: Option<super::dto::StageRefBody>,
 }
 
 impl From<&Event> for StreamEventBody {
@@ -78,6 +82,8 @@ impl From<&Event> for StreamEventBody {
             to_status: e.to_status.map(Into::into),
             status: e.status.into(),
             changes: super::dto::changes_of(e),
+            from_stage: super::dto::stage_side(e, |c| &c.from),
+            to_stage: super::dto::stage_side(e, |c| &c.to),
             visibility: e.visibility.map(Into::into),
             message_id: e
                 .item_id

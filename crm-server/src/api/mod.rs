@@ -13,6 +13,7 @@ pub mod health;
 pub mod messages;
 pub mod public;
 pub mod settings;
+pub mod stages;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;

@@ -207,6 +207,8 @@ impl<S: Store> TicketsApi<S> {
         /// Only tickets whose customer waits for an answer (`true`): the newest
         /// customer-visible message is theirs.
         awaiting_reply: Query<Option<bool>>,
+        /// Only tickets in this stage.
+        stage_id: Query<Option<i64>>,
     ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
         let actor = auth.0.actor;
         let req = ListTickets {
@@ -225,6 +227,7 @@ impl<S: Store> TicketsApi<S> {
             overdue: overdue.0.unwrap_or(false),
             q: q.0,
             awaiting_reply: awaiting_reply.0.unwrap_or(false),
+            stage_id: stage_id.0.map(crm_core::StageId),
         };
         Ok(Json(self.0.crm.list_tickets(&actor, req).await?.into()))
     }
@@ -298,7 +301,9 @@ impl<S: Store> TicketsApi<S> {
     /// Change a ticket's status
     ///
     /// `new -> in_progress` (the ticket needs a worker) `-> done`, by its worker or an admin.
-    /// Asking for the current status returns the ticket unchanged.
+    /// Asking for the current status returns the ticket unchanged (with a `stage_id`, moves
+    /// the stage). `stage_id` names a stage of the new status to enter; without it the ticket
+    /// leaves its stage.
     #[oai(path = "/tickets/:id/status", method = "post")]
     async fn status(
         &self,
@@ -310,7 +315,12 @@ impl<S: Store> TicketsApi<S> {
         let t = self
             .0
             .crm
-            .change_status(&actor, TicketId(id.0), body.new_status.into())
+            .change_status_to_stage(
+                &actor,
+                TicketId(id.0),
+                body.new_status.into(),
+                body.stage_id.map(crm_core::StageId),
+            )
             .await?;
         Ok(Json(t.into()))
     }

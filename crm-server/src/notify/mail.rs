@@ -46,6 +46,13 @@ pub fn letter(kind: MailKind, ticket: &Ticket, note: Option<&Note>, base_url: &s
             format!("Your repair #{n} is ready for pickup"),
             format!("Your repair request #{n} ({title}) is done: it is ready for pickup."),
         ),
+        MailKind::Stage => {
+            let stage = ticket.stage.as_ref().map_or("", |s| s.name.as_str());
+            (
+                format!("Your repair #{n}: {stage}"),
+                format!("Your repair request #{n} ({title}) is now at the stage \"{stage}\"."),
+            )
+        }
         MailKind::Reply => (
             format!("A message about your repair request #{n}"),
             format!(
@@ -242,7 +249,21 @@ pub(crate) mod tests {
             priority: crm_core::Priority::Normal,
             due_at: None,
             awaiting_reply: false,
+            stage: None,
         }
+    }
+
+    #[test]
+    fn a_stage_letter_names_the_stage() {
+        let mut t = ticket();
+        t.stage = Some(crm_core::StageRef {
+            id: crm_core::StageId(5),
+            name: "Ready for pickup".into(),
+        });
+        let l = letter(MailKind::Stage, &t, None, "https://shop.example.com/");
+        assert_eq!(l.subject, "Your repair #42: Ready for pickup");
+        assert!(l.lead.contains("\"Ready for pickup\""), "{}", l.lead);
+        assert!(html(&l, &t).contains("&quot;Ready for pickup&quot;"));
     }
 
     #[test]

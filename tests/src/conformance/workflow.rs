@@ -164,6 +164,8 @@ pub async fn transition_lost_to_a_release_is_not_applied<S: Store + Clone>(store
         next: InProgress,
         actor: f.worker.id,
         at: f.clock.now(),
+        from_stage: None,
+        to_stage: None,
     };
     assert!(matches!(
         f.crm.store().transition(stale).await,

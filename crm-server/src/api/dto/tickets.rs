@@ -267,12 +267,16 @@ impl Example for AssignRequest {
 pub struct StatusRequest {
     /// The status to move to.
     pub new_status: Status,
+    /// A stage of the new status to enter with the step; without one the ticket leaves its
+    /// stage.
+    pub stage_id: Option<i64>,
 }
 
 impl Example for StatusRequest {
     fn example() -> Self {
         Self {
             new_status: Status::InProgress,
+            stage_id: Some(1),
         }
     }
 }
@@ -333,6 +337,8 @@ pub struct ProgressBody {
     /// Files the customer can download (`GET .../attachments` lists them): a stream
     /// follower sees the count change.
     pub files: u64,
+    /// The name of the stage it is in ("Waiting for parts"), if any.
+    pub stage: Option<String>,
 }
 
 impl From<TicketProgress> for ProgressBody {
@@ -348,6 +354,7 @@ impl From<TicketProgress> for ProgressBody {
             due_at: p.due_at,
             messages: p.messages,
             files: p.files,
+            stage: p.stage,
         }
     }
 }
@@ -426,6 +433,8 @@ pub struct TicketBody {
     /// Whether the newest customer-visible message is the customer's: they wait for an
     /// answer.
     pub awaiting_reply: bool,
+    /// Where it stands within its status, if staff said.
+    pub stage: Option<super::StageRefBody>,
 }
 
 impl From<Ticket> for TicketBody {
@@ -452,6 +461,7 @@ impl From<Ticket> for TicketBody {
             priority: t.priority.into(),
             due_at: t.due_at,
             awaiting_reply: t.awaiting_reply,
+            stage: t.stage.map(Into::into),
         }
     }
 }
@@ -518,7 +528,7 @@ pub struct EventBody {
     /// When.
     pub at: DateTime<Utc>,
     /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited`,
-    /// `message_added`, `attachment_added` or `attachment_removed`.
+    /// `message_added`, `attachment_added`, `attachment_removed` or `stage_changed`.
     pub kind: String,
     /// Who did it (null for a customer's submission).
     pub actor_id: Option<i64>,
@@ -536,6 +546,28 @@ pub struct EventBody {
     pub message_id: Option<i64>,
     /// For `attachment_added` and `attachment_removed`: the file.
     pub attachment_id: Option<i64>,
+    /// For `stage_changed` (and a `status_changed` that moved the stage too): the stage
+    /// left, null for none; its name as it was then.
+    pub from_stage: Option<super::StageRefBody>,
+    /// For `stage_changed` (and a `status_changed` that moved the stage too): the stage
+    /// entered, null for none.
+    pub to_stage: Option<super::StageRefBody>,
+}
+
+/// The stage an event's stage change names on one side, as it was then.
+pub fn stage_side(
+    e: &Event,
+    side: fn(&crm_core::FieldChange) -> &serde_json::Value,
+) -> Option<super::StageRefBody> {
+    let v = side(
+        e.changes
+            .iter()
+            .find(|c| c.field == crm_core::stage::FIELD)?,
+    );
+    Some(super::StageRefBody {
+        id: v.get("id")?.as_i64()?,
+        name: v.get("name")?.as_str()?.to_owned(),
+    })
 }
 
 /// One field an edit changed, with its value before and after (`null` for none).
@@ -575,6 +607,8 @@ impl From<Event> for EventBody {
             from_status: e.from_status.map(Into::into),
             to_status: e.to_status.map(Into::into),
             changes: changes_of(&e),
+            from_stage: stage_side(&e, |c| &c.from),
+            to_stage: stage_side(&e, |c| &c.to),
             visibility: e.visibility.map(Into::into),
             message_id: e
                 .item_id
@@ -619,6 +653,8 @@ pub struct StatsBody {
     pub done: u64,
     /// Mean of `done_at - created_at` over done tickets, in seconds; null when none is done.
     pub avg_resolution_seconds: Option<f64>,
+    /// Per stage, in the stages' order: tickets in it now and the mean stay.
+    pub stages: Vec<super::StageStatsBody>,
 }
 
 impl From<Stats> for StatsBody {
@@ -630,6 +666,7 @@ impl From<Stats> for StatsBody {
             in_progress: s.in_progress,
             done: s.done,
             avg_resolution_seconds: s.avg_resolution_seconds,
+            stages: s.stages.into_iter().map(Into::into).collect(),
         }
     }
 }

@@ -34,6 +34,10 @@ pub enum EventTypeBody {
     /// An admin removed a file from a request.
     #[oai(rename = "ticket.attachment_removed")]
     TicketAttachmentRemoved,
+    /// A request moved to another stage, or out of one (the ticket's `stage` is the one
+    /// entered, null for none).
+    #[oai(rename = "ticket.stage_changed")]
+    TicketStageChanged,
 }
 
 impl From<Topic> for EventTypeBody {
@@ -47,6 +51,7 @@ impl From<Topic> for EventTypeBody {
             Topic::TicketMessageAdded => Self::TicketMessageAdded,
             Topic::TicketAttachmentAdded => Self::TicketAttachmentAdded,
             Topic::TicketAttachmentRemoved => Self::TicketAttachmentRemoved,
+            Topic::TicketStageChanged => Self::TicketStageChanged,
         }
     }
 }
@@ -62,6 +67,7 @@ impl From<EventTypeBody> for Topic {
             EventTypeBody::TicketMessageAdded => Self::TicketMessageAdded,
             EventTypeBody::TicketAttachmentAdded => Self::TicketAttachmentAdded,
             EventTypeBody::TicketAttachmentRemoved => Self::TicketAttachmentRemoved,
+            EventTypeBody::TicketStageChanged => Self::TicketStageChanged,
         }
     }
 }
