@@ -12,6 +12,7 @@ mod live;
 mod messages;
 mod notify;
 mod sessions;
+mod stages;
 mod submissions;
 mod workflow;
 
@@ -25,6 +26,7 @@ pub use live::*;
 pub use messages::*;
 pub use notify::*;
 pub use sessions::*;
+pub use stages::*;
 pub use submissions::*;
 pub use workflow::*;
 
