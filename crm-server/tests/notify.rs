@@ -590,3 +590,158 @@ fn customers_get_three_messages_in_order_even_when_the_mail_server_was_down() {
         assert!(ids.insert(m["message_id"].as_str().unwrap().to_owned()));
     }
 }
+
+/// A stage move end to end: the webhook receiver gets `ticket.stage_changed` with the ticket
+/// in its new stage, signed; the customer's tracking view names the stage; the real mail
+/// server receives the stage's letter when it notifies, and a status step into that stage
+/// sends only that letter. The letter carries the stage, never the staff's internal data.
+#[test]
+fn a_notifying_stage_is_mailed_and_every_move_posted() {
+    let smtp_port = free_port();
+    let dir = std::env::temp_dir().join(format!("crm-stage-mail-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("received.jsonl");
+    let _ = std::fs::remove_file(&file);
+    let sink = MailSink::start(smtp_port, file);
+    let rx = Receiver::start();
+    let s = Server::start(&quiet(vec![
+        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+        ("MAIL_FROM", "Fix-It Shop <shop@example.com>".into()),
+        ("PUBLIC_BASE_URL", "http://shop.example.test".into()),
+    ]));
+    let admin = s.login("admin", ADMIN_PW);
+    let (_, secret) = add_hook(&s, &admin, &rx.url("/ok"), &["ticket.stage_changed"]);
+    let (st, stages) = s.call("GET", "/settings/stages", Some(&admin), None);
+    assert_eq!(st, 200, "{stages}");
+    let id_of = |name: &str| {
+        stages["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (parts, ready) = (id_of("Waiting for parts"), id_of("Ready for pickup"));
+    let (st, t) = s.call(
+        "POST",
+        "/tickets",
+        Some(&admin),
+        Some(json!({
+            "title": "Dead phone", "description": "Will not boot.",
+            "client": {"name": "Cy", "email": "cy@example.com"},
+            "device": {"kind": "phone", "serial": "SN-SECRET-42"},
+        })),
+    );
+    assert_eq!(st, 201, "{t}");
+    let (id, code) = (
+        t["id"].as_i64().unwrap(),
+        t["tracking_code"].as_str().unwrap().to_owned(),
+    );
+    let w = worker_id(&s, &admin);
+    let (st, _) = s.call(
+        "POST",
+        &format!("/tickets/{id}/assign"),
+        Some(&admin),
+        Some(json!({"worker_id": w})),
+    );
+    assert_eq!(st, 200);
+    let worker = s.login("worker", WORKER_PW);
+    // A stage of another status: 422 on stage_id, nothing moves.
+    let (st, e) = s.call(
+        "POST",
+        &format!("/tickets/{id}/status"),
+        Some(&worker),
+        Some(json!({"new_status": "in_progress", "stage_id": ready})),
+    );
+    assert_eq!(st, 422, "{e}");
+    assert_eq!(e["code"], "validation_error");
+    assert_eq!(e["fields"][0]["field"], "stage_id", "{e}");
+    let (st, b) = s.call(
+        "POST",
+        &format!("/tickets/{id}/status"),
+        Some(&worker),
+        Some(json!({"new_status": "in_progress", "stage_id": parts})),
+    );
+    assert_eq!(st, 200, "{b}");
+    assert_eq!(
+        b["stage"],
+        json!({"id": parts, "name": "Waiting for parts"})
+    );
+    let (st, p) = s.call("GET", &format!("/public/tickets/{code}"), None, None);
+    assert_eq!(st, 200);
+    assert_eq!(p["stage"], "Waiting for parts");
+    let (st, _) = s.call(
+        "POST",
+        &format!("/tickets/{id}/messages"),
+        Some(&worker),
+        Some(json!({"body": "INTERNAL: part costs 80", "visibility": "internal"})),
+    );
+    assert_eq!(st, 201);
+    let (st, b) = s.call(
+        "POST",
+        &format!("/tickets/{id}/status"),
+        Some(&worker),
+        Some(json!({"new_status": "done", "stage_id": ready})),
+    );
+    assert_eq!(st, 200, "{b}");
+    let (st, stats) = s.call("GET", "/tickets/stats", Some(&admin), None);
+    assert_eq!(st, 200);
+    let line = stats["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["id"] == ready)
+        .unwrap()
+        .clone();
+    assert_eq!(line["tickets"], 1, "{stats}");
+
+    wait_for(40, "three letters", || sink.messages().len() >= 3);
+    wait_for(40, "two stage webhooks", || rx.hits("/ok").len() >= 2);
+    std::thread::sleep(Duration::from_millis(700));
+    let got = sink.messages();
+    let subjects: Vec<&str> = got.iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(
+        subjects,
+        [
+            format!("We received your repair request #{id}"),
+            format!("Work has started on your repair request #{id}"),
+            format!("Your repair #{id}: Ready for pickup"),
+        ]
+    );
+    let letter = &got[2];
+    let plain = letter["plain"].as_str().unwrap();
+    assert!(plain.contains("\"Ready for pickup\""), "{plain}");
+    for m in &got {
+        for part in ["plain", "html"] {
+            let text = m[part].as_str().unwrap();
+            assert!(
+                !text.contains("SN-SECRET-42") && !text.contains("INTERNAL"),
+                "{text}"
+            );
+        }
+    }
+    let hits = rx.hits("/ok");
+    assert_eq!(hits.len(), 2, "{hits:#?}");
+    // Webhooks are not ordered among themselves: each says its place (`seq`).
+    let mut names: Vec<(i64, Value)> = hits
+        .iter()
+        .map(|h| {
+            verify(&secret, h);
+            let b = body(h);
+            assert_eq!(b["type"], "ticket.stage_changed");
+            assert_eq!(b["data"]["id"], id);
+            (
+                b["data"]["seq"].as_i64().unwrap(),
+                b["data"]["stage"]["name"].clone(),
+            )
+        })
+        .collect();
+    names.sort_by_key(|(seq, _)| *seq);
+    let names: Vec<Value> = names.into_iter().map(|(_, n)| n).collect();
+    assert_eq!(
+        names,
+        [json!("Waiting for parts"), json!("Ready for pickup")]
+    );
+}
