@@ -1,7 +1,8 @@
 //! The bulk load of the PostgreSQL benches: `n` tickets of the shape [`crate::load`] makes
 //! through the facade, written with `generate_series` in one statement per table, with
 //! triggers off and secondary indexes dropped, the trigger-kept tables (`ticket_search`,
-//! `ticket_counts`) filled with one set-based statement each, then the indexes rebuilt from
+//! `ticket_counts`, with the stage of every started ticket and one finished hour in the first
+//! stage for every done one) filled with set-based statements, then the indexes rebuilt from
 //! their own definitions, as a bulk import would. Ticket `i` (from 0) gets id `i + 1` in a
 //! fresh database.
 
@@ -25,12 +26,15 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
          INSERT INTO client_events (client_id, at, kind) SELECT id, created_at, 'created' FROM clients;
          INSERT INTO tickets (title, title_folded, description, status, client_id, worker_id, created_at, updated_at, \
                               assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code, \
-                              device, serial_key, due_at) \
+                              device, serial_key, due_at, stage_id, stage_at) \
          SELECT title, lower(title), description, status, client_id, worker_id, created_at, updated_at, \
                 assigned_at, in_progress_at, done_at, requester_ip, requester_ua, tracking_code, \
                 CASE WHEN i % 2 = 0 THEN jsonb_build_object('kind', 'phone', 'serial', 'SN' || lpad(i::text, 9, '0')) END, \
                 CASE WHEN i % 2 = 0 THEN 'SN' || lpad(i::text, 9, '0') END, \
-                CASE WHEN i % 3 = 0 THEN created_at + ((i * 7919) % 1000000) * interval '1 minute' END FROM ( \
+                CASE WHEN i % 3 = 0 THEN created_at + ((i * 7919) % 1000000) * interval '1 minute' END, \
+                CASE status WHEN 'in_progress' THEN (ARRAY(SELECT id FROM stages WHERE status = 'in_progress' ORDER BY position))[(i / 4) % 4 + 1] \
+                            WHEN 'done' THEN (ARRAY(SELECT id FROM stages WHERE status = 'done' ORDER BY position))[(i / 4) % 2 + 1] END, \
+                CASE WHEN status <> 'new' THEN created_at + interval '1 hour' END FROM ( \
          SELECT (ARRAY['Acer','Apple','Asus','Bosch','Canon','Dell','Epson','Garmin','HP','Huawei','Lenovo','LG', \
                        'Logitech','Nikon','Nintendo','Philips','Samsung','Sony','TP-Link','Xiaomi'])[(i / 10) % 20 + 1] \
                 || ' ' || (ARRAY[{devices}])[i % 10 + 1] || ' ' || \
@@ -57,10 +61,16 @@ pub async fn bulk_load(url: &str, n: u64, first_worker: i64) {
          SELECT row_number() OVER (ORDER BY id), id FROM ticket_events;
          INSERT INTO ticket_search (id, created_at, status, worker_id, title) \
          SELECT id, created_at, status, worker_id, title_folded FROM tickets;
-         INSERT INTO ticket_counts (worker_id, status, n, resolution_micros) \
-         SELECT coalesce(worker_id, 0), status, count(*), \
+         INSERT INTO ticket_counts (worker_id, status, stage_id, n, resolution_micros) \
+         SELECT coalesce(worker_id, 0), status, coalesce(stage_id, 0), count(*), \
                 coalesce(sum(extract(epoch FROM done_at - created_at) * 1000000), 0) \
-         FROM tickets GROUP BY 1, 2;
+         FROM tickets GROUP BY 1, 2, 3;
+         INSERT INTO ticket_counts (worker_id, status, stage_id, n, resolution_micros, stage_visits, stage_micros) \
+         SELECT coalesce(worker_id, 0), 'in_progress', (SELECT id FROM stages WHERE status = 'in_progress' ORDER BY position LIMIT 1), \
+                0, 0, count(*), count(*) * 3600000000::numeric \
+         FROM tickets WHERE status = 'done' GROUP BY 1 \
+         ON CONFLICT (worker_id, status, stage_id) DO UPDATE \
+         SET stage_visits = excluded.stage_visits, stage_micros = excluded.stage_micros;
          SET session_replication_role = origin;
          UPDATE event_sequencer SET low_xid = pg_snapshot_xmin(pg_current_snapshot());
          VACUUM ANALYZE",

@@ -39,6 +39,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "views/intake.js",
     "views/login.js",
     "views/password.js",
+    "views/stages.js",
     "views/stats.js",
     "views/submit.js",
     "views/ticket.js",

@@ -140,6 +140,11 @@ export function statusBadge(status) {
   return h("span", { class: `badge ${status}` }, STATUS_LABEL[status] || status);
 }
 
+/** A ticket's stage as a chip beside its status (nothing when it has none). */
+export function stageChip(stage) {
+  return stage ? h("span", { class: "badge stage", "data-testid": "stage-chip" }, stage.name) : null;
+}
+
 /** A button that copies `text` and says so, for codes and secrets people pass on. */
 export function copyButton(text, what) {
   const btn = h("button", { type: "button", class: "copy", "aria-label": `Copy ${what}` }, "Copy");

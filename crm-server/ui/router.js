@@ -19,6 +19,7 @@ import * as webhooks from "./views/webhooks.js";
 import * as deliveries from "./views/deliveries.js";
 import * as intake from "./views/intake.js";
 import * as customers from "./views/customers.js";
+import * as stagesView from "./views/stages.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -35,6 +36,7 @@ const routes = [
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
   [/^#\/assignment$/, assignment, "admin", () => ({})],
+  [/^#\/stages$/, stagesView, "admin", () => ({})],
   [/^#\/webhooks$/, webhooks, "admin", () => ({})],
   [/^#\/webhooks\/(\d+)$/, deliveries, "admin", (m) => ({ id: Number(m[1]) })],
 ];
@@ -116,7 +118,7 @@ export function renderNav() {
     return;
   }
   const items = me.role === "admin"
-    ? [link("#/tickets", "Tickets"), link("#/intake", "New intake"), link("#/customers", "Customers"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
+    ? [link("#/tickets", "Tickets"), link("#/intake", "New intake"), link("#/customers", "Customers"), link("#/workers", "Workers"), link("#/assignment", "Assignment"), link("#/stages", "Stages"), link("#/webhooks", "Webhooks"), link("#/stats", "Statistics")]
     : [link("#/tickets", "My tickets"), link("#/intake", "New intake"), availabilityToggle(me)];
   nav.replaceChildren(
     findBox(),

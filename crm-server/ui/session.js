@@ -20,6 +20,7 @@ export function forget() {
   token.clear();
   session.me = null;
   workerList = null;
+  stageList = null;
 }
 
 /** Active workers, fetched once per session (and again after `forgetWorkers`). */
@@ -33,6 +34,18 @@ export async function workers() {
 
 export function forgetWorkers() {
   workerList = null;
+}
+
+let stageList = null;
+
+/** Every stage, by status and position, fetched once (and again after `forgetStages`). */
+export async function stages() {
+  if (!stageList) stageList = (await api("GET", "/settings/stages")).items;
+  return stageList;
+}
+
+export function forgetStages() {
+  stageList = null;
 }
 
 export function workerName(id) {

@@ -898,6 +898,87 @@ async function inspectView(page, name, hash, ready) {
   await shot(page, `view-${name}-${width}`);
 }
 
+test("a worker moves a ticket through stages with the picker; the list, the tracking page and the statistics follow; an admin manages the stages", async () => {
+  const customer = await newPage();
+  await submitRequest(customer, { title: "Stage flow espresso machine", description: "Leaks.", email: "stage@example.com" });
+  const code = await customer.getByTestId("tracking-code").textContent();
+  const id = (await customer.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+  await customer.goto(`${base}/#/track/${code}`);
+  await customer.getByTestId("live-status").filter({ hasText: "Live" }).waitFor();
+  assert.equal(await customer.getByTestId("track-stage").count(), 0, "no stage yet");
+
+  const admin = await newPage();
+  await signIn(admin, "admin", ADMIN_PW);
+  await admin.goto(`${base}/#/tickets/${id}`);
+  await admin.getByLabel("Assign to").selectOption({ label: "worker" });
+  await admin.getByRole("button", { name: "Assign" }).click();
+  await admin.getByText(/assigned to worker/).waitFor();
+
+  const worker = await newPage(390);
+  await signIn(worker, "worker", WORKER_PW);
+  await worker.goto(`${base}/#/tickets/${id}`);
+  await worker.getByRole("heading", { name: /Stage flow espresso machine/ }).waitFor();
+  // A stage of the next status moves the ticket on in the same step.
+  await worker.getByLabel("Stage").selectOption({ label: "Diagnosing" });
+  await worker.getByRole("button", { name: "Set stage" }).click();
+  await worker.getByText(/is now in progress: Diagnosing/).waitFor();
+  await worker.locator(".ticket-head .badge.in_progress").waitFor();
+  await worker.locator(".ticket-head").getByTestId("stage-chip").filter({ hasText: "Diagnosing" }).waitFor();
+  assert.equal(await worker.evaluate(() => document.activeElement?.id), "stage-button", "focus stays on the button pressed");
+  await customer.getByTestId("track-stage").filter({ hasText: "Diagnosing" }).waitFor({ timeout: 5000 });
+
+  // Keyboard only: choose the next stage and press Enter.
+  await worker.getByLabel("Stage").focus();
+  await worker.getByLabel("Stage").selectOption({ label: "Waiting for parts" });
+  await worker.keyboard.press("Tab");
+  await worker.keyboard.press("Enter");
+  await worker.getByText(/: Waiting for parts\./).waitFor();
+  await worker.locator(".timeline").getByText("Stage: Diagnosing → Waiting for parts").waitFor();
+  await customer.getByTestId("track-stage").filter({ hasText: "Waiting for parts" }).waitFor({ timeout: 5000 });
+  await shot(worker, "30-stage-picker-phone");
+  await shot(customer, "31-tracking-stage");
+  const sideways = await worker.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(sideways <= 0, `the ticket page scrolls sideways by ${sideways} px on a phone`);
+
+  // The admin's list shows the chip and filters by the stage; the statistics count it.
+  await admin.locator("#nav").getByRole("link", { name: "Tickets", exact: true }).click();
+  await admin.locator("#list-status", { hasText: /^Tickets / }).waitFor();
+  await admin.getByLabel("Stage").selectOption({ label: "Waiting for parts" });
+  await admin.waitForURL(/stage=\d+/);
+  await admin.getByRole("row", { name: /Stage flow espresso machine/ }).getByTestId("stage-chip").filter({ hasText: "Waiting for parts" }).waitFor();
+  assert.equal(await admin.locator("tbody tr").count(), 1, "only the ticket in that stage");
+  await admin.locator("#nav").getByRole("link", { name: "Statistics" }).click();
+  await admin.getByTestId("stage-stats").getByRole("row", { name: /Waiting for parts/ }).getByText("1", { exact: true }).waitFor();
+
+  // The stages page: add, refuse a blank name with a sentence, rename, reorder, remove.
+  await admin.locator("#nav").getByRole("link", { name: "Stages" }).click();
+  await admin.getByRole("heading", { name: "Stages" }).waitFor();
+  await admin.getByLabel("New stage while in progress").fill("Courier booked");
+  await admin.locator("#add-in_progress-button").click();
+  await admin.getByText("Added the stage “Courier booked”.").waitFor();
+  assert.equal(await admin.getByLabel("New stage while in progress").inputValue(), "", "the form is cleared");
+  const courier = admin.locator("li", { has: admin.locator('input[value="Courier booked"]') });
+  await admin.locator("#add-done-button").click();
+  await admin.getByRole("alert").getByText("Give the stage a name.").waitFor();
+  const nameBox = courier.getByRole("textbox");
+  await nameBox.fill("Courier collected");
+  await courier.getByRole("button", { name: "Save" }).click();
+  await admin.getByText("Saved the stage “Courier collected”.").waitFor();
+  await admin.getByRole("button", { name: "Move Courier collected up" }).click();
+  await admin.getByText("Moved “Courier collected” up.").waitFor();
+  const order = await admin.locator("section", { has: admin.getByRole("heading", { name: "In progress" }) }).locator("li input[type=text]").evaluateAll((l) => l.map((i) => i.value));
+  assert.deepEqual(order, ["Diagnosing", "Waiting for parts", "Waiting for customer approval", "Courier collected", "Repairing"]);
+  // A stage with a ticket in it stays, with the reason.
+  await admin.getByRole("button", { name: "Remove Waiting for parts" }).click();
+  await admin.getByRole("alert").getByText("Tickets are in the stage “Waiting for parts”: move them to another stage before removing it.").waitFor();
+  await shot(admin, "32-stages-settings");
+  await admin.getByRole("button", { name: "Remove Courier collected" }).click();
+  await admin.getByText("Removed the stage “Courier collected”.").waitFor();
+  assert.equal(await admin.getByRole("button", { name: "Remove Courier collected" }).count(), 0);
+  for (const p of [customer, admin, worker]) await p.context().close();
+  assert.deepEqual(dialogs, []);
+});
+
 test("every view passes axe-core and fits a phone without sideways scrolling", async () => {
   const customer = await newPage();
   await submitRequest(customer, { title: "Axe check blender with a rather long title that has to wrap on a phone", description: "Grinds.\nThen stops.", email: "axe@example.com" });
@@ -942,6 +1023,7 @@ test("every view passes axe-core and fits a phone without sideways scrolling", a
     await inspectView(admin, "workers", "#/workers", async (p) => p.getByRole("cell", { name: /worker$/ }).first().waitFor());
     await inspectView(admin, "stats", "#/stats", async (p) => p.getByTestId("chart").waitFor());
     await inspectView(admin, "assignment", "#/assignment", async (p) => p.getByLabel("Mode").waitFor());
+    await inspectView(admin, "stages", "#/stages", heading("Stages"));
     await inspectView(admin, "webhooks", "#/webhooks", async (p) => p.getByRole("cell", { name: /^(URL )?http:.*\/axe$/ }).waitFor());
     await inspectView(admin, "deliveries", `#/webhooks/${hook}`, heading("Deliveries"));
     await inspectView(admin, "password", "#/password", heading("Change your password"));

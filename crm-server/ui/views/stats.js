@@ -1,7 +1,7 @@
 // Statistics (admins): overall figures, a table per worker and a stacked bar chart.
 
 import { api } from "../api.js";
-import { h, qs, show } from "../dom.js";
+import { STATUS_LABEL, h, qs, show } from "../dom.js";
 import { forgetWorkers, workers } from "../session.js";
 import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
@@ -19,6 +19,7 @@ function bar(s, max) {
 }
 
 const COLUMNS = ["Worker", "Total", "New", "In progress", "Done", "Avg. resolution"];
+const STAGE_COLUMNS = ["Stage", "Status", "Tickets now", "Avg. time in stage"];
 
 export async function render(root, { alive }) {
   await draw(root, alive);
@@ -41,6 +42,12 @@ async function draw(root, alive) {
     h("h1", {}, "Statistics", liveBadge()),
     h("section", { class: "panel" }, h("h2", {}, "All tickets"),
       h("p", {}, `${overall.total} total: ${overall.new} new, ${overall.in_progress} in progress, ${overall.done} done. Average resolution: ${hours(overall.avg_resolution_seconds)}.`)),
+    overall.stages.length ? h("section", { class: "panel", "data-testid": "stage-stats" }, h("h2", {}, "Per stage"),
+      h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+        h("thead", {}, h("tr", {}, ...STAGE_COLUMNS.map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, overall.stages.map((s) => h("tr", {},
+          ...[s.name, STATUS_LABEL[s.status], s.tickets, hours(s.avg_seconds)]
+            .map((v, i) => h("td", { "data-label": STAGE_COLUMNS[i] }, String(v))))))))) : null,
     h("section", { class: "panel" }, h("h2", {}, "Per worker"),
       h("div", { class: "table-wrap" }, h("table", { class: "cards" },
         h("thead", {}, h("tr", {}, ...COLUMNS.map((c) => h("th", { scope: "col" }, c)))),

@@ -3,10 +3,10 @@
 // folded away for admins, where the request came from.
 
 import { api } from "../api.js";
-import { STATUS_LABEL, codeWithCopy, fmtTime, h, redraw, show, statusBadge, timeAgo } from "../dom.js";
+import { STATUS_LABEL, codeWithCopy, fmtTime, h, redraw, show, stageChip, statusBadge, timeAgo } from "../dom.js";
 import { flash, notice } from "../components/notice.js";
 import { clearErrors, field, showFieldErrors } from "../components/field.js";
-import { session, workerName, workers } from "../session.js";
+import { session, stages, workerName, workers } from "../session.js";
 import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
 import { DEVICE_KINDS, PRIORITIES } from "./intake.js";
@@ -36,6 +36,9 @@ function eventText(e) {
     case "attachment_added": return e.actor_id === null ? "Photo or file from the customer"
       : e.visibility === "internal" ? "File added (staff only)" : "File added for the customer";
     case "attachment_removed": return "File removed";
+    case "stage_changed": return e.to_stage
+      ? (e.from_stage ? `Stage: ${e.from_stage.name} → ${e.to_stage.name}` : `Stage: ${e.to_stage.name}`)
+      : `Left the stage ${e.from_stage ? e.from_stage.name : ""}`;
     default: return e.kind;
   }
 }
@@ -61,8 +64,37 @@ export async function render(root, { id, alive }) {
   });
 }
 
-/** The header's controls: the next status move and, for admins, the assignment. */
-function controls(view, t, staff) {
+/** The stage picker: the stages of the ticket's status, and those of the next status (which
+ * moves the ticket on into that stage, one step and one e-mail). */
+function stagePicker(t, all, act) {
+  const mine = all.filter((s) => s.status === t.status);
+  const nextStatus = NEXT_ACTION[t.status]?.[0];
+  const canMove = nextStatus && (t.status !== "new" || t.worker_id !== null);
+  const ahead = canMove ? all.filter((s) => s.status === nextStatus) : [];
+  if (!mine.length && !ahead.length) return null;
+  const sel = h("select", { id: "stage-picker", "aria-label": "Stage" },
+    h("option", { value: "", selected: !t.stage || null }, "No stage"),
+    mine.length ? h("optgroup", { label: STATUS_LABEL[t.status] },
+      ...mine.map((s) => h("option", { value: String(s.id), selected: t.stage?.id === s.id || null }, s.name))) : null,
+    ahead.length ? h("optgroup", { label: `${STATUS_LABEL[nextStatus]} (moves the ticket on)` },
+      ...ahead.map((s) => h("option", { value: String(s.id) }, s.name))) : null);
+  const apply = () => {
+    const v = sel.value;
+    const chosen = all.find((s) => String(s.id) === v);
+    if (chosen && chosen.status !== t.status) {
+      return act(() => api("POST", `/tickets/${t.id}/status`, { new_status: nextStatus, stage_id: chosen.id }),
+        `Ticket #${t.id} is now ${STATUS_LABEL[nextStatus].toLowerCase()}: ${chosen.name}.`);
+    }
+    if ((t.stage ? String(t.stage.id) : "") === v) return undefined;
+    return act(() => api("POST", `/tickets/${t.id}/stage`, { stage_id: chosen ? chosen.id : null }),
+      chosen ? `Ticket #${t.id}: ${chosen.name}.` : `Ticket #${t.id} has no stage now.`);
+  };
+  return h("span", { class: "stage-picker" }, sel,
+    h("button", { class: "secondary", type: "button", id: "stage-button", onclick: apply }, "Set stage"));
+}
+
+/** The header's controls: the next status move, the stage and, for admins, the assignment. */
+function controls(view, t, staff, allStages) {
   const admin = session.me.role === "admin";
   const act = async (fn, ok) => {
     view.message = null;
@@ -86,6 +118,8 @@ function controls(view, t, staff) {
   } else if (t.status === "new") {
     out.push(h("span", { class: "muted" }, "Assign a worker before the work can start."));
   }
+  const picker = stagePicker(t, allStages, act);
+  if (picker) out.push(picker);
   if (admin && t.status !== "done") {
     const sel = h("select", { id: "assign-worker", "aria-label": t.worker_id ? "Reassign to" : "Assign to" },
       h("option", { value: "" }, t.worker_id ? "Reassign to…" : "Assign to…"),
@@ -177,7 +211,7 @@ async function draw(view, first) {
   const { root, id, alive } = view;
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
-  const [t, history] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), view.talk.refresh(), view.files.refresh()]);
+  const [t, history, allStages] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), stages(), view.talk.refresh(), view.files.refresh()]);
   if (!alive()) return;
   const client = t.client;
   const nodes = [
@@ -186,12 +220,13 @@ async function draw(view, first) {
       h("h1", { "data-title": `#${t.id} ${t.title}`, tabindex: "-1" }, `#${t.id} `, t.title),
       h("div", { class: "head-row" },
         statusBadge(t.status),
+        stageChip(t.stage),
         t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, PRIORITY_LABEL[t.priority]) : null,
         overdue(t) ? h("span", { class: "badge overdue-badge" }, "Overdue") : null,
         t.awaiting_reply ? h("span", { class: "badge awaiting", "data-testid": "awaiting-reply" }, "Awaits reply") : null,
         h("span", { class: "muted" }, t.worker_id === null ? "Unassigned" : `Worker: ${workerName(t.worker_id)}`),
         liveBadge(),
-        ...controls(view, t, staff))),
+        ...controls(view, t, staff, allStages))),
     view.message ? h("div", { role: "alert" }, view.message) : null,
     h("div", { class: "columns" },
       h("div", {},
@@ -230,5 +265,5 @@ async function draw(view, first) {
           dl([["Address", t.requester_ip || "—"], ["Browser", t.requester_ua || "—"], ["Received", fmtTime(t.created_at)]])) : null)),
   ];
   if (first) show(root, ...nodes.filter(Boolean));
-  else redraw(root, nodes.filter(Boolean), "#next-action, #assign-button, .ticket-head h1");
+  else redraw(root, nodes.filter(Boolean), "#next-action, #assign-button, #stage-button, .ticket-head h1");
 }

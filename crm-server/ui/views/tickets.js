@@ -3,12 +3,12 @@
 // the URL (#/tickets?tab=new&q=screen), so a reload or a shared link shows the same list.
 
 import { api } from "../api.js";
-import { h, qs, redraw, show, srOnly, statusBadge, timeAgo } from "../dom.js";
+import { STATUS_LABEL, h, qs, redraw, show, srOnly, stageChip, statusBadge, timeAgo } from "../dom.js";
 import { flash, notice } from "../components/notice.js";
 import { pager } from "../components/pager.js";
 import { liveBadge } from "../components/live-badge.js";
 import { debounce, follow } from "../live.js";
-import { session, workerName, workers } from "../session.js";
+import { session, stages, workerName, workers } from "../session.js";
 
 const ADMIN_TABS = [
   ["all", "All", {}],
@@ -37,6 +37,7 @@ function stateOf(query, admin) {
     q: query.get("q") || "",
     find: query.get("find") || "",
     worker: admin ? query.get("worker") || "" : "",
+    stage: /^\d+$/.test(query.get("stage") || "") ? query.get("stage") : "",
     sort,
     defaultSort,
     page: Math.max(1, Number(query.get("page")) || 1),
@@ -52,6 +53,7 @@ function keepInUrl(s, admin) {
     q: s.q,
     find: s.find,
     worker: s.worker,
+    stage: s.stage,
     sort: s.sort === s.defaultSort ? "" : s.sort,
     page: s.page === 1 ? "" : s.page,
     size: s.size === PAGE_SIZE ? "" : s.size,
@@ -63,13 +65,19 @@ export async function render(root, { query, alive }) {
   const admin = session.me.role === "admin";
   const tabs = admin ? ADMIN_TABS : WORKER_TABS;
   const s = stateOf(query || new URLSearchParams(), admin);
-  const staff = admin ? await workers() : [];
+  const [staff, allStages] = await Promise.all([admin ? workers() : [], stages()]);
+  // The user may have gone elsewhere meanwhile: this page must not draw over that one.
+  if (!alive()) return undefined;
 
   const search = h("input", { type: "search", id: "q", value: s.q, placeholder: "Title contains…", autocomplete: "off" });
   const worker = admin
     ? h("select", { id: "worker" }, h("option", { value: "" }, "Any worker"),
       ...staff.map((w) => h("option", { value: w.id, selected: String(s.worker) === String(w.id) || null }, w.username)))
     : null;
+  const byStatus = ["new", "in_progress", "done"].map((st) => [st, allStages.filter((x) => x.status === st)]).filter(([, l]) => l.length);
+  const stage = h("select", { id: "stage" }, h("option", { value: "" }, "Any stage"),
+    ...byStatus.map(([st, list]) => h("optgroup", { label: STATUS_LABEL[st] },
+      ...list.map((x) => h("option", { value: String(x.id), selected: s.stage === String(x.id) || null }, x.name)))));
   const tabBar = h("div", { class: "tabs", role: "tablist", "aria-label": "Which tickets" });
   const status = h("p", { class: "list-status muted", role: "status", id: "list-status" });
   const results = h("div", { id: "results" });
@@ -131,14 +139,14 @@ export async function render(root, { query, alive }) {
       t.awaiting_reply ? h("span", { class: "badge awaiting", title: "The customer's message is the newest: they wait for an answer" }, "Awaits reply") : null)),
     h("td", { "data-label": "Device" }, deviceText(t.device) || h("span", { class: "muted" }, "—")),
     h("td", { "data-label": "Customer" }, t.client.name),
-    h("td", { "data-label": "Status" }, statusBadge(t.status)),
+    h("td", { "data-label": "Status", class: "status-cell" }, statusBadge(t.status), stageChip(t.stage)),
     admin ? h("td", { "data-label": "Worker" }, t.worker_id === null ? h("span", { class: "muted" }, "unassigned") : workerName(t.worker_id)) : null,
     h("td", { "data-label": "Due" }, dueCell(t)),
     h("td", { "data-label": "Created" }, timeAgo(t.created_at)));
 
   const load = async () => {
     const [, filter] = tabs.find(([k]) => k === s.tab).slice(1);
-    const params = { ...filter, page: s.page, size: s.size, search: s.q, q: s.find, worker_id: s.worker, sort: s.sort === "newest" ? "" : s.sort };
+    const params = { ...filter, page: s.page, size: s.size, search: s.q, q: s.find, worker_id: s.worker, stage_id: s.stage, sort: s.sort === "newest" ? "" : s.sort };
     const [page, counts] = await Promise.all([api("GET", `/tickets/${qs(params)}`), countsOf()]);
     if (!alive()) return;
     drawTabs(counts);
@@ -170,6 +178,7 @@ export async function render(root, { query, alive }) {
   const typed = debounce(reload, 250);
   search.addEventListener("input", typed);
   worker?.addEventListener("change", () => { s.worker = worker.value; s.page = 1; reload(); });
+  stage.addEventListener("change", () => { s.stage = stage.value; s.page = 1; reload(); });
 
   const badge = liveBadge();
   show(root,
@@ -180,10 +189,13 @@ export async function render(root, { query, alive }) {
         h("a", { href: "#/tickets", id: "clear-find" }, "Show all tickets")) : null,
       h("form", { class: "filters", role: "search", "aria-label": "Filter the list", onsubmit: (ev) => ev.preventDefault() },
         h("div", { class: "grow" }, h("label", { for: "q" }, "Search titles"), search),
-        admin ? h("div", {}, h("label", { for: "worker" }, "Worker"), worker) : null),
+        admin ? h("div", {}, h("label", { for: "worker" }, "Worker"), worker) : null,
+        h("div", {}, h("label", { for: "stage" }, "Stage"), stage)),
       status,
       results));
   await load().catch(failed);
+  // Nor write its state into the address of the page the user went on to.
+  if (!alive()) return undefined;
   keepInUrl(s, admin);
   // New and changed tickets, and the counts, follow without a reload; focus stays put.
   const refresh = debounce(() => alive() && load().catch(() => {}));

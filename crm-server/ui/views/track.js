@@ -26,7 +26,7 @@ export async function render(root, { code }) {
     const device = p.device ? [p.device.brand, p.device.model].filter(Boolean).join(" ") || p.device.kind : null;
     // (replaceChildren would write a null as the text "null".)
     out.replaceChildren(...[
-      h("h2", {}, `Request #${p.id}: `, statusBadge(p.status), badge),
+      h("h2", {}, `Request #${p.id}: `, statusBadge(p.status), p.stage ? h("span", { class: "badge stage", "data-testid": "track-stage" }, p.stage) : null, badge),
       device || p.due_at ? h("p", { class: "muted", "data-testid": "track-details" },
         device ? `Device: ${device}. ` : null, p.due_at ? `Promised for ${fmtTime(p.due_at)}.` : null) : null,
       h("ol", { class: "steps" },
