@@ -63,6 +63,8 @@ read -r after after_id < <(psql -qtA -F ' ' "$url" -c \
 # The session check looks the token's id up among the revoked ones: any id not there will do.
 as_admin=(uid="$admin_id" jti=0123456789abcdef0123456789abcdef)
 as_worker=(uid="$worker_id" jti=0123456789abcdef0123456789abcdef)
+# The in-progress stages in their order; the stage scenario moves between the first two.
+mapfile -t stages_ip < <(psql -qtA "$url" -c "SELECT id FROM stages WHERE status = 'in_progress' ORDER BY position")
 
 # name | pgbench file | pgbench variables (space-separated)
 scenarios=(
@@ -77,6 +79,7 @@ scenarios=(
   "customer_search|customers.sql|${as_admin[*]} limit=11 pattern=%5550012% digits=%5550012%"
   "open_one|open.sql|${as_admin[*]} n=$N"
   "status_change|status.sql|${as_admin[*]} n=$N to=in_progress from=new done=done kind=status_changed"
+  "stage_change|stage.sql|${as_admin[*]} n=$N sa=${stages_ip[0]} sb=${stages_ip[1]}"
   "message|message.sql|${as_admin[*]} n=$N"
   "upload|upload.sql|${as_admin[*]} n=$N"
   "submit|submit.sql|"
@@ -146,6 +149,7 @@ drive() {
       intake) args=("${A[@]}" -s benches/load/intake.lua "$base") ;;
       open_one) args=("${A[@]}" -s benches/load/open.lua "$base" -- "$N") ;;
       status_change) args=("${A[@]}" -s benches/load/status.lua "$base" -- "$N") ;;
+      stage_change) args=("${A[@]}" -s benches/load/stage.lua "$base" -- "$N" "${stages_ip[@]}") ;;
       message) args=("${A[@]}" -s benches/load/message.lua "$base" -- "$N") ;;
       upload) args=("${A[@]}" -s benches/load/upload.lua "$base") ;;
       submit) args=(-s benches/load/submit.lua "$base") ;;
@@ -214,7 +218,7 @@ sign_in_flood() {
 # disjoint tickets. The server is stopped while pgbench runs: it would react to the floor's
 # writes (live updates, the outbox) and slow it.
 reads=(list_admin list_worker list_status search_broad search_selective deep_page deep_cursor stats customer_search)
-writes=(open_one status_change message upload submit intake sign_in)
+writes=(open_one status_change stage_change message upload submit intake sign_in)
 extras=(submit_old_design across_replicas sign_in_flood)
 # ONLY="status_change across_replicas": run just these (for trying a change; README's figures
 # are whole runs).
