@@ -424,13 +424,13 @@ pub async fn racing_stage_and_status_changes_stay_consistent<S: Store + Clone>(s
         for i in 0..12 {
             let s = in_progress[i % in_progress.len()].id;
             let crm = f.crm.clone();
-            let worker = f.worker.clone();
+            let worker = f.worker;
             moves_left.push(tokio::spawn(async move {
                 crm.set_stage(&worker, t.id, Some(s)).await
             }));
         }
         let crm = f.crm.clone();
-        let admin = f.admin.clone();
+        let admin = f.admin;
         let finish = tokio::spawn(async move {
             let stage = (round % 2 == 0).then_some(ready.id);
             crm.change_status_to_stage(&admin, t.id, Done, stage).await
