@@ -144,6 +144,19 @@ pub struct StageChange {
     pub at: DateTime<Utc>,
 }
 
+impl StageChange {
+    /// The `stage_changed` event the move records; both backends write exactly this one.
+    pub fn event(&self) -> crate::history::NewEvent {
+        crate::history::NewEvent::stage_changed(
+            self.at,
+            self.actor,
+            self.expected.status,
+            self.expected.worker_id,
+            change(self.from.as_ref(), self.to.as_ref()),
+        )
+    }
+}
+
 /// The running figures of one stage, as a store keeps them: tickets in it now, and the
 /// visits that ended with their summed length (a ticket that left it, by a stage or status
 /// change or a release).

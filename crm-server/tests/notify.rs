@@ -222,6 +222,36 @@ fn add_hook(s: &Server, admin: &str, url: &str, events: &[&str]) -> (i64, String
     )
 }
 
+/// Assigns ticket `id` to the first worker, as the admin.
+fn assign_to_worker(s: &Server, admin: &str, id: i64) {
+    let w = worker_id(s, admin);
+    let (st, b) = s.call(
+        "POST",
+        &format!("/tickets/{id}/assign"),
+        Some(admin),
+        Some(json!({"worker_id": w})),
+    );
+    assert_eq!(st, 200, "{b}");
+}
+
+/// A free port for the mail server and the (emptied) file its sink writes to.
+fn mail_box(name: &str) -> (u16, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("received.jsonl");
+    let _ = std::fs::remove_file(&file);
+    (free_port(), file)
+}
+
+/// The settings of a server that mails through the sink on `smtp_port`.
+fn mail_env(smtp_port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
+        ("MAIL_FROM", "Fix-It Shop <shop@example.com>".into()),
+        ("PUBLIC_BASE_URL", "http://shop.example.test".into()),
+    ]
+}
+
 fn quiet(mut env: Vec<(&'static str, String)>) -> Vec<(&'static str, String)> {
     // Warnings only: the test never reads the servers' output pipes until they stop.
     env.push(("RUST_LOG", "warn".into()));
@@ -472,16 +502,8 @@ impl Drop for MailSink {
 
 #[test]
 fn customers_get_three_messages_in_order_even_when_the_mail_server_was_down() {
-    let smtp_port = free_port();
-    let dir = std::env::temp_dir().join(format!("crm-mail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("received.jsonl");
-    let _ = std::fs::remove_file(&file);
-    let s = Server::start(&quiet(vec![
-        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
-        ("MAIL_FROM", "Fix-It Shop <shop@example.com>".into()),
-        ("PUBLIC_BASE_URL", "http://shop.example.test".into()),
-    ]));
+    let (smtp_port, file) = mail_box("crm-mail");
+    let s = Server::start(&quiet(mail_env(smtp_port)));
     // Nobody listens on the mail port yet: the submission succeeds all the same.
     let t = submit(
         &s,
@@ -494,14 +516,7 @@ fn customers_get_three_messages_in_order_even_when_the_mail_server_was_down() {
         t["tracking_code"].as_str().unwrap().to_owned(),
     );
     let admin = s.login("admin", ADMIN_PW);
-    let w = worker_id(&s, &admin);
-    let (st, _) = s.call(
-        "POST",
-        &format!("/tickets/{id}/assign"),
-        Some(&admin),
-        Some(json!({"worker_id": w})),
-    );
-    assert_eq!(st, 200);
+    assign_to_worker(&s, &admin, id);
     let worker = s.login("worker", WORKER_PW);
     for status in ["in_progress", "done"] {
         let (st, _) = s.call(
@@ -597,18 +612,10 @@ fn customers_get_three_messages_in_order_even_when_the_mail_server_was_down() {
 /// sends only that letter. The letter carries the stage, never the staff's internal data.
 #[test]
 fn a_notifying_stage_is_mailed_and_every_move_posted() {
-    let smtp_port = free_port();
-    let dir = std::env::temp_dir().join(format!("crm-stage-mail-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("received.jsonl");
-    let _ = std::fs::remove_file(&file);
+    let (smtp_port, file) = mail_box("crm-stage-mail");
     let sink = MailSink::start(smtp_port, file);
     let rx = Receiver::start();
-    let s = Server::start(&quiet(vec![
-        ("SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}")),
-        ("MAIL_FROM", "Fix-It Shop <shop@example.com>".into()),
-        ("PUBLIC_BASE_URL", "http://shop.example.test".into()),
-    ]));
+    let s = Server::start(&quiet(mail_env(smtp_port)));
     let admin = s.login("admin", ADMIN_PW);
     let (_, secret) = add_hook(&s, &admin, &rx.url("/ok"), &["ticket.stage_changed"]);
     let (st, stages) = s.call("GET", "/settings/stages", Some(&admin), None);
@@ -639,14 +646,7 @@ fn a_notifying_stage_is_mailed_and_every_move_posted() {
         t["id"].as_i64().unwrap(),
         t["tracking_code"].as_str().unwrap().to_owned(),
     );
-    let w = worker_id(&s, &admin);
-    let (st, _) = s.call(
-        "POST",
-        &format!("/tickets/{id}/assign"),
-        Some(&admin),
-        Some(json!({"worker_id": w})),
-    );
-    assert_eq!(st, 200);
+    assign_to_worker(&s, &admin, id);
     let worker = s.login("worker", WORKER_PW);
     // A stage of another status: 422 on stage_id, nothing moves.
     let (st, e) = s.call(

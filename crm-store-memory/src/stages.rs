@@ -5,8 +5,8 @@ use crate::MemoryStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use crm_core::{
-    Change, NewEvent, NewStage, Stage, StageChange, StageFigures, StageId, StagePatch, StageRef,
-    StageStore, StoreError, Ticket, TicketStatus, UserId,
+    Change, NewStage, Stage, StageChange, StageFigures, StageId, StagePatch, StageRef, StageStore,
+    StoreError, Ticket, TicketStatus, UserId,
     stage::{DEFAULT_STAGES, StageName},
 };
 use hashbrown::HashMap;
@@ -207,14 +207,7 @@ impl StageStore for MemoryStore {
             r.stage_at = to.map(|_| change.at);
             r.updated_at = change.at;
         });
-        let event = NewEvent::stage_changed(
-            change.at,
-            change.actor,
-            change.expected.status,
-            change.expected.worker_id,
-            crm_core::stage::change(change.from.as_ref(), change.to.as_ref()),
-        );
-        g.push_event(row, event);
+        g.push_event(row, change.event());
         self.changed(Change::Events);
         Ok(g.ticket(row))
     }

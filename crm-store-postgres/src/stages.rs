@@ -8,8 +8,8 @@
 use crate::{PgStore, error::DbResult, record::Events};
 use async_trait::async_trait;
 use crm_core::{
-    NewEvent, NewStage, Stage, StageChange, StageFigures, StageId, StagePatch, StageStore,
-    StoreError, Ticket, UserId, stage::StageName,
+    NewStage, Stage, StageChange, StageFigures, StageId, StagePatch, StageStore, StoreError,
+    Ticket, UserId, stage::StageName,
 };
 use sqlx::{FromRow, Postgres, QueryBuilder};
 
@@ -181,14 +181,7 @@ impl StageStore for PgStore {
             .push(" AND stage_id IS NOT DISTINCT FROM ")
             .push_bind(change.from.as_ref().map(|s| s.id.0))
             .push(" RETURNING *)");
-        let event = NewEvent::stage_changed(
-            change.at,
-            change.actor,
-            change.expected.status,
-            change.expected.worker_id,
-            crm_core::stage::change(change.from.as_ref(), change.to.as_ref()),
-        );
-        Events::one(Some(change.ticket_id), &event).push_ctes(&mut q, "t");
+        Events::one(Some(change.ticket_id), &change.event()).push_ctes(&mut q, "t");
         self.compare_and_set(q, change.ticket_id).await
     }
 
