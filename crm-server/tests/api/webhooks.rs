@@ -70,6 +70,25 @@ async fn webhook_endpoints_and_their_log(app: &TestApp) {
         json!(["ticket.submitted", "ticket.status_changed"])
     );
     let id = r.body["id"].as_i64().unwrap();
+    // One endpoint may take every event type there is (an accounting tool wants them all).
+    let every: Vec<&str> = crm_core::notify::Topic::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let r = app
+        .post(
+            "/webhooks",
+            &app.admin,
+            json!({"url": URL, "events": every}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    assert_eq!(r.body["events"].as_array().unwrap().len(), every.len());
+    let all = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        app.delete_path(&format!("/webhooks/{all}")).await.status,
+        StatusCode::NO_CONTENT
+    );
     let l = app.get("/webhooks", &app.admin).await;
     assert_eq!(l.status, StatusCode::OK);
     let item = &l.body["items"][0];

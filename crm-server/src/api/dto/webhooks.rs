@@ -72,6 +72,9 @@ impl From<EventTypeBody> for Topic {
     }
 }
 
+// The request's `max_items` is the number of event types: a new type must raise it.
+const _: () = assert!(Topic::ALL.len() == 9);
+
 /// A webhook endpoint to add.
 #[derive(Object, Debug)]
 #[oai(deny_unknown_fields, example)]
@@ -80,8 +83,8 @@ pub struct WebhookRequest {
     /// Hosts that resolve to loopback, private or link-local addresses are refused unless
     /// listed in `WEBHOOK_ALLOW_HOSTS`.
     pub url: Text,
-    /// The event types to deliver: at least one.
-    #[oai(validator(min_items = 1, max_items = 4))]
+    /// The event types to deliver: at least one, each at most once (up to every type there is).
+    #[oai(validator(min_items = 1, max_items = 9))]
     pub events: Vec<EventTypeBody>,
 }
 
