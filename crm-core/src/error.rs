@@ -42,6 +42,13 @@ pub enum StoreError {
     /// The stage asked for does not exist (any more).
     #[error("no such stage")]
     UnknownStage,
+    /// The quote is decided already.
+    #[error("quote decided")]
+    QuoteDecided,
+    /// The quote is not open for this (a draft to decide, a sent one to edit or send, a
+    /// superseded or expired one).
+    #[error("quote not open")]
+    QuoteNotOpen,
     /// The backend could not be reached or timed out; names where, never credentials.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
@@ -155,6 +162,12 @@ pub enum CoreError {
         "The file is not a JPEG, PNG, WebP, HEIC or GIF picture, a PDF or plain text; other kinds are not accepted."
     )]
     UnsupportedFile,
+    /// The customer decided this quote already (409 `quote_decided`).
+    #[error("This quote was decided already.")]
+    QuoteDecided,
+    /// The quote cannot take this step now (409 `quote_not_open`): the sentence says why.
+    #[error("{0}")]
+    QuoteNotOpen(&'static str),
     /// Tickets are in the stage; move them first (409 `stage_in_use`).
     #[error("Tickets are in this stage; move them to another stage before removing it.")]
     StageInUse,
@@ -219,6 +232,8 @@ impl CoreError {
             Self::FileTooLarge { .. } => "payload_too_large",
             Self::UnsupportedFile => "unsupported_media_type",
             Self::StageInUse => "stage_in_use",
+            Self::QuoteDecided => "quote_decided",
+            Self::QuoteNotOpen(_) => "quote_not_open",
             Self::Busy | Self::Unavailable(_) => "unavailable",
             Self::Internal(_) => "internal_error",
         }

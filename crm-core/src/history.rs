@@ -35,6 +35,10 @@ pub enum EventKind {
     /// It moved to another stage, or out of one (`changes` holds the one `stage` change,
     /// [`crate::stage::change`]).
     StageChanged,
+    /// Staff sent the customer a quote (`item_id`, the version).
+    QuoteSent,
+    /// The customer approved or declined a quote (`item_id`; no actor: the customer decided).
+    QuoteDecided,
 }
 
 impl EventKind {
@@ -51,6 +55,8 @@ impl EventKind {
             Self::AttachmentAdded => "attachment_added",
             Self::AttachmentRemoved => "attachment_removed",
             Self::StageChanged => "stage_changed",
+            Self::QuoteSent => "quote_sent",
+            Self::QuoteDecided => "quote_decided",
         }
     }
 
@@ -67,6 +73,8 @@ impl EventKind {
             "attachment_added" => Self::AttachmentAdded,
             "attachment_removed" => Self::AttachmentRemoved,
             "stage_changed" => Self::StageChanged,
+            "quote_sent" => Self::QuoteSent,
+            "quote_decided" => Self::QuoteDecided,
             _ => return None,
         })
     }
@@ -327,6 +335,33 @@ impl NewEvent {
                 status,
                 worker,
             )
+        }
+    }
+
+    /// Quote `quote` sent by `actor` on a ticket in `status` that `worker` has.
+    pub fn quote_sent(
+        at: DateTime<Utc>,
+        actor: UserId,
+        quote: i64,
+        status: TicketStatus,
+        worker: Option<UserId>,
+    ) -> Self {
+        Self {
+            item_id: Some(quote),
+            ..Self::bare(EventKind::QuoteSent, at, Some(actor), status, worker)
+        }
+    }
+
+    /// Quote `quote` decided by the customer on a ticket in `status` that `worker` has.
+    pub fn quote_decided(
+        at: DateTime<Utc>,
+        quote: i64,
+        status: TicketStatus,
+        worker: Option<UserId>,
+    ) -> Self {
+        Self {
+            item_id: Some(quote),
+            ..Self::bare(EventKind::QuoteDecided, at, None, status, worker)
         }
     }
 

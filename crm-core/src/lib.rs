@@ -62,11 +62,16 @@ pub use page::{
     UserQuery, parse_list,
 };
 pub use password::PasswordCost;
+pub use quote::{
+    DecideQuote, Decision, NewQuote, Quote, QuoteContent, QuoteDecision, QuoteFilter,
+    QuoteListState, QuoteState, QuoteStore, TicketQuote,
+};
 pub use role::{Actor, Permission, Role, Scope, Visibility};
 pub use secret::Secret;
 pub use service::{
-    Crm, DefaultAccount, Download, EditStage, FileSettings, IntakeTicket, ListClients,
-    ListMessages, ListTickets, ListUsers, StoredFile, SubmitTicket, UploadSlot, Uploader,
+    Crm, CustomerDecision, DefaultAccount, Download, EditStage, FileSettings, IntakeTicket,
+    ListClients, ListMessages, ListTickets, ListUsers, StoredFile, SubmitTicket, UploadSlot,
+    Uploader, WriteLine, WriteQuote,
 };
 pub use stage::{
     NewStage, Stage, StageChange, StageFigures, StageName, StagePatch, StageRef, StageStats,

@@ -37,11 +37,15 @@ pub enum Topic {
     TicketAttachmentRemoved,
     /// `ticket.stage_changed`.
     TicketStageChanged,
+    /// `ticket.quote_sent` (the body carries the whole quote).
+    TicketQuoteSent,
+    /// `ticket.quote_decided` (the body carries the whole quote with its decision).
+    TicketQuoteDecided,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 9] = [
+    pub const ALL: [Topic; 11] = [
         Self::TicketSubmitted,
         Self::TicketAssigned,
         Self::TicketReleased,
@@ -51,6 +55,8 @@ impl Topic {
         Self::TicketAttachmentAdded,
         Self::TicketAttachmentRemoved,
         Self::TicketStageChanged,
+        Self::TicketQuoteSent,
+        Self::TicketQuoteDecided,
     ];
 
     /// The wire name.
@@ -65,6 +71,8 @@ impl Topic {
             Self::TicketAttachmentAdded => "ticket.attachment_added",
             Self::TicketAttachmentRemoved => "ticket.attachment_removed",
             Self::TicketStageChanged => "ticket.stage_changed",
+            Self::TicketQuoteSent => "ticket.quote_sent",
+            Self::TicketQuoteDecided => "ticket.quote_decided",
         }
     }
 
@@ -85,6 +93,8 @@ impl Topic {
             EventKind::AttachmentAdded => Some(Self::TicketAttachmentAdded),
             EventKind::AttachmentRemoved => Some(Self::TicketAttachmentRemoved),
             EventKind::StageChanged => Some(Self::TicketStageChanged),
+            EventKind::QuoteSent => Some(Self::TicketQuoteSent),
+            EventKind::QuoteDecided => Some(Self::TicketQuoteDecided),
             EventKind::Viewed => None,
         }
     }
@@ -103,6 +113,8 @@ pub enum MailKind {
     Reply,
     /// The ticket entered a stage that tells the customer (the snapshot names it).
     Stage,
+    /// Staff sent a quote to approve (the event names it).
+    Quote,
 }
 
 impl MailKind {
@@ -114,6 +126,7 @@ impl MailKind {
             Self::Ready => "ready",
             Self::Reply => "reply",
             Self::Stage => "stage",
+            Self::Quote => "quote",
         }
     }
 
@@ -125,6 +138,7 @@ impl MailKind {
             Self::Ready,
             Self::Reply,
             Self::Stage,
+            Self::Quote,
         ]
         .into_iter()
         .find(|k| k.as_str() == s)
@@ -145,6 +159,7 @@ impl MailKind {
         let notifying = crate::stage::enters_notifying(changes);
         match (kind, to_status) {
             (EventKind::StageChanged, _) => notifying.then_some(Self::Stage),
+            (EventKind::QuoteSent, _) => Some(Self::Quote),
             (EventKind::StatusChanged, _) if notifying => None,
             (EventKind::Submitted, _) => Some(Self::Received),
             (EventKind::StatusChanged, Some(TicketStatus::InProgress)) => Some(Self::Started),

@@ -248,6 +248,8 @@ pub struct TicketFilter {
     pub awaiting_reply: bool,
     /// Only tickets in this stage.
     pub stage_id: Option<crate::ids::StageId>,
+    /// Only tickets whose quote awaits the customer, or was approved, or declined.
+    pub quote: Option<crate::quote::QuoteFilter>,
 }
 
 impl TicketFilter {
@@ -266,6 +268,7 @@ impl TicketFilter {
             || self.q.is_some()
             || self.awaiting_reply
             || self.stage_id.is_some()
+            || self.quote.is_some()
     }
 
     /// Whether `t` passes every filter but scope (which the store applies) and `q` (whose
@@ -293,6 +296,7 @@ impl TicketFilter {
             && self
                 .stage_id
                 .is_none_or(|s| t.stage.as_ref().map(|x| x.id) == Some(s))
+            && self.quote.is_none_or(|q| q.admits(t.quote.as_ref()))
             && self.q.as_ref().is_none_or(|q| q.matches(t))
     }
 }

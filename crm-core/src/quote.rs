@@ -5,9 +5,11 @@
 //! offered and what was accepted.
 
 use crate::{
-    ids::QuoteId,
+    error::StoreError,
+    ids::{QuoteId, TicketId, UserId},
     money::{QuoteLine, TaxRate, Totals},
 };
+use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -68,11 +70,124 @@ pub struct QuoteDecision {
     pub user_agent: Option<String>,
 }
 
+/// What staff write in a quote, as checked: the lines, the tax, how long it stays open and
+/// the note for the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteContent {
+    /// Its lines, in order (1 to [`crate::money::MAX_LINES`]).
+    pub lines: Vec<QuoteLine>,
+    /// The tax rate.
+    pub tax_rate: TaxRate,
+    /// Days it stays open once sent.
+    pub valid_days: u32,
+    /// What the shop adds for the customer.
+    pub note: Option<String>,
+}
+
+/// A draft to store as the ticket's next version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewQuote {
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// The shop's currency (ISO 4217) at the time: a later change of `CURRENCY` never
+    /// re-reads an old quote's amounts.
+    pub currency: String,
+    /// What it says.
+    pub content: QuoteContent,
+    /// Who wrote it.
+    pub author: UserId,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A customer's decision to record on a sent quote, compared and set on "sent, undecided,
+/// not superseded, not expired at `decision.at`".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecideQuote {
+    /// The ticket (found by its tracking code).
+    pub ticket_id: TicketId,
+    /// The version decided.
+    pub quote_id: QuoteId,
+    /// The decision with its evidence.
+    pub decision: QuoteDecision,
+}
+
+/// The ticket's quote as lists see it: the state of its latest sent version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketQuote {
+    /// The version.
+    pub id: QuoteId,
+    /// Sent (awaiting the customer), approved or declined.
+    pub state: QuoteState,
+    /// When a sent one stops being open.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl TicketQuote {
+    /// Whether the customer can still decide it at `now`.
+    pub fn awaiting(&self, now: DateTime<Utc>) -> bool {
+        self.state == QuoteState::Sent && self.expires_at.is_some_and(|e| now < e)
+    }
+}
+
+/// The list filter `quote=` as asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteListState {
+    /// Sent and still open.
+    Awaiting,
+    /// Approved.
+    Approved,
+    /// Declined.
+    Declined,
+}
+
+impl QuoteListState {
+    /// The filter at `now` (awaiting means not expired by then).
+    pub fn at(self, now: DateTime<Utc>) -> QuoteFilter {
+        match self {
+            Self::Awaiting => QuoteFilter::Awaiting(now),
+            Self::Approved => QuoteFilter::Approved,
+            Self::Declined => QuoteFilter::Declined,
+        }
+    }
+}
+
+/// The list filter `quote=`, with the time "awaiting" is decided at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuoteFilter {
+    /// A sent quote the customer can still decide at this time.
+    Awaiting(DateTime<Utc>),
+    /// The latest sent quote was approved.
+    Approved,
+    /// The latest sent quote was declined.
+    Declined,
+}
+
+impl QuoteFilter {
+    /// Whether a ticket whose quote is `q` passes.
+    pub fn admits(self, q: Option<&TicketQuote>) -> bool {
+        match (self, q) {
+            (_, None) => false,
+            (Self::Awaiting(now), Some(q)) => q.awaiting(now),
+            (Self::Approved, Some(q)) => q.state == QuoteState::Approved,
+            (Self::Declined, Some(q)) => q.state == QuoteState::Declined,
+        }
+    }
+}
+
 /// One version of a ticket's quote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     /// Its id.
     pub id: QuoteId,
+    /// The ticket.
+    pub ticket_id: TicketId,
+    /// Its place among the ticket's versions, from 1.
+    pub version: u32,
+    /// The currency its amounts are in.
+    pub currency: String,
+    /// Who wrote it.
+    pub created_by: UserId,
     /// Its lines, in order.
     pub lines: Vec<QuoteLine>,
     /// The tax rate.
@@ -148,6 +263,78 @@ impl Quote {
     pub fn editable(&self) -> bool {
         self.sent_at.is_none()
     }
+
+    /// The content as written.
+    pub fn content(&self) -> QuoteContent {
+        QuoteContent {
+            lines: self.lines.clone(),
+            tax_rate: self.tax_rate,
+            valid_days: self.valid_days,
+            note: self.note.clone(),
+        }
+    }
+
+    /// Replaces the content (a draft's edit).
+    pub fn set_content(&mut self, c: QuoteContent) {
+        self.lines = c.lines;
+        self.tax_rate = c.tax_rate;
+        self.valid_days = c.valid_days;
+        self.note = c.note;
+    }
+
+    /// What lists keep of it once sent.
+    pub fn summary(&self) -> Option<TicketQuote> {
+        self.sent_at?;
+        Some(TicketQuote {
+            id: self.id,
+            state: match &self.decision {
+                Some(d) if d.decision == Decision::Approve => QuoteState::Approved,
+                Some(_) => QuoteState::Declined,
+                None => QuoteState::Sent,
+            },
+            expires_at: self.expires_at(),
+        })
+    }
+}
+
+/// A ticket's quotes. Each step is atomic and settles its races in the store: a send
+/// supersedes the earlier sent version in the same step, and a decision is compared and set,
+/// so two customers' clicks on two replicas record one decision.
+#[async_trait]
+pub trait QuoteStore: Send + Sync + 'static {
+    /// Stores a draft as the ticket's next version ([`StoreError::NotFound`] for no ticket).
+    async fn create_quote(&self, new: NewQuote) -> Result<Quote, StoreError>;
+
+    /// Replaces a draft's content ([`StoreError::QuoteNotOpen`] once it is sent,
+    /// [`StoreError::NotFound`] for no such quote of that ticket).
+    async fn edit_quote(
+        &self,
+        ticket: TicketId,
+        id: QuoteId,
+        content: QuoteContent,
+    ) -> Result<Quote, StoreError>;
+
+    /// Every version of the ticket's quote, oldest first.
+    async fn list_quotes(&self, ticket: TicketId) -> Result<Vec<Quote>, StoreError>;
+
+    /// One version of the ticket's quote.
+    async fn get_quote(&self, ticket: TicketId, id: QuoteId) -> Result<Quote, StoreError>;
+
+    /// Sends a draft: `sent_at = at`, every earlier sent and undecided version superseded,
+    /// the ticket's quote summary set, and the `quote_sent` event by `actor` with the
+    /// customer's e-mail, in one step. [`StoreError::QuoteNotOpen`] when it was sent already.
+    async fn send_quote(
+        &self,
+        ticket: TicketId,
+        id: QuoteId,
+        actor: UserId,
+        at: DateTime<Utc>,
+    ) -> Result<Quote, StoreError>;
+
+    /// Records the customer's decision with its `quote_decided` event (no actor), once:
+    /// [`StoreError::QuoteDecided`] when it is decided already, [`StoreError::QuoteNotOpen`]
+    /// when it is a draft, superseded or expired at the decision's time.
+    async fn decide_quote(&self, decide: DecideQuote) -> Result<Quote, StoreError>;
 }
 
 /// Checks `valid_days` (1 to [`MAX_VALID_DAYS`], default [`DEFAULT_VALID_DAYS`]).
@@ -173,6 +360,10 @@ mod tests {
     fn quote() -> Quote {
         Quote {
             id: QuoteId(1),
+            ticket_id: TicketId(1),
+            version: 1,
+            currency: "EUR".into(),
+            created_by: UserId(1),
             lines: vec![QuoteLine {
                 kind: LineKind::Part,
                 description: "Screen".into(),

@@ -415,6 +415,7 @@ pub trait Store:
     + crate::message::MessageStore
     + crate::attachment::AttachmentStore
     + crate::stage::StageStore
+    + crate::quote::QuoteStore
     + UserStore
     + LoginThrottle
     + EventLog
@@ -430,6 +431,7 @@ impl<
         + crate::message::MessageStore
         + crate::attachment::AttachmentStore
         + crate::stage::StageStore
+        + crate::quote::QuoteStore
         + UserStore
         + LoginThrottle
         + EventLog
@@ -468,6 +470,16 @@ mockall::mock! {
         async fn delete_stage(&self, id: crate::ids::StageId) -> Result<(), StoreError>;
         async fn set_stage(&self, change: crate::stage::StageChange) -> Result<Ticket, StoreError>;
         async fn stage_figures(&self, worker: Option<UserId>) -> Result<Vec<crate::stage::StageFigures>, StoreError>;
+    }
+
+    #[async_trait]
+    impl crate::quote::QuoteStore for Store {
+        async fn create_quote(&self, new: crate::quote::NewQuote) -> Result<crate::quote::Quote, StoreError>;
+        async fn edit_quote(&self, ticket: TicketId, id: crate::ids::QuoteId, content: crate::quote::QuoteContent) -> Result<crate::quote::Quote, StoreError>;
+        async fn list_quotes(&self, ticket: TicketId) -> Result<Vec<crate::quote::Quote>, StoreError>;
+        async fn get_quote(&self, ticket: TicketId, id: crate::ids::QuoteId) -> Result<crate::quote::Quote, StoreError>;
+        async fn send_quote(&self, ticket: TicketId, id: crate::ids::QuoteId, actor: UserId, at: DateTime<Utc>) -> Result<crate::quote::Quote, StoreError>;
+        async fn decide_quote(&self, decide: crate::quote::DecideQuote) -> Result<crate::quote::Quote, StoreError>;
     }
 
     #[async_trait]

@@ -72,6 +72,8 @@ pub struct Ticket {
     pub due_at: Option<DateTime<Utc>>,
     /// Where it stands within its status ("Waiting for parts"), if staff said.
     pub stage: Option<crate::stage::StageRef>,
+    /// Its latest sent quote's state, if one was sent.
+    pub quote: Option<crate::quote::TicketQuote>,
     /// Whether the newest customer-visible message is the customer's: someone owes them an
     /// answer.
     pub awaiting_reply: bool,

@@ -69,6 +69,8 @@ pub struct Config {
     /// `ATTACHMENT_STORE`, `ATTACHMENT_MAX_BYTES`, `ATTACHMENT_MAX_PER_TICKET`: where files
     /// are kept and how large and many they may be.
     pub files: crate::files::FileConfig,
+    /// `CURRENCY`: the ISO 4217 code new quotes are written in (default `EUR`).
+    pub currency: crm_core::money::Currency,
     /// `RUST_LOG`.
     pub log_filter: String,
 }
@@ -200,6 +202,14 @@ impl Config {
                     u64::from(crm_core::attachment::DEFAULT_MAX_PER_TICKET),
                     10_000,
                 )? as u32,
+            },
+            currency: match v.get("CURRENCY") {
+                None => crm_core::money::Currency::EUR,
+                Some(c) => crm_core::money::Currency::parse(c.trim()).ok_or_else(|| {
+                    ConfigError(format!(
+                        "CURRENCY must be an ISO 4217 code such as EUR, USD or JPY, not {c:?}"
+                    ))
+                })?,
             },
             log_filter: v.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             store,

@@ -210,7 +210,9 @@ impl From<CoreError> for ApiError {
             | CoreError::LastAdmin
             | CoreError::DeliveryPending
             | CoreError::TooManyAttachments { .. }
-            | CoreError::StageInUse => Self::Conflict(body),
+            | CoreError::StageInUse
+            | CoreError::QuoteDecided
+            | CoreError::QuoteNotOpen(_) => Self::Conflict(body),
             CoreError::FileTooLarge { .. } => Self::PayloadTooLarge(body),
             CoreError::UnsupportedFile => Self::UnsupportedMediaType(body),
             CoreError::TooManyUploads => Self::TooManyRequests(body, "3600".into()),

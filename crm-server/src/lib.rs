@@ -59,6 +59,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             api::messages::MessagesApi(state.clone()),
             api::attachments::AttachmentsApi(state.clone()),
             api::stages::StagesApi(state.clone()),
+            api::quotes::QuotesApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",
@@ -133,6 +134,10 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
                 config.submit_rate_per_minute,
                 Some(config::SUBMIT_BURST),
             ),
+            public_decisions: AddressLimit::per_minute(
+                config.submit_rate_per_minute,
+                Some(config::SUBMIT_BURST),
+            ),
             public_streams: limits::StreamLimit::new(config.public_streams_per_address),
             throttled_sign_ins: Default::default(),
         }),
@@ -188,7 +193,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             tracing::info!("store: in-memory (nothing survives a restart)");
             let (objects, files) = config.files.open()?;
             serve(
-                Crm::new(MemoryStore::new()).with_files(objects, files),
+                Crm::new(MemoryStore::new())
+                    .with_files(objects, files)
+                    .with_currency(config.currency),
                 &config,
                 listener,
                 shutdown_signal(),
@@ -209,7 +216,9 @@ pub async fn run(config: Config) -> Result<(), StartError> {
             let (objects, files) = config.files.open()?;
             tracing::info!(files = ?config.files.store, "attachments: object store opened");
             let result = serve(
-                Crm::new(store.clone()).with_files(objects, files),
+                Crm::new(store.clone())
+                    .with_files(objects, files)
+                    .with_currency(config.currency),
                 &config,
                 listener,
                 shutdown_signal(),

@@ -137,6 +137,8 @@ pub struct Limits {
     pub public_messages: AddressLimit,
     /// `POST /public/tickets/{code}/attachments` per address (a budget of its own).
     pub public_uploads: AddressLimit,
+    /// `POST /public/tickets/{code}/quote/decision` per address (a budget of its own).
+    pub public_decisions: AddressLimit,
     /// `GET /public/tickets/{code}/events` open at once per address.
     pub public_streams: StreamLimit,
     /// Sign-ins the per-username throttle (in the store) refused on this server.
@@ -150,6 +152,7 @@ impl Limits {
         self.submit.sweep();
         self.public_messages.sweep();
         self.public_uploads.sweep();
+        self.public_decisions.sweep();
     }
 }
 

@@ -65,6 +65,32 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
         "/tickets/{id}/stage",
         &[401, 404, 413, 422, 500, 503],
     ),
+    (
+        "post",
+        "/tickets/{id}/quotes",
+        &[401, 404, 413, 422, 500, 503],
+    ),
+    ("get", "/tickets/{id}/quotes", &[401, 404, 500, 503]),
+    (
+        "patch",
+        "/tickets/{id}/quotes/{quote_id}",
+        &[401, 404, 409, 413, 422, 500, 503],
+    ),
+    (
+        "post",
+        "/tickets/{id}/quotes/{quote_id}/send",
+        &[401, 404, 409, 500, 503],
+    ),
+    (
+        "get",
+        "/public/tickets/{tracking_code}/quote",
+        &[404, 500, 503],
+    ),
+    (
+        "post",
+        "/public/tickets/{tracking_code}/quote/decision",
+        &[404, 409, 413, 422, 429, 500, 503],
+    ),
     ("get", "/users", &[401, 403, 422, 500, 503]),
     ("post", "/users", &[401, 403, 409, 413, 422, 500, 503]),
     ("delete", "/users/{id}", &[401, 403, 404, 409, 500, 503]),
@@ -605,6 +631,71 @@ pub mod limits {
             ),
             ("StageRequest", "stage_id", json!({ "minimum": 1 })),
             ("StatusRequest", "stage_id", json!({ "minimum": 1 })),
+            (
+                "QuoteLineRequest",
+                "description",
+                trimmed_text(crm_core::money::MAX_DESCRIPTION),
+            ),
+            (
+                "QuoteLineRequest",
+                "quantity",
+                json!({ "minimum": 1, "maximum": crm_core::money::MAX_QUANTITY }),
+            ),
+            (
+                "QuoteLineRequest",
+                "unit_price",
+                json!({ "minimum": 0, "maximum": crm_core::money::MAX_UNIT_PRICE }),
+            ),
+            (
+                "CreateQuoteRequest",
+                "lines",
+                json!({ "minItems": 1, "maxItems": crm_core::money::MAX_LINES }),
+            ),
+            (
+                "EditQuoteRequest",
+                "lines",
+                json!({ "minItems": 1, "maxItems": crm_core::money::MAX_LINES }),
+            ),
+            (
+                "CreateQuoteRequest",
+                "tax_rate",
+                json!({ "minimum": 0, "maximum": crm_core::money::MAX_TAX_RATE }),
+            ),
+            (
+                "EditQuoteRequest",
+                "tax_rate",
+                json!({ "minimum": 0, "maximum": crm_core::money::MAX_TAX_RATE }),
+            ),
+            (
+                "CreateQuoteRequest",
+                "valid_days",
+                json!({ "minimum": 1, "maximum": crm_core::quote::MAX_VALID_DAYS }),
+            ),
+            (
+                "EditQuoteRequest",
+                "valid_days",
+                json!({ "minimum": 1, "maximum": crm_core::quote::MAX_VALID_DAYS }),
+            ),
+            (
+                "CreateQuoteRequest",
+                "note",
+                optional_text(crm_core::quote::MAX_NOTE),
+            ),
+            (
+                "EditQuoteRequest",
+                "note",
+                optional_text(crm_core::quote::MAX_NOTE),
+            ),
+            (
+                "DecisionRequest",
+                "name",
+                trimmed_text(crm_core::quote::MAX_DECIDER_NAME),
+            ),
+            (
+                "DecisionRequest",
+                "comment",
+                optional_text(crm_core::quote::MAX_COMMENT),
+            ),
         ]
     }
 

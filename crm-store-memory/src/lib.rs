@@ -21,6 +21,7 @@ mod events;
 mod index;
 mod messages;
 mod outbox;
+mod quotes;
 mod rows;
 mod search;
 mod stages;
@@ -125,6 +126,8 @@ struct Inner {
     files: Vec<Option<attachments::FileRow>>,
     /// The stages and their running figures.
     stages: stages::Stages,
+    /// The last quote id given.
+    next_quote: i64,
 }
 
 #[async_trait]

@@ -80,6 +80,9 @@ pub(crate) struct Row {
     /// Its stage, and since when.
     pub(crate) stage: Option<crm_core::StageId>,
     pub(crate) stage_at: Option<DateTime<Utc>>,
+    /// Its quote's versions, oldest first, and the latest sent one's summary.
+    pub(crate) quotes: Vec<crm_core::Quote>,
+    pub(crate) quote: Option<crm_core::TicketQuote>,
 }
 
 impl Row {
@@ -113,6 +116,8 @@ impl Row {
             files: Vec::new(),
             stage: None,
             stage_at: None,
+            quotes: Vec::new(),
+            quote: None,
         }
     }
 

@@ -71,6 +71,7 @@ impl Inner {
             due_at: r.due_at,
             awaiting_reply: r.awaiting_reply,
             stage: r.stage.and_then(|s| self.stages.reference(s)),
+            quote: r.quote,
         }
     }
 
@@ -464,6 +465,7 @@ impl TicketStore for MemoryStore {
             due_at: s.due_at,
             awaiting_reply: false,
             stage: None,
+            quote: None,
         })
     }
 

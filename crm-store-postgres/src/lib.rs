@@ -40,6 +40,7 @@ mod events;
 mod messages;
 mod outbox;
 mod pool;
+mod quotes;
 mod record;
 pub mod refold;
 mod rows;

@@ -14,6 +14,7 @@ pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status,
     t.worker_id, t.created_at, t.updated_at, t.assigned_at, t.in_progress_at, t.done_at, \
     t.requester_ip, t.requester_ua, t.tracking_code, t.device, t.priority, t.due_at, t.awaiting_reply, \
     t.stage_id, (SELECT s.name FROM stages s WHERE s.id = t.stage_id) AS stage_name, \
+    t.quote_id, t.quote_state, t.quote_expires_at, \
     c.id AS client_id, c.name AS client_name, c.email AS client_email, c.phone AS client_phone, \
     c.created_at AS client_created_at";
 
@@ -77,6 +78,12 @@ pub(crate) struct TicketRow {
     stage_id: Option<i64>,
     #[serde(default)]
     stage_name: Option<String>,
+    #[serde(default)]
+    quote_id: Option<i64>,
+    #[serde(default)]
+    quote_state: Option<String>,
+    #[serde(default)]
+    quote_expires_at: Option<DateTime<Utc>>,
 }
 
 fn normal() -> String {
@@ -129,6 +136,14 @@ impl TryFrom<TicketRow> for Ticket {
                     id: crm_core::StageId(id),
                     name,
                 }),
+            quote: match (r.quote_id, r.quote_state.as_deref()) {
+                (Some(id), Some(state)) => Some(crm_core::TicketQuote {
+                    id: crm_core::QuoteId(id),
+                    state: crate::quotes::quote_state(state)?,
+                    expires_at: r.quote_expires_at,
+                }),
+                _ => None,
+            },
         })
     }
 }

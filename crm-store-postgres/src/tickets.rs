@@ -288,6 +288,19 @@ fn push_filters(
     if let Some(s) = f.stage_id {
         q.push(" AND t.stage_id = ").push_bind(s.0);
     }
+    match f.quote {
+        Some(crm_core::QuoteFilter::Awaiting(now)) => {
+            q.push(" AND t.quote_state = 'sent' AND t.quote_expires_at > ")
+                .push_bind(now);
+        }
+        Some(crm_core::QuoteFilter::Approved) => {
+            q.push(" AND t.quote_state = 'approved'");
+        }
+        Some(crm_core::QuoteFilter::Declined) => {
+            q.push(" AND t.quote_state = 'declined'");
+        }
+        None => {}
+    }
     if let Some(now) = f.overdue_at {
         q.push(" AND t.status <> ")
             .push_bind(TicketStatus::Done.as_str())
@@ -457,6 +470,7 @@ impl TicketStore for PgStore {
             due_at: s.due_at,
             awaiting_reply: false,
             stage: None,
+            quote: None,
         })
     }
 

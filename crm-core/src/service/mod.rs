@@ -13,6 +13,7 @@ mod clients;
 mod live;
 mod messages;
 mod notify;
+mod quotes;
 mod stages;
 mod tickets;
 mod users;
@@ -20,6 +21,7 @@ mod users;
 pub use attachments::{Download, FileSettings, StoredFile, UploadSlot, Uploader};
 pub use clients::ListClients;
 pub use messages::ListMessages;
+pub use quotes::{CustomerDecision, WriteLine, WriteQuote};
 pub use stages::EditStage;
 
 #[cfg(test)]
@@ -108,6 +110,8 @@ pub struct ListTickets {
     pub awaiting_reply: bool,
     /// Only tickets in this stage.
     pub stage_id: Option<crate::ids::StageId>,
+    /// Only tickets whose latest sent quote awaits the customer, was approved or declined.
+    pub quote: Option<crate::quote::QuoteListState>,
 }
 
 /// A user list request as received, before validation.
@@ -145,6 +149,7 @@ pub struct Crm<S> {
     clock: Arc<dyn Clock>,
     passwords: Arc<Passwords>,
     files: Arc<attachments::Files>,
+    currency: crate::money::Currency,
 }
 
 impl<S> Clone for Crm<S> {
@@ -154,6 +159,7 @@ impl<S> Clone for Crm<S> {
             clock: self.clock.clone(),
             passwords: self.passwords.clone(),
             files: self.files.clone(),
+            currency: self.currency,
         }
     }
 }
@@ -172,7 +178,14 @@ impl<S: Store> Crm<S> {
             clock: Arc::new(SystemClock),
             passwords: Arc::new(Passwords::new(PasswordCost::Default)),
             files: Arc::new(attachments::Files::in_memory()),
+            currency: crate::money::Currency::EUR,
         }
+    }
+
+    /// Sets the shop's currency, which new quotes are written in (EUR by default).
+    pub fn with_currency(mut self, currency: crate::money::Currency) -> Self {
+        self.currency = currency;
+        self
     }
 
     /// Replaces the clock (tests pin time with [`crate::clock::ManualClock`]).

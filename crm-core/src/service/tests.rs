@@ -47,6 +47,7 @@ fn ticket(status: TicketStatus, worker: Option<UserId>) -> Ticket {
         due_at: None,
         awaiting_reply: false,
         stage: None,
+        quote: None,
     }
 }
 

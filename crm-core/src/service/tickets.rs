@@ -50,11 +50,13 @@ fn validate(req: SubmitTicket, errs: &mut ValidationErrors) -> Option<Submission
     })
 }
 
-/// How often a change re-reads and retries after losing a compare-and-set. One retry is
-/// enough for a single competing change; a few more absorb bursts without looping forever.
-/// A change that loses every attempt is answered [`CoreError::Busy`] (retry shortly), never
-/// an internal error.
-pub(crate) const RACE_ATTEMPTS: usize = 8;
+/// How often a change re-reads and retries after losing a compare-and-set. Each round of
+/// racing changes has a winner, so `n` changes racing on one ticket all land within `n`
+/// attempts: 16 covers a counter's worth of people and tabs on one ticket at once (8 was
+/// once too few for 8 edits racing a status change) without looping forever. A change that
+/// loses every attempt is answered [`CoreError::Busy`] (retry shortly), never an internal
+/// error.
+pub(crate) const RACE_ATTEMPTS: usize = 16;
 
 impl<S: Store> Crm<S> {
     /// Validates and stores a customer's request. Every invalid field is reported at once;
@@ -204,6 +206,7 @@ impl<S: Store> Crm<S> {
                 q,
                 awaiting_reply: req.awaiting_reply,
                 stage_id: req.stage_id,
+                quote: req.quote.map(|q| q.at(self.clock.now())),
             },
             sort: req.sort.unwrap_or_default(),
             page,

@@ -12,6 +12,7 @@ pub mod events;
 pub mod health;
 pub mod messages;
 pub mod public;
+pub mod quotes;
 pub mod settings;
 pub mod stages;
 pub mod tickets;

@@ -209,6 +209,9 @@ impl<S: Store> TicketsApi<S> {
         awaiting_reply: Query<Option<bool>>,
         /// Only tickets in this stage.
         stage_id: Query<Option<i64>>,
+        /// Only tickets whose latest sent quote `awaiting` the customer (open), `approved` or
+        /// `declined`.
+        quote: Query<Option<super::dto::QuoteParam>>,
     ) -> Result<Json<PageBody<TicketBody>>, ApiError> {
         let actor = auth.0.actor;
         let req = ListTickets {
@@ -228,6 +231,7 @@ impl<S: Store> TicketsApi<S> {
             q: q.0,
             awaiting_reply: awaiting_reply.0.unwrap_or(false),
             stage_id: stage_id.0.map(crm_core::StageId),
+            quote: quote.0.map(Into::into),
         };
         Ok(Json(self.0.crm.list_tickets(&actor, req).await?.into()))
     }

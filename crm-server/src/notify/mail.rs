@@ -27,8 +27,15 @@ pub struct Letter {
 }
 
 /// What the customer reads about `ticket` for `kind`, linking to `base_url`'s tracking page;
-/// `note` is the staff message a [`MailKind::Reply`] passes on.
-pub fn letter(kind: MailKind, ticket: &Ticket, note: Option<&Note>, base_url: &str) -> Letter {
+/// `note` is the staff message a [`MailKind::Reply`] passes on, `quote` the version a
+/// [`MailKind::Quote`] asks the customer to decide.
+pub fn letter(
+    kind: MailKind,
+    ticket: &Ticket,
+    note: Option<&Note>,
+    quote: Option<&crm_core::Quote>,
+    base_url: &str,
+) -> Letter {
     let n = ticket.id.0;
     let title = &ticket.title;
     let (subject, lead) = match kind {
@@ -53,6 +60,27 @@ pub fn letter(kind: MailKind, ticket: &Ticket, note: Option<&Note>, base_url: &s
                 format!("Your repair request #{n} ({title}) is now at the stage \"{stage}\"."),
             )
         }
+        MailKind::Quote => {
+            let (total, until) = quote.map_or_else(
+                || (String::new(), String::new()),
+                |q| {
+                    let c = crm_core::money::Currency::parse(&q.currency)
+                        .unwrap_or(crm_core::money::Currency::EUR);
+                    (
+                        c.format(q.totals().total),
+                        q.expires_at()
+                            .map(|e| format!(" by {}", e.format("%Y-%m-%d")))
+                            .unwrap_or_default(),
+                    )
+                },
+            );
+            (
+                format!("Your quote for repair request #{n}"),
+                format!(
+                    "Here is our quote for your repair request #{n} ({title}): {total} in total, tax included. Please approve or decline it{until} on the tracking page."
+                ),
+            )
+        }
         MailKind::Reply => (
             format!("A message about your repair request #{n}"),
             format!(
@@ -69,10 +97,43 @@ pub fn letter(kind: MailKind, ticket: &Ticket, note: Option<&Note>, base_url: &s
             base_url.trim_end_matches('/'),
             ticket.tracking_code.as_str()
         ),
-        quote: note
-            .filter(|_| kind == MailKind::Reply)
-            .map(|m| m.body.clone()),
+        quote: match kind {
+            MailKind::Reply => note.map(|m| m.body.clone()),
+            MailKind::Quote => quote.map(quote_lines),
+            _ => None,
+        },
     }
+}
+
+/// A quote's lines and figures as the letter quotes them, one per line.
+fn quote_lines(q: &crm_core::Quote) -> String {
+    let c = crm_core::money::Currency::parse(&q.currency).unwrap_or(crm_core::money::Currency::EUR);
+    let t = q.totals();
+    let mut out: Vec<String> = q
+        .lines
+        .iter()
+        .map(|l| {
+            format!(
+                "{} x {}: {}",
+                l.quantity,
+                l.description,
+                c.format(l.total())
+            )
+        })
+        .collect();
+    out.push(format!("Subtotal: {}", c.format(t.subtotal)));
+    out.push(format!(
+        "Tax ({}.{:02}%): {}",
+        q.tax_rate.basis_points() / 100,
+        q.tax_rate.basis_points() % 100,
+        c.format(t.tax)
+    ));
+    out.push(format!("Total: {}", c.format(t.total)));
+    if let Some(n) = &q.note {
+        out.push(String::new());
+        out.push(n.clone());
+    }
+    out.join("\n")
 }
 
 /// The plain-text part.
@@ -177,6 +238,7 @@ impl Mailer {
         kind: MailKind,
         ticket: &Ticket,
         note: Option<&Note>,
+        quote: Option<&crm_core::Quote>,
     ) -> Result<(), SendError> {
         let to = Mailbox::new(
             Some(ticket.client.name.clone()),
@@ -186,7 +248,7 @@ impl Mailer {
                 .parse()
                 .map_err(|e| SendError::Permanent(format!("the customer's address: {e}")))?,
         );
-        let l = letter(kind, ticket, note, &self.base_url);
+        let l = letter(kind, ticket, note, quote, &self.base_url);
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -250,6 +312,7 @@ pub(crate) mod tests {
             due_at: None,
             awaiting_reply: false,
             stage: None,
+            quote: None,
         }
     }
 
@@ -260,7 +323,7 @@ pub(crate) mod tests {
             id: crm_core::StageId(5),
             name: "Ready for pickup".into(),
         });
-        let l = letter(MailKind::Stage, &t, None, "https://shop.example.com/");
+        let l = letter(MailKind::Stage, &t, None, None, "https://shop.example.com/");
         assert_eq!(l.subject, "Your repair #42: Ready for pickup");
         assert!(l.lead.contains("\"Ready for pickup\""), "{}", l.lead);
         assert!(html(&l, &t).contains("&quot;Ready for pickup&quot;"));
@@ -269,7 +332,7 @@ pub(crate) mod tests {
     #[test]
     fn customer_text_is_escaped_and_the_link_is_there() {
         let t = ticket();
-        let l = letter(MailKind::Ready, &t, None, "https://shop.example.com/");
+        let l = letter(MailKind::Ready, &t, None, None, "https://shop.example.com/");
         assert_eq!(l.subject, "Your repair #42 is ready for pickup");
         let link = format!(
             "https://shop.example.com/#/track/{}",
@@ -298,7 +361,13 @@ pub(crate) mod tests {
             },
             created_at: Utc::now(),
         };
-        let l = letter(MailKind::Reply, &t, Some(&note), "https://shop.example.com");
+        let l = letter(
+            MailKind::Reply,
+            &t,
+            Some(&note),
+            None,
+            "https://shop.example.com",
+        );
         assert_eq!(l.subject, "A message about your repair request #42");
         let h = html(&l, &t);
         assert!(h.contains("Screen arrives &lt;Tuesday&gt;.\nCall us &amp; ask."));

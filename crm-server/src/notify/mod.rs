@@ -14,7 +14,7 @@ use crate::{api::dto::TicketBody, live::Hub};
 use chrono::{DateTime, TimeDelta, Utc};
 use crm_core::{
     Crm, Store, Ticket,
-    notify::{AttemptOutcome, Claim, NextStep, Target, Topic, next_attempt},
+    notify::{AttemptOutcome, Claim, MailKind, NextStep, Target, Topic, next_attempt},
 };
 use mail::{Mailer, SendError};
 use poem_openapi::types::ToJSON;
@@ -175,6 +175,24 @@ impl<S: Store> Notifier<S> {
                 },
                 Some(id),
             ) => Some(Item::AttachmentId(id)),
+            (
+                Target::Webhook {
+                    topic: Topic::TicketQuoteSent | Topic::TicketQuoteDecided,
+                    ..
+                }
+                | Target::Mail(MailKind::Quote),
+                Some(id),
+            ) => match self
+                .crm
+                .quote_for_notification(ticket.id, crm_core::QuoteId(id))
+                .await
+            {
+                Ok(q) => Some(Item::Quote(Box::new(q))),
+                Err(e) => {
+                    tracing::warn!(delivery = d.id, error = %e, "notifications: cannot read the quote");
+                    return None;
+                }
+            },
             (_, Some(id)) if d.visibility.is_some() => {
                 match self.crm.message_for_notification(id).await {
                     Ok(m) => Some(Item::Message(m)),
@@ -188,6 +206,10 @@ impl<S: Store> Notifier<S> {
         };
         let note = match &about {
             Some(Item::Message(m)) => Some(m.clone()),
+            _ => None,
+        };
+        let quote = match &about {
+            Some(Item::Quote(q)) => Some((**q).clone()),
             _ => None,
         };
         Some(match d.target {
@@ -218,7 +240,10 @@ impl<S: Store> Notifier<S> {
                         "no mail server is configured on this replica (SMTP_URL)".to_owned(),
                         Failure::Retry,
                     )),
-                    Some(m) => match m.send(d.id, kind, &ticket, note.as_ref()).await {
+                    Some(m) => match m
+                        .send(d.id, kind, &ticket, note.as_ref(), quote.as_ref())
+                        .await
+                    {
                         Ok(()) => Ok(()),
                         Err(SendError::Transient(e)) => Err((e, Failure::Retry)),
                         Err(SendError::Permanent(e)) => Err((e, Failure::Permanent)),
@@ -291,6 +316,8 @@ pub enum Item {
     Attachment(crate::api::dto::AttachmentBody),
     /// A file no longer there (`data.attachment_id`).
     AttachmentId(i64),
+    /// The whole quote (`data.quote`), so an accounting tool can invoice it.
+    Quote(Box<crm_core::Quote>),
 }
 
 /// The body of a webhook delivery: `{"type", "timestamp", "data": {ticket, "seq"}}`, the
@@ -325,6 +352,11 @@ pub fn webhook_body(
             }
             Some(Item::AttachmentId(id)) => {
                 map.insert("attachment_id".into(), id.into());
+            }
+            Some(Item::Quote(q)) => {
+                if let Some(q) = crate::api::dto::QuoteBody::at(&q, Utc::now()).to_json() {
+                    map.insert("quote".into(), q);
+                }
             }
             None => {}
         }

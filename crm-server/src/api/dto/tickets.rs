@@ -435,6 +435,9 @@ pub struct TicketBody {
     pub awaiting_reply: bool,
     /// Where it stands within its status, if staff said.
     pub stage: Option<super::StageRefBody>,
+    /// Its latest sent quote (`state`: `sent`, `expired`, `approved` or `declined`), if one
+    /// was sent.
+    pub quote: Option<super::TicketQuoteBody>,
 }
 
 impl From<Ticket> for TicketBody {
@@ -462,6 +465,7 @@ impl From<Ticket> for TicketBody {
             due_at: t.due_at,
             awaiting_reply: t.awaiting_reply,
             stage: t.stage.map(Into::into),
+            quote: t.quote.map(Into::into),
         }
     }
 }

@@ -38,6 +38,13 @@ pub enum EventTypeBody {
     /// entered, null for none).
     #[oai(rename = "ticket.stage_changed")]
     TicketStageChanged,
+    /// Staff sent a quote to the customer (the body carries the whole quote as `quote`).
+    #[oai(rename = "ticket.quote_sent")]
+    TicketQuoteSent,
+    /// The customer approved or declined a quote (the body carries the whole quote with its
+    /// decision as `quote`).
+    #[oai(rename = "ticket.quote_decided")]
+    TicketQuoteDecided,
 }
 
 impl From<Topic> for EventTypeBody {
@@ -52,6 +59,8 @@ impl From<Topic> for EventTypeBody {
             Topic::TicketAttachmentAdded => Self::TicketAttachmentAdded,
             Topic::TicketAttachmentRemoved => Self::TicketAttachmentRemoved,
             Topic::TicketStageChanged => Self::TicketStageChanged,
+            Topic::TicketQuoteSent => Self::TicketQuoteSent,
+            Topic::TicketQuoteDecided => Self::TicketQuoteDecided,
         }
     }
 }
@@ -68,12 +77,14 @@ impl From<EventTypeBody> for Topic {
             EventTypeBody::TicketAttachmentAdded => Self::TicketAttachmentAdded,
             EventTypeBody::TicketAttachmentRemoved => Self::TicketAttachmentRemoved,
             EventTypeBody::TicketStageChanged => Self::TicketStageChanged,
+            EventTypeBody::TicketQuoteSent => Self::TicketQuoteSent,
+            EventTypeBody::TicketQuoteDecided => Self::TicketQuoteDecided,
         }
     }
 }
 
 // The request's `max_items` is the number of event types: a new type must raise it.
-const _: () = assert!(Topic::ALL.len() == 9);
+const _: () = assert!(Topic::ALL.len() == 11);
 
 /// A webhook endpoint to add.
 #[derive(Object, Debug)]
@@ -84,7 +95,7 @@ pub struct WebhookRequest {
     /// listed in `WEBHOOK_ALLOW_HOSTS`.
     pub url: Text,
     /// The event types to deliver: at least one, each at most once (up to every type there is).
-    #[oai(validator(min_items = 1, max_items = 9))]
+    #[oai(validator(min_items = 1, max_items = 11))]
     pub events: Vec<EventTypeBody>,
 }
 
