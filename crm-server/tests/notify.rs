@@ -745,3 +745,123 @@ fn a_notifying_stage_is_mailed_and_every_move_posted() {
         [json!("Waiting for parts"), json!("Ready for pickup")]
     );
 }
+
+/// A quote end to end across two replicas on one PostgreSQL database: the customer's letter
+/// (lines, total, link) through the real mail server, decisions racing through both replicas
+/// recording exactly one, and the receiver getting `ticket.quote_sent` and
+/// `ticket.quote_decided` with the whole quote, signed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quote_is_mailed_decided_once_across_replicas_and_posted_whole() {
+    let (url, _db) = create_database("crm_quote").await;
+    let (smtp_port, file) = mail_box("crm-quote-mail");
+    let mut env = pg_env(&url);
+    env.extend(mail_env(smtp_port));
+    env.push(("CURRENCY", "EUR".into()));
+    let env = quiet(env);
+    tokio::task::spawn_blocking(move || {
+        let sink = MailSink::start(smtp_port, file);
+        let rx = Receiver::start();
+        let (a, b) = Server::start_two(&env);
+        let admin = a.login("admin", ADMIN_PW);
+        let (_, secret) = add_hook(
+            &a,
+            &admin,
+            &rx.url("/ok"),
+            &["ticket.quote_sent", "ticket.quote_decided"],
+        );
+        let t = submit(&a, "Quoted drone", "Dee", "dee@example.com");
+        let (id, code) = (
+            t["id"].as_i64().unwrap(),
+            t["tracking_code"].as_str().unwrap().to_owned(),
+        );
+        assign_to_worker(&a, &admin, id);
+        let (st, q) = a.call(
+            "POST",
+            &format!("/tickets/{id}/quotes"),
+            Some(&admin),
+            Some(json!({
+                "lines": [
+                    {"kind": "part", "description": "Gimbal <motor>", "quantity": 1, "unit_price": 4900},
+                    {"kind": "labour", "description": "Calibration", "quantity": 1, "unit_price": 2000}
+                ],
+                "tax_rate": 1900
+            })),
+        );
+        assert_eq!(st, 201, "{q}");
+        let qid = q["id"].as_i64().unwrap();
+        let (st, sent) = b.call(
+            "POST",
+            &format!("/tickets/{id}/quotes/{qid}/send"),
+            Some(&admin),
+            Some(json!({})),
+        );
+        assert_eq!(st, 200, "{sent}");
+        // 69.00 + 19% = 82.11.
+        assert_eq!(sent["total"], 8211);
+
+        // Decisions racing through both replicas: one is recorded.
+        let outcomes: Vec<u16> = std::thread::scope(|sc| {
+            let handles: Vec<_> = (0..10)
+                .map(|i| {
+                    let s = if i % 2 == 0 { &a } else { &b };
+                    let code = &code;
+                    sc.spawn(move || {
+                        s.call(
+                            "POST",
+                            &format!("/public/tickets/{code}/quote/decision"),
+                            None,
+                            Some(json!({
+                                "quote_id": qid,
+                                "decision": if i % 3 == 0 { "decline" } else { "approve" },
+                                "name": "Dee Customer"
+                            })),
+                        )
+                        .0
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(outcomes.iter().filter(|&&s| s == 200).count(), 1, "{outcomes:?}");
+        assert_eq!(outcomes.iter().filter(|&&s| s == 409).count(), 9, "{outcomes:?}");
+        let (_, public) = b.call("GET", &format!("/public/tickets/{code}/quote"), None, None);
+        let state = public["state"].as_str().unwrap().to_owned();
+        assert!(state == "approved" || state == "declined", "{public}");
+
+        wait_for(40, "the received and quote letters", || sink.messages().len() >= 2);
+        wait_for(40, "two quote webhooks", || rx.hits("/ok").len() >= 2);
+        std::thread::sleep(Duration::from_millis(700));
+        let got = sink.messages();
+        assert_eq!(got.len(), 2, "{got:#?}");
+        let letter = &got[1];
+        assert_eq!(letter["subject"], format!("Your quote for repair request #{id}"));
+        let plain = letter["plain"].as_str().unwrap();
+        assert!(plain.contains("82.11 EUR in total"), "{plain}");
+        assert!(plain.contains("> 1 x Gimbal <motor>: 49.00 EUR"), "{plain}");
+        assert!(plain.contains(&format!("/#/track/{code}")), "{plain}");
+        let html = letter["html"].as_str().unwrap();
+        assert!(html.contains("Gimbal &lt;motor&gt;") && !html.contains("<motor>"), "{html}");
+
+        let mut posted: Vec<Value> = rx
+            .hits("/ok")
+            .iter()
+            .map(|h| {
+                verify(&secret, h);
+                body(h)
+            })
+            .collect();
+        assert_eq!(posted.len(), 2, "{posted:#?}");
+        posted.sort_by_key(|p| p["data"]["seq"].as_i64().unwrap());
+        assert_eq!(posted[0]["type"], "ticket.quote_sent");
+        assert_eq!(posted[1]["type"], "ticket.quote_decided");
+        let whole = &posted[1]["data"]["quote"];
+        assert_eq!(whole["id"], qid);
+        assert_eq!(whole["total"], 8211);
+        assert_eq!(whole["lines"].as_array().unwrap().len(), 2);
+        assert_eq!(whole["decision"]["name"], "Dee Customer");
+        assert_eq!(whole["state"], state.as_str());
+        assert_eq!(posted[0]["data"]["quote"]["state"], "sent");
+    })
+    .await
+    .unwrap();
+}

@@ -41,7 +41,8 @@ pub struct StreamEventBody {
     /// The ticket.
     pub ticket_id: i64,
     /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited`,
-    /// `message_added`, `attachment_added`, `attachment_removed` or `stage_changed`.
+    /// `message_added`, `attachment_added`, `attachment_removed`, `stage_changed`,
+    /// `quote_sent` or `quote_decided`.
     pub kind: String,
     /// When.
     pub at: DateTime<Utc>,
@@ -63,6 +64,8 @@ pub struct StreamEventBody {
     pub message_id: Option<i64>,
     /// For `attachment_added` and `attachment_removed`: the file.
     pub attachment_id: Option<i64>,
+    /// For `quote_sent` and `quote_decided`: the quote version.
+    pub quote_id: Option<i64>,
     /// For a stage move: the stage left (null for none).
     pub from_stage: Option<super::dto::StageRefBody>,
     /// For a stage move: the stage entered (null for none).
@@ -92,6 +95,12 @@ impl From<&Event> for StreamEventBody {
                 matches!(
                     e.kind,
                     crm_core::EventKind::AttachmentAdded | crm_core::EventKind::AttachmentRemoved
+                )
+            }),
+            quote_id: e.item_id.filter(|_| {
+                matches!(
+                    e.kind,
+                    crm_core::EventKind::QuoteSent | crm_core::EventKind::QuoteDecided
                 )
             }),
         }

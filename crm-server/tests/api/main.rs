@@ -42,6 +42,7 @@ mod lists;
 mod messages;
 mod probes;
 mod public;
+mod quotes;
 mod stages;
 mod tickets;
 mod users;

@@ -532,7 +532,8 @@ pub struct EventBody {
     /// When.
     pub at: DateTime<Utc>,
     /// `submitted`, `assigned`, `released`, `status_changed`, `viewed`, `edited`,
-    /// `message_added`, `attachment_added`, `attachment_removed` or `stage_changed`.
+    /// `message_added`, `attachment_added`, `attachment_removed`, `stage_changed`,
+    /// `quote_sent` or `quote_decided`.
     pub kind: String,
     /// Who did it (null for a customer's submission).
     pub actor_id: Option<i64>,
@@ -550,6 +551,8 @@ pub struct EventBody {
     pub message_id: Option<i64>,
     /// For `attachment_added` and `attachment_removed`: the file.
     pub attachment_id: Option<i64>,
+    /// For `quote_sent` and `quote_decided`: the quote version.
+    pub quote_id: Option<i64>,
     /// For `stage_changed` (and a `status_changed` that moved the stage too): the stage
     /// left, null for none; its name as it was then.
     pub from_stage: Option<super::StageRefBody>,
@@ -621,6 +624,12 @@ impl From<Event> for EventBody {
                 matches!(
                     e.kind,
                     crm_core::EventKind::AttachmentAdded | crm_core::EventKind::AttachmentRemoved
+                )
+            }),
+            quote_id: e.item_id.filter(|_| {
+                matches!(
+                    e.kind,
+                    crm_core::EventKind::QuoteSent | crm_core::EventKind::QuoteDecided
                 )
             }),
         }
