@@ -125,9 +125,7 @@ async fn quotes_over_http(app: &TestApp) {
             "version"
         ]
     );
-    let r = app
-        .get(&format!("/tickets/?quote=awaiting"), &app.admin)
-        .await;
+    let r = app.get("/tickets/?quote=awaiting", &app.admin).await;
     assert_eq!(r.body["total"], 1, "{:?}", r.body);
     assert_eq!(r.body["items"][0]["quote"]["state"], "sent");
 
