@@ -5,7 +5,11 @@
 
 use crate::notify::mail::escape as esc;
 use chrono::{DateTime, Utc};
-use crm_core::{Device, Priority, Ticket};
+use crm_core::{Device, Priority, Quote, Ticket};
+
+/// A printable page of a ticket: the shop, the ticket, its approved quote if any, and the
+/// base of its tracking link.
+pub type Page = fn(&ShopConfig, &Ticket, Option<&Quote>, &str) -> String;
 use qrcode::{EcLevel, QrCode, render::svg};
 use std::fmt::Write;
 
@@ -128,8 +132,21 @@ th { width: 38%; font-weight: 600; }
 /// The intake receipt: the shop, the ticket number and date, the customer, the device with
 /// its condition and accessories, priority and due date, the terms, a signature line, and
 /// the tracking link as text and as a QR code.
-pub fn receipt_html(shop: &ShopConfig, t: &Ticket, base: &str) -> String {
+pub fn receipt_html(shop: &ShopConfig, t: &Ticket, quote: Option<&Quote>, base: &str) -> String {
     let url = tracking_url(base, t.tracking_code.as_str());
+    let approved = quote
+        .and_then(|q| q.decision.as_ref().map(|d| (q, d)))
+        .map_or_else(String::new, |(q, d)| {
+            let c = crm_core::money::Currency::parse(&q.currency)
+                .unwrap_or(crm_core::money::Currency::EUR);
+            format!(
+                "<tr><th>Approved quote</th><td>{total}, tax included (version {v}, approved by {name} on {at})</td></tr>",
+                total = esc(&c.format(q.totals().total)),
+                v = q.version,
+                name = esc(&d.name),
+                at = when(d.at),
+            )
+        });
     let mut shop_lines = String::new();
     for line in shop.address.iter().flat_map(|a| a.lines()) {
         let _ = write!(shop_lines, "<p>{}</p>", esc(line));
@@ -158,6 +175,7 @@ pub fn receipt_html(shop: &ShopConfig, t: &Ticket, base: &str) -> String {
          {device}\
          <tr><th>Priority</th><td>{priority}</td></tr>\
          <tr><th>Promised for</th><td>{due}</td></tr>\
+         {approved}\
          </table>\
          <div class=\"track\">{qr}<div><p>Follow your repair online:</p>\
          <p class=\"url\">{url_text}</p><p>Tracking code <strong>{code}</strong></p></div></div>\
@@ -181,7 +199,7 @@ pub fn receipt_html(shop: &ShopConfig, t: &Ticket, base: &str) -> String {
 
 /// The label stuck on the device (62 x 29 mm): ticket number, customer name, device, and the
 /// same QR code.
-pub fn label_html(shop: &ShopConfig, t: &Ticket, base: &str) -> String {
+pub fn label_html(shop: &ShopConfig, t: &Ticket, _quote: Option<&Quote>, base: &str) -> String {
     let url = tracking_url(base, t.tracking_code.as_str());
     let device = t
         .device

@@ -31,6 +31,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/notice.js",
     "components/pager.js",
     "components/print.js",
+    "components/quotes.js",
     "components/conversation.js",
     "components/files.js",
     "views/assignment.js",

@@ -50,7 +50,7 @@ async function connect() {
     }
     for (const l of listeners) l.onEvent && l.onEvent(data);
   };
-  for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed", "edited", "message_added", "attachment_added", "attachment_removed", "stage_changed"]) {
+  for (const kind of ["submitted", "assigned", "released", "status_changed", "viewed", "edited", "message_added", "attachment_added", "attachment_removed", "stage_changed", "quote_sent", "quote_decided"]) {
     source.addEventListener(kind, onMessage);
   }
   const mine = source;

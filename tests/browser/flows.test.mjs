@@ -979,6 +979,74 @@ test("a worker moves a ticket through stages with the picker; the list, the trac
   assert.deepEqual(dialogs, []);
 });
 
+test("staff write and send a quote with live totals; the customer approves it on the tracking page; the staff page shows the decision live; the receipt prints the approved total", async () => {
+  const customer = await newPage(390);
+  await submitRequest(customer, { title: "Quote flow laptop hinge", description: "Hinge snapped.", email: "quote@example.com" });
+  const code = await customer.getByTestId("tracking-code").textContent();
+  const id = (await customer.getByText(/Your request number is #\d+/).textContent()).match(/#(\d+)/)[1];
+
+  const staff = await newPage();
+  await signIn(staff, "admin", ADMIN_PW);
+  await staff.goto(`${base}/#/tickets/${id}`);
+  await staff.getByRole("heading", { name: "Quote", exact: true }).waitFor();
+  await staff.getByRole("button", { name: "New quote" }).click();
+  await staff.getByLabel("Line 1 description").fill("Hinge assembly");
+  await staff.getByLabel("Line 1 unit price").fill("49.90");
+  await staff.getByRole("button", { name: "Add line" }).click();
+  await staff.getByLabel("Line 2 kind").selectOption("labour");
+  await staff.getByLabel("Line 2 description").fill("Fitting");
+  await staff.getByLabel("Line 2 quantity").fill("2");
+  await staff.getByLabel("Line 2 unit price").fill("12,50");
+  await staff.getByLabel("Tax %").fill("19");
+  // 49.90 + 25.00 = 74.90; tax 14.231 -> 14.23; total 89.13, shown while typing.
+  await staff.getByTestId("editor-total").filter({ hasText: "89.13" }).waitFor();
+  assert.deepEqual(await axeViolations(staff), [], "the quote editor");
+  await shot(staff, "40-quote-editor");
+  // A bad amount is refused next to its field, with a sentence.
+  await staff.getByLabel("Line 1 unit price").fill("49.9.0");
+  await staff.getByRole("button", { name: "Save draft" }).click();
+  await staff.getByText("Line 1: the unit price is an amount like 89.99.").waitFor();
+  assert.equal(await staff.evaluate(() => document.activeElement?.getAttribute("aria-label")), "Line 1 unit price");
+  await staff.getByLabel("Line 1 unit price").fill("49.90");
+  await staff.getByRole("button", { name: "Save draft" }).click();
+  await staff.getByText(/Quote version 1 is saved as a draft/).waitFor();
+  await staff.getByTestId("quote-1").getByTestId("quote-state").filter({ hasText: "Draft" }).waitFor();
+  await staff.getByRole("button", { name: "Send quote to customer" }).click();
+  await staff.getByText(/Quote version 1 is sent/).waitFor();
+  await staff.getByTestId("quote-1").getByTestId("quote-state").filter({ hasText: "Awaiting the customer" }).waitFor();
+
+  await customer.goto(`${base}/#/track/${code}`);
+  await customer.getByRole("heading", { name: "Your quote" }).waitFor();
+  await customer.getByTestId("customer-quote-total").filter({ hasText: "89.13" }).waitFor();
+  assert.deepEqual(await axeViolations(customer), [], "the customer's quote at 390 px");
+  const sideways = await customer.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(sideways <= 0, `the tracking page with its quote scrolls sideways by ${sideways} px`);
+  await customer.getByRole("button", { name: "Approve" }).click();
+  await customer.getByText("Type your name to approve or decline the quote.").waitFor();
+  await customer.getByLabel(/Your name/).fill("Jane Customer");
+  await customer.getByRole("button", { name: "Approve" }).click();
+  await customer.getByText(/the quote is approved/).waitFor();
+  await customer.getByTestId("customer-decision").filter({ hasText: "Approved by Jane Customer" }).waitFor();
+  assert.equal(await customer.getByRole("button", { name: "Approve" }).count(), 0, "decided once");
+  await shot(customer, "41-customer-quote-approved");
+
+  // The staff page learns of the decision by itself.
+  await staff.getByTestId("quote-decision").filter({ hasText: "Approved by Jane Customer" }).waitFor({ timeout: 5000 });
+  await staff.getByTestId("quote-1").getByTestId("quote-state").filter({ hasText: "Approved" }).waitFor();
+  await staff.locator(".timeline").getByText("The customer decided the quote").waitFor();
+  await shot(staff, "42-staff-quote-approved");
+
+  await staff.locator("#nav").getByRole("link", { name: "Tickets", exact: true }).click();
+  await staff.getByRole("row", { name: /Quote flow laptop hinge/ }).getByTestId("quote-chip").filter({ hasText: "Quote approved" }).waitFor();
+  const receipt = await staff.evaluate(async (ticket) => {
+    const auth = { Authorization: `Bearer ${sessionStorage.getItem("crm.token")}` };
+    return (await fetch(`/tickets/${ticket}/receipt`, { headers: auth })).text();
+  }, id);
+  assert.match(receipt, /Approved quote<\/th><td>89\.13 EUR, tax included \(version 1, approved by Jane Customer/);
+  for (const p of [customer, staff]) await p.context().close();
+  assert.deepEqual(dialogs, []);
+});
+
 test("every view passes axe-core and fits a phone without sideways scrolling", async () => {
   const customer = await newPage();
   await submitRequest(customer, { title: "Axe check blender with a rather long title that has to wrap on a phone", description: "Grinds.\nThen stops.", email: "axe@example.com" });

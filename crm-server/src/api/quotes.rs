@@ -60,7 +60,10 @@ impl<S: Store> QuotesApi<S> {
             .iter()
             .map(|q| QuoteBody::at(q, now))
             .collect();
-        Ok(Json(QuotesBody { items }))
+        Ok(Json(QuotesBody {
+            items,
+            currency: self.0.crm.currency().code().to_owned(),
+        }))
     }
 
     /// Correct a draft

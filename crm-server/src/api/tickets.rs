@@ -71,11 +71,24 @@ impl<S: Store> TicketsApi<S> {
         auth: StreamAuth,
         req: &Request,
         id: i64,
-        page: fn(&crate::receipt::ShopConfig, &crm_core::Ticket, &str) -> String,
+        page: crate::receipt::Page,
     ) -> Result<PrintResponse, ApiError> {
         let session = auth.into_session();
         let t = self.0.crm.read_ticket(&session.actor, TicketId(id)).await?;
-        let html = page(&self.0.shop, &t, &self.base_url(req));
+        // The price the customer accepted, printed with the receipt once there is one.
+        let approved = self
+            .0
+            .crm
+            .quotes(&session.actor, TicketId(id))
+            .await?
+            .into_iter()
+            .rev()
+            .find(|q| {
+                q.decision
+                    .as_ref()
+                    .is_some_and(|d| d.decision == crm_core::Decision::Approve)
+            });
+        let html = page(&self.0.shop, &t, approved.as_ref(), &self.base_url(req));
         Ok(PrintResponse::Page(
             poem_openapi::payload::Html(html),
             PRINT_CSP.into(),

@@ -13,6 +13,7 @@ import { DEVICE_KINDS, PRIORITIES } from "./intake.js";
 import { printButtons } from "../components/print.js";
 import { conversation } from "../components/conversation.js";
 import { files } from "../components/files.js";
+import { quotes } from "../components/quotes.js";
 
 const KIND_LABEL = Object.fromEntries(DEVICE_KINDS);
 const FIELD_LABEL = { title: "title", description: "description", device: "device", priority: "priority", due_at: "promised time" };
@@ -36,6 +37,8 @@ function eventText(e) {
     case "attachment_added": return e.actor_id === null ? "Photo or file from the customer"
       : e.visibility === "internal" ? "File added (staff only)" : "File added for the customer";
     case "attachment_removed": return "File removed";
+    case "quote_sent": return "Quote sent to the customer";
+    case "quote_decided": return "The customer decided the quote";
     case "stage_changed": return e.to_stage
       ? (e.from_stage ? `Stage: ${e.from_stage.name} → ${e.to_stage.name}` : `Stage: ${e.to_stage.name}`)
       : `Left the stage ${e.from_stage ? e.from_stage.name : ""}`;
@@ -53,7 +56,8 @@ const dl = (pairs) => h("dl", { class: "grid" }, ...pairs.flatMap(([k, v]) => [h
 
 export async function render(root, { id, alive }) {
   const view = { root, id, alive, message: null, talk: conversation({ path: `/tickets/${id}/messages`, staff: true }),
-    files: files({ base: `/tickets/${id}/attachments`, staff: true, admin: session.me.role === "admin" }) };
+    files: files({ base: `/tickets/${id}/attachments`, staff: true, admin: session.me.role === "admin" }),
+    quote: quotes({ id }) };
   await draw(view, true);
   // The page redraws itself when its ticket changes elsewhere; focus stays where it was.
   const again = debounce(() => alive() && draw(view, false).catch(() => {}));
@@ -211,7 +215,7 @@ async function draw(view, first) {
   const { root, id, alive } = view;
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
-  const [t, history, allStages] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), stages(), view.talk.refresh(), view.files.refresh()]);
+  const [t, history, allStages] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), stages(), view.talk.refresh(), view.files.refresh(), view.quote.refresh()]);
   if (!alive()) return;
   const client = t.client;
   const nodes = [
@@ -233,6 +237,7 @@ async function draw(view, first) {
         h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, "Problem"),
           h("button", { type: "button", class: "secondary", id: "edit-ticket", onclick: () => openEdit(view, t) }, "Edit details")),
           h("p", { class: "description" }, t.description)),
+        view.quote,
         view.files,
         view.talk,
         h("section", { class: "panel" }, h("h2", {}, "History"),

@@ -25,6 +25,7 @@ const WORKER_TABS = [
   ["done", "Done", { status: "done" }],
 ];
 const PAGE_SIZE = 25;
+const QUOTE_CHIP = { sent: "Quote sent", expired: "Quote expired", approved: "Quote approved", declined: "Quote declined" };
 
 /** The list's state from the URL, with the defaults filled in. */
 function stateOf(query, admin) {
@@ -136,7 +137,8 @@ export async function render(root, { query, alive }) {
       t.new_to_me ? h("span", { class: "dot", title: "You have not opened this ticket yet" }, srOnly("New to you: ")) : null,
       h("a", { href: `#/tickets/${t.id}`, "data-key": `t-${t.id}` }, t.title),
       t.priority === "high" || t.priority === "urgent" ? h("span", { class: `badge prio-${t.priority}` }, t.priority === "urgent" ? "Urgent" : "High") : null,
-      t.awaiting_reply ? h("span", { class: "badge awaiting", title: "The customer's message is the newest: they wait for an answer" }, "Awaits reply") : null)),
+      t.awaiting_reply ? h("span", { class: "badge awaiting", title: "The customer's message is the newest: they wait for an answer" }, "Awaits reply") : null,
+      t.quote ? h("span", { class: `badge quote-${t.quote.state}`, "data-testid": "quote-chip" }, QUOTE_CHIP[t.quote.state] || "Quote") : null)),
     h("td", { "data-label": "Device" }, deviceText(t.device) || h("span", { class: "muted" }, "—")),
     h("td", { "data-label": "Customer" }, t.client.name),
     h("td", { "data-label": "Status", class: "status-cell" }, statusBadge(t.status), stageChip(t.stage)),

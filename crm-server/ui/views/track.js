@@ -7,6 +7,7 @@ import { notice } from "../components/notice.js";
 import { liveBadge } from "../components/live-badge.js";
 import { conversation } from "../components/conversation.js";
 import { files } from "../components/files.js";
+import { customerQuote } from "../components/quotes.js";
 
 export async function render(root, { code }) {
   const out = h("div", { "aria-live": "polite" });
@@ -40,11 +41,14 @@ export async function render(root, { code }) {
   const talk = conversation({ path: `/public/tickets/${encodeURIComponent(code)}/messages`, staff: false });
   // The customer's photos and files, read again whenever their count moves.
   const photos = files({ base: `/public/tickets/${encodeURIComponent(code)}/attachments`, staff: false, title: "Photos and files" });
+  // The quote to approve, read again with every change of the progress.
+  const quote = customerQuote({ code });
   let seen = -1;
   let seenFiles = -1;
   const drawAll = (p) => {
     draw(p);
-    if (!talk.isConnected) root.append(photos, talk);
+    if (!talk.isConnected) root.append(quote, photos, talk);
+    quote.refresh().catch(() => {});
     if (p.messages !== seen) {
       seen = p.messages;
       talk.refresh().catch(() => {});

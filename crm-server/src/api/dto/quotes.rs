@@ -372,6 +372,8 @@ impl QuoteBody {
 pub struct QuotesBody {
     /// The versions.
     pub items: Vec<QuoteBody>,
+    /// The shop's currency (`CURRENCY`), which a new draft is written in.
+    pub currency: String,
 }
 
 /// A decision as the customer sees it.
