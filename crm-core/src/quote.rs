@@ -443,6 +443,27 @@ mod tests {
     }
 
     #[test]
+    fn lists_see_the_latest_sent_version_and_awaiting_ends_with_expiry() {
+        let mut q = quote();
+        assert_eq!(q.summary(), None, "a draft is not listed");
+        q.sent_at = Some(at(1));
+        let s = q.summary().unwrap();
+        assert_eq!((s.state, s.expires_at), (QuoteState::Sent, Some(at(15))));
+        assert!(QuoteFilter::Awaiting(at(14)).admits(Some(&s)));
+        assert!(!QuoteFilter::Awaiting(at(15)).admits(Some(&s)), "expired");
+        assert!(!QuoteFilter::Approved.admits(Some(&s)));
+        assert!(!QuoteFilter::Awaiting(at(2)).admits(None));
+        q.decision = Some(decided(Decision::Decline));
+        let s = q.summary().unwrap();
+        assert!(QuoteFilter::Declined.admits(Some(&s)));
+        assert!(!QuoteFilter::Awaiting(at(2)).admits(Some(&s)));
+        assert_eq!(
+            QuoteListState::Awaiting.at(at(3)),
+            QuoteFilter::Awaiting(at(3))
+        );
+    }
+
+    #[test]
     fn valid_days_default_and_limits() {
         assert_eq!(parse_valid_days(None), Ok(14));
         assert_eq!(parse_valid_days(Some(90)), Ok(90));
