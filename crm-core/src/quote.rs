@@ -128,6 +128,15 @@ impl TicketQuote {
     pub fn awaiting(&self, now: DateTime<Utc>) -> bool {
         self.state == QuoteState::Sent && self.expires_at.is_some_and(|e| now < e)
     }
+
+    /// Its state at `now`: a sent one past its time is expired.
+    pub fn state_at(&self, now: DateTime<Utc>) -> QuoteState {
+        if self.state == QuoteState::Sent && !self.awaiting(now) {
+            QuoteState::Expired
+        } else {
+            self.state
+        }
+    }
 }
 
 /// The list filter `quote=` as asked for.
@@ -280,6 +289,20 @@ impl Quote {
         self.tax_rate = c.tax_rate;
         self.valid_days = c.valid_days;
         self.note = c.note;
+    }
+
+    /// The quote as it stood at `at` (an event's time): a decision or a supersession that
+    /// came later is not part of it. A sent quote's lines never change, so nothing else
+    /// differs.
+    pub fn as_of(&self, at: DateTime<Utc>) -> Self {
+        let mut q = self.clone();
+        if q.decision.as_ref().is_some_and(|d| d.at > at) {
+            q.decision = None;
+        }
+        if q.superseded_at.is_some_and(|s| s > at) {
+            q.superseded_at = None;
+        }
+        q
     }
 
     /// What lists keep of it once sent.
@@ -461,6 +484,24 @@ mod tests {
             QuoteListState::Awaiting.at(at(3)),
             QuoteFilter::Awaiting(at(3))
         );
+    }
+
+    #[test]
+    fn a_quote_as_an_earlier_event_left_it() {
+        let mut q = quote();
+        q.sent_at = Some(at(1));
+        let sent = q.summary().unwrap();
+        assert_eq!(sent.state_at(at(14)), QuoteState::Sent);
+        assert_eq!(sent.state_at(at(15)), QuoteState::Expired);
+        q.decision = Some(decided(Decision::Approve));
+        q.superseded_at = Some(at(3));
+        let then = q.as_of(at(1));
+        assert_eq!((then.decision, then.superseded_at), (None, None));
+        assert_eq!(
+            q.as_of(at(2)).decision.map(|d| d.decision),
+            Some(Decision::Approve)
+        );
+        assert_eq!(q.as_of(at(3)).superseded_at, Some(at(3)));
     }
 
     #[test]

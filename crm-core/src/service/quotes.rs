@@ -61,6 +61,18 @@ pub struct CustomerDecision {
     pub user_agent: Option<String>,
 }
 
+/// Why a sent version is not changed.
+const SENT_IS_FINAL: &str =
+    "Only a draft can be changed: this quote was sent. Write a new version instead.";
+
+/// The refusal of a quote without lines.
+fn no_lines(errs: &mut ValidationErrors) {
+    errs.0.push(crate::input::FieldError {
+        field: "lines".into(),
+        message: "A quote has at least one line.".into(),
+    });
+}
+
 fn text(
     errs: &mut ValidationErrors,
     field: &str,
@@ -84,10 +96,7 @@ fn content(req: WriteQuote, base: Option<QuoteContent>) -> Result<QuoteContent, 
     let mut errs = ValidationErrors::default();
     let lines = match req.lines {
         Some(lines) if lines.is_empty() => {
-            errs.0.push(crate::input::FieldError {
-                field: "lines".into(),
-                message: "A quote has at least one line.".into(),
-            });
+            no_lines(&mut errs);
             None
         }
         Some(lines) if lines.len() > MAX_LINES => {
@@ -123,10 +132,7 @@ fn content(req: WriteQuote, base: Option<QuoteContent>) -> Result<QuoteContent, 
         None => match &base {
             Some(b) => Some(b.lines.clone()),
             None => {
-                errs.0.push(crate::input::FieldError {
-                    field: "lines".into(),
-                    message: "A quote has at least one line.".into(),
-                });
+                no_lines(&mut errs);
                 None
             }
         },
@@ -221,18 +227,14 @@ impl<S: Store> Crm<S> {
             .await
             .map_err(not_found("Quote"))?;
         if !current.editable() {
-            return Err(CoreError::QuoteNotOpen(
-                "Only a draft can be changed: this quote was sent. Write a new version instead.",
-            ));
+            return Err(CoreError::QuoteNotOpen(SENT_IS_FINAL));
         }
         let content = content(req, Some(current.content()))?;
         self.store
             .edit_quote(id, quote, content)
             .await
             .map_err(|e| match e {
-                StoreError::QuoteNotOpen => CoreError::QuoteNotOpen(
-                    "Only a draft can be changed: this quote was sent. Write a new version instead.",
-                ),
+                StoreError::QuoteNotOpen => CoreError::QuoteNotOpen(SENT_IS_FINAL),
                 other => not_found("Quote")(other),
             })
     }

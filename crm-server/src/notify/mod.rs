@@ -354,16 +354,8 @@ pub fn webhook_body(
                 map.insert("attachment_id".into(), id.into());
             }
             Some(Item::Quote(q)) => {
-                // The quote as the event left it: a decision or a later version that came
-                // after this event is not part of it (a sent quote's lines never change).
-                let mut q = *q;
-                if q.decision.as_ref().is_some_and(|d| d.at > at) {
-                    q.decision = None;
-                }
-                if q.superseded_at.is_some_and(|s| s > at) {
-                    q.superseded_at = None;
-                }
-                if let Some(q) = crate::api::dto::QuoteBody::at(&q, at).to_json() {
+                // The quote as the event left it.
+                if let Some(q) = crate::api::dto::QuoteBody::at(&q.as_of(at), at).to_json() {
                     map.insert("quote".into(), q);
                 }
             }

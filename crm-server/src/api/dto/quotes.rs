@@ -457,14 +457,9 @@ pub struct TicketQuoteBody {
 
 impl From<TicketQuote> for TicketQuoteBody {
     fn from(q: TicketQuote) -> Self {
-        let now = Utc::now();
         Self {
             id: q.id.0,
-            state: if q.state == QuoteState::Sent && !q.awaiting(now) {
-                QuoteStateBody::Expired
-            } else {
-                q.state.into()
-            },
+            state: q.state_at(Utc::now()).into(),
             expires_at: q.expires_at,
         }
     }
