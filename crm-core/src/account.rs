@@ -20,6 +20,16 @@ pub enum AccountEventKind {
     PasswordReset,
     /// Deleted (deactivated) by an admin.
     Deleted,
+    /// Its owner turned two-factor sign-in on.
+    TotpEnabled,
+    /// Its owner turned two-factor sign-in off.
+    TotpDisabled,
+    /// An admin cleared its two-factor sign-in (a lost phone).
+    TotpReset,
+    /// An admin made an API key acting as it.
+    ApiKeyCreated,
+    /// An admin revoked one of its API keys.
+    ApiKeyRevoked,
 }
 
 impl AccountEventKind {
@@ -30,6 +40,11 @@ impl AccountEventKind {
             Self::PasswordChanged => "password_changed",
             Self::PasswordReset => "password_reset",
             Self::Deleted => "deleted",
+            Self::TotpEnabled => "totp_enabled",
+            Self::TotpDisabled => "totp_disabled",
+            Self::TotpReset => "totp_reset",
+            Self::ApiKeyCreated => "api_key_created",
+            Self::ApiKeyRevoked => "api_key_revoked",
         }
     }
 
@@ -40,6 +55,11 @@ impl AccountEventKind {
             "password_changed" => Self::PasswordChanged,
             "password_reset" => Self::PasswordReset,
             "deleted" => Self::Deleted,
+            "totp_enabled" => Self::TotpEnabled,
+            "totp_disabled" => Self::TotpDisabled,
+            "totp_reset" => Self::TotpReset,
+            "api_key_created" => Self::ApiKeyCreated,
+            "api_key_revoked" => Self::ApiKeyRevoked,
             _ => return None,
         })
     }

@@ -168,6 +168,33 @@ pub enum CoreError {
     /// The quote cannot take this step now (409 `quote_not_open`): the sentence says why.
     #[error("{0}")]
     QuoteNotOpen(&'static str),
+    /// The account signs in with a second factor and none was sent (401 `totp_required`).
+    #[error(
+        "This account signs in with a code from its authenticator app: send it as totp_code (or a recovery code)."
+    )]
+    TotpRequired,
+    /// The second factor was wrong, expired or used before (401 `totp_invalid`); counted
+    /// as a failed sign-in.
+    #[error("The sign-in code is not correct, has expired or was used already.")]
+    TotpInvalid,
+    /// An admin tried to clear its own second factor, which it turns off itself (409
+    /// `cannot_reset_self`).
+    #[error(
+        "Turn your own two-factor sign-in off with POST /auth/totp/disable; a reset is for other accounts."
+    )]
+    CannotClearOwnTotp,
+    /// Two-factor sign-in is on already (409 `totp_enabled`).
+    #[error("Two-factor sign-in is on already; turn it off before setting it up again.")]
+    TotpAlreadyOn,
+    /// No setup to confirm (409 `totp_not_set_up`).
+    #[error("Start the setup with POST /auth/totp/setup first, then confirm it with a code.")]
+    TotpNotSetUp,
+    /// The account holds [`crate::credential::MAX_KEYS_PER_USER`] keys (409 `api_key_limit`).
+    #[error(
+        "This account holds {} API keys, the most it may; revoke one first.",
+        crate::credential::MAX_KEYS_PER_USER
+    )]
+    TooManyKeys,
     /// Tickets are in the stage; move them first (409 `stage_in_use`).
     #[error("Tickets are in this stage; move them to another stage before removing it.")]
     StageInUse,
@@ -223,7 +250,12 @@ impl CoreError {
             Self::TicketClosed | Self::ConversationClosed => "ticket_closed",
             Self::InvalidWorker => "invalid_worker",
             Self::CannotDeleteSelf => "cannot_delete_self",
-            Self::CannotResetSelf => "cannot_reset_self",
+            Self::CannotResetSelf | Self::CannotClearOwnTotp => "cannot_reset_self",
+            Self::TotpRequired => "totp_required",
+            Self::TotpInvalid => "totp_invalid",
+            Self::TotpAlreadyOn => "totp_enabled",
+            Self::TotpNotSetUp => "totp_not_set_up",
+            Self::TooManyKeys => "api_key_limit",
             Self::LastAdmin => "last_admin",
             Self::DeliveryPending => "delivery_pending",
             Self::TooManyAttempts { .. } => "too_many_attempts",

@@ -19,6 +19,7 @@ pub mod assignment;
 pub mod attachment;
 pub mod client;
 pub mod clock;
+pub mod credential;
 pub mod device;
 pub mod edit;
 pub mod error;
@@ -49,6 +50,10 @@ pub use client::{
     ClientSummary, EditClient,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use credential::{
+    ApiKey, CredentialStore, KeyRecord, KeyScope, KeySecret, NewApiKey, TotpDisable, TotpEnable,
+    TotpState,
+};
 pub use device::{Device, DeviceInput, DeviceKind, Priority, PublicDevice};
 pub use edit::{DevicePatch, EditTicket, Patch, TicketEdit};
 pub use error::{CoreError, StoreError};

@@ -102,6 +102,10 @@ pub enum Permission {
     RemoveAttachments,
     /// Adding, renaming, reordering and removing the stages of the workflow.
     ManageStages,
+    /// Making, listing and revoking the API keys of an account.
+    ManageApiKeys,
+    /// Clearing another account's two-factor sign-in (a lost phone).
+    ResetSecondFactor,
 }
 
 impl Permission {
@@ -120,7 +124,9 @@ impl Permission {
             | Self::ManageWebhooks
             | Self::ManageClients
             | Self::RemoveAttachments
-            | Self::ManageStages => &[Role::Admin],
+            | Self::ManageStages
+            | Self::ManageApiKeys
+            | Self::ResetSecondFactor => &[Role::Admin],
         }
     }
 
@@ -133,6 +139,8 @@ impl Permission {
             Self::CreateUsers => "Only admins can create accounts.",
             Self::DeleteUsers => "Only admins can delete accounts.",
             Self::ResetPasswords => "Only admins can reset passwords.",
+            Self::ManageApiKeys => "Only admins can manage API keys.",
+            Self::ResetSecondFactor => "Only admins can clear two-factor sign-in.",
             Self::ReadAccountHistory => "Only admins can read an account's history.",
             Self::ManageAssignment => "Only admins can change how tickets are assigned.",
             Self::SetOthersAvailability => "Only admins can set another account's availability.",

@@ -416,6 +416,7 @@ pub trait Store:
     + crate::attachment::AttachmentStore
     + crate::stage::StageStore
     + crate::quote::QuoteStore
+    + crate::credential::CredentialStore
     + UserStore
     + LoginThrottle
     + EventLog
@@ -432,6 +433,7 @@ impl<
         + crate::attachment::AttachmentStore
         + crate::stage::StageStore
         + crate::quote::QuoteStore
+        + crate::credential::CredentialStore
         + UserStore
         + LoginThrottle
         + EventLog
@@ -480,6 +482,21 @@ mockall::mock! {
         async fn get_quote(&self, ticket: TicketId, id: crate::ids::QuoteId) -> Result<crate::quote::Quote, StoreError>;
         async fn send_quote(&self, ticket: TicketId, id: crate::ids::QuoteId, actor: UserId, at: DateTime<Utc>) -> Result<crate::quote::Quote, StoreError>;
         async fn decide_quote(&self, decide: crate::quote::DecideQuote) -> Result<crate::quote::Quote, StoreError>;
+    }
+
+    #[async_trait]
+    impl crate::credential::CredentialStore for Store {
+        async fn create_api_key(&self, new: crate::credential::NewApiKey) -> Result<crate::credential::ApiKey, StoreError>;
+        async fn list_api_keys(&self, user: UserId) -> Result<Vec<crate::credential::ApiKey>, StoreError>;
+        async fn revoke_api_key(&self, user: UserId, id: i64, actor: UserId, at: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn find_api_key(&self, hash: &[u8; 32]) -> Result<crate::credential::KeyRecord, StoreError>;
+        async fn touch_api_key(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError>;
+        async fn totp_state(&self, user: UserId) -> Result<crate::credential::TotpState, StoreError>;
+        async fn set_totp_pending(&self, user: UserId, secret: Vec<u8>) -> Result<(), StoreError>;
+        async fn enable_totp(&self, enable: crate::credential::TotpEnable) -> Result<(), StoreError>;
+        async fn disable_totp(&self, disable: crate::credential::TotpDisable) -> Result<bool, StoreError>;
+        async fn use_totp_step(&self, user: UserId, step: i64) -> Result<bool, StoreError>;
+        async fn use_recovery_code(&self, user: UserId, hash: &[u8; 32]) -> Result<bool, StoreError>;
     }
 
     #[async_trait]

@@ -45,6 +45,8 @@ pub struct User {
     pub must_change_password: bool,
     /// Whether automatic assignment may choose it (workers; new accounts are available).
     pub available: bool,
+    /// Whether it signs in with a second factor (a code from an authenticator app).
+    pub totp_enabled: bool,
 }
 
 /// A user together with its stored password hash, for sign-in only.

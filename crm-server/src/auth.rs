@@ -9,9 +9,9 @@
 //! query or the body is even parsed.
 
 use crate::error::ApiError;
-use crm_core::{Actor, SessionKey, User, UserId};
+use crm_core::{Actor, KeyScope, SessionKey, User, UserId, secret::Secret};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
-use poem::Request;
+use poem::{Request, http::Method};
 use poem_openapi::{SecurityScheme, auth::Bearer};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -189,15 +189,56 @@ impl Tokens {
     }
 }
 
-/// A signed-in request: who, with which account, and the token it came with.
+/// What a request signed in with.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A token from `POST /auth/login`.
+    Token(TokenClaims),
+    /// An API key.
+    Key {
+        /// The key's id.
+        id: i64,
+        /// What it may do.
+        scope: KeyScope,
+        /// When it stops working, if ever.
+        expires_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// The key as presented, to check it again (a long stream re-checks on account
+        /// changes).
+        key: Secret,
+    },
+}
+
+/// A signed-in request: who, with which account, and the credential it came with.
 #[derive(Debug, Clone)]
 pub struct Session {
     /// Identity and role, as just read from the store.
     pub actor: Actor,
     /// The account.
     pub user: User,
-    /// The verified token.
-    pub token: TokenClaims,
+    /// How it signed in.
+    pub credential: Credential,
+}
+
+impl Session {
+    /// The sign-in token, for what only a person's session may do (sign out, change its
+    /// password or second factor, take a stream ticket): an API key gets 403.
+    pub fn token(&self) -> Result<&TokenClaims, ApiError> {
+        match &self.credential {
+            Credential::Token(t) => Ok(t),
+            Credential::Key { .. } => Err(ApiError::forbidden(
+                "An API key cannot do this; it needs a person's sign-in.",
+            )),
+        }
+    }
+
+    /// When the credential stops working, seconds since the epoch (`None`: a key that
+    /// never expires).
+    pub fn expires_at(&self) -> Option<i64> {
+        match &self.credential {
+            Credential::Token(t) => Some(t.expires_at),
+            Credential::Key { expires_at, .. } => expires_at.map(|at| at.timestamp()),
+        }
+    }
 }
 
 /// Checks a bearer token or a stream ticket against the store. The server installs one as
@@ -216,9 +257,25 @@ pub trait SessionCheck: Send + Sync + 'static {
     ) -> std::pin::Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>>;
 }
 
-/// The [`SessionCheck`] as request data.
+/// The [`SessionCheck`] as request data, with the sign-in policy the security schemes apply.
 #[derive(Clone)]
-pub struct SessionGate(pub Arc<dyn SessionCheck>);
+pub struct SessionGate {
+    /// Checks credentials against the store.
+    pub check: Arc<dyn SessionCheck>,
+    /// `REQUIRE_TOTP_FOR_ADMINS`: an admin without two-factor sign-in may only set it up.
+    pub require_totp_for_admins: bool,
+}
+
+/// What a session still may do while it must set up two-factor sign-in first: read who it
+/// is, change its password (a default account's first step), set the second factor up, and
+/// sign out.
+pub const ACCOUNT_SETUP_PATHS: &[&str] = &[
+    "/auth/me",
+    "/auth/password",
+    "/auth/totp/setup",
+    "/auth/totp/enable",
+    "/auth/logout",
+];
 
 /// A refusal from a security scheme, carried through poem's error to the operation's bad
 /// request handler, which answers it as it is.
@@ -230,7 +287,33 @@ async fn session(req: &Request, bearer: &Bearer) -> Result<Session, ApiError> {
     let gate = req
         .data::<SessionGate>()
         .expect("the server installs the session gate");
-    gate.0.check(&bearer.token).await
+    let s = gate.check.check(&bearer.token).await?;
+    admit(req, gate, s)
+}
+
+/// The limits of a session beyond its role, applied to every operation in one place so no
+/// endpoint can forget them: a `read` key may only read (`GET`, `HEAD`), and under
+/// `REQUIRE_TOTP_FOR_ADMINS` an admin without a second factor may only set one up.
+fn admit(req: &Request, gate: &SessionGate, s: Session) -> Result<Session, ApiError> {
+    if let Credential::Key {
+        scope: KeyScope::Read,
+        ..
+    } = s.credential
+    {
+        if !matches!(*req.method(), Method::GET | Method::HEAD) {
+            return Err(ApiError::forbidden(
+                "This API key may only read; a key with the write scope can change things.",
+            ));
+        }
+    }
+    if gate.require_totp_for_admins
+        && s.actor.is_admin()
+        && !s.user.totp_enabled
+        && !ACCOUNT_SETUP_PATHS.contains(&req.uri().path())
+    {
+        return Err(ApiError::totp_setup_required());
+    }
+    Ok(s)
 }
 
 fn refuse(e: ApiError) -> poem::Error {
@@ -258,7 +341,12 @@ async fn check_stream_ticket(
     let gate = req
         .data::<SessionGate>()
         .expect("the server installs the session gate");
-    gate.0.check_stream_ticket(&key.key).await.map_err(refuse)
+    let s = gate
+        .check
+        .check_stream_ticket(&key.key)
+        .await
+        .map_err(refuse)?;
+    admit(req, gate, s).map_err(refuse)
 }
 
 /// A single-use stream ticket from `POST /events/ticket`, as `?ticket=` (for browsers, whose
@@ -327,6 +415,7 @@ mod tests {
             session_key: SessionKey(42),
             must_change_password: false,
             available: true,
+            totp_enabled: false,
         }
     }
 

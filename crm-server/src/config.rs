@@ -71,6 +71,8 @@ pub struct Config {
     pub files: crate::files::FileConfig,
     /// `CURRENCY`: the ISO 4217 code new quotes are written in (default `EUR`).
     pub currency: crm_core::money::Currency,
+    /// `REQUIRE_TOTP_FOR_ADMINS`: admins without two-factor sign-in may only set it up.
+    pub require_totp_for_admins: bool,
     /// `RUST_LOG`.
     pub log_filter: String,
 }
@@ -211,6 +213,7 @@ impl Config {
                     ))
                 })?,
             },
+            require_totp_for_admins: v.flag("REQUIRE_TOTP_FOR_ADMINS", false)?,
             log_filter: v.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             store,
         })
@@ -225,6 +228,20 @@ impl Vars<'_> {
     /// The variable, unless unset or blank.
     fn get(&self, name: &str) -> Option<String> {
         (self.0)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `true` or `false` (also `1`/`0`, `yes`/`no`, any case).
+    fn flag(&self, name: &str, default: bool) -> Result<bool, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError(format!(
+                    "{name} must be true or false, not {v:?}"
+                ))),
+            },
+        }
     }
 
     /// A whole number from 0 to `max`.

@@ -139,6 +139,15 @@ impl ApiError {
         Self::Forbidden(ErrorBody::json(detail, "forbidden"))
     }
 
+    /// 403 `totp_setup_required`: `REQUIRE_TOTP_FOR_ADMINS` is on and this admin has no
+    /// second factor yet.
+    pub fn totp_setup_required() -> Self {
+        Self::Forbidden(ErrorBody::json(
+            "Admins must sign in with two factors here: set it up on your account page (POST /auth/totp/setup) first.",
+            "totp_setup_required",
+        ))
+    }
+
     /// 429 `rate_limited`: this address sent too many requests of this kind.
     pub fn rate_limited(retry_after_secs: u64) -> Self {
         Self::TooManyRequests(
@@ -193,9 +202,10 @@ impl From<CoreError> for ApiError {
         let body = Json(ErrorBody::from(&e));
         let retry = RETRY_AFTER_UNAVAILABLE_SECS.to_string();
         match e {
-            CoreError::InvalidCredentials | CoreError::Unauthenticated => {
-                Self::Unauthorized(body, "Bearer".into())
-            }
+            CoreError::InvalidCredentials
+            | CoreError::Unauthenticated
+            | CoreError::TotpRequired
+            | CoreError::TotpInvalid => Self::Unauthorized(body, "Bearer".into()),
             CoreError::Forbidden(_) => Self::Forbidden(body),
             CoreError::NotFound(_) => Self::NotFound(body),
             CoreError::InvalidTransition { .. }
@@ -207,6 +217,10 @@ impl From<CoreError> for ApiError {
             | CoreError::ConversationClosed
             | CoreError::CannotDeleteSelf
             | CoreError::CannotResetSelf
+            | CoreError::CannotClearOwnTotp
+            | CoreError::TotpAlreadyOn
+            | CoreError::TotpNotSetUp
+            | CoreError::TooManyKeys
             | CoreError::LastAdmin
             | CoreError::DeliveryPending
             | CoreError::TooManyAttachments { .. }

@@ -60,6 +60,7 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
             api::attachments::AttachmentsApi(state.clone()),
             api::stages::StagesApi(state.clone()),
             api::quotes::QuotesApi(state.clone()),
+            api::credentials::CredentialsApi(state.clone()),
             HealthApi(state.clone()),
         ),
         "repair-crm",
@@ -77,7 +78,10 @@ pub fn app<S: Store>(state: AppState<S>, cors_origins: &[String]) -> impl Endpoi
         metrics: state.metrics.clone(),
         doc: doc.clone(),
     };
-    let gate = SessionGate(Arc::new(state));
+    let gate = SessionGate {
+        require_totp_for_admins: state.require_totp_for_admins,
+        check: Arc::new(state),
+    };
     Route::new()
         .at(
             "/docs",
@@ -149,6 +153,7 @@ pub fn state<S: Store>(crm: Crm<S>, config: &Config) -> AppState<S> {
         metrics: Arc::default(),
         metrics_allow: Arc::new(config.metrics_allow.clone()),
         shop: Arc::new(config.shop.clone()),
+        require_totp_for_admins: config.require_totp_for_admins,
     }
 }
 

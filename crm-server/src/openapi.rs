@@ -22,6 +22,29 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("get", "/auth/me", &[401, 500, 503]),
     ("post", "/auth/password", &[401, 413, 422, 429, 500, 503]),
     ("post", "/auth/logout", &[401, 500, 503]),
+    ("post", "/auth/totp/setup", &[401, 409, 500, 503]),
+    ("post", "/auth/totp/enable", &[401, 409, 413, 422, 500, 503]),
+    (
+        "post",
+        "/auth/totp/disable",
+        &[401, 413, 422, 429, 500, 503],
+    ),
+    (
+        "post",
+        "/users/{id}/api-keys",
+        &[401, 403, 404, 409, 413, 422, 500, 503],
+    ),
+    ("get", "/users/{id}/api-keys", &[401, 403, 404, 500, 503]),
+    (
+        "delete",
+        "/users/{id}/api-keys/{key_id}",
+        &[401, 403, 404, 500, 503],
+    ),
+    (
+        "delete",
+        "/users/{id}/totp",
+        &[401, 403, 404, 409, 500, 503],
+    ),
     ("post", "/public/tickets", &[409, 413, 422, 429, 500, 503]),
     ("get", "/public/tickets/{tracking_code}", &[404, 500, 503]),
     ("get", "/tickets", &[401, 403, 422, 500, 503]),
@@ -329,9 +352,20 @@ fn keep_declared_statuses(method: &str, path: &str, op: &mut Value) {
         .find(|(m, p, _)| *m == method && *p == path)
         .map(|(_, _, e)| *e)
         .unwrap_or_else(|| panic!("{method} {path} has no entry in openapi::STATUSES"));
+    // Every signed-in operation but reading who one is can be refused by the session's own
+    // limits (a `read` API key on a change, an admin without a second factor under
+    // `REQUIRE_TOTP_FOR_ADMINS`), whatever the operation's own rules.
+    let secured = op
+        .get("security")
+        .and_then(Value::as_array)
+        .is_some_and(|s| !s.is_empty());
+    let limited = secured && !(method == "get" && crate::auth::ACCOUNT_SETUP_PATHS.contains(&path));
     if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
         responses.retain(|code, _| {
-            code.starts_with('2') || code.parse::<u16>().is_ok_and(|c| errors.contains(&c))
+            code.starts_with('2')
+                || code
+                    .parse::<u16>()
+                    .is_ok_and(|c| errors.contains(&c) || (c == 403 && limited))
         });
     }
 }
@@ -516,6 +550,10 @@ pub mod limits {
         })
     }
 
+    /// The longest sign-in code worth checking: a recovery code with spaces between its
+    /// groups is 19 characters; nothing longer than this can be right.
+    const TOTP_CODE_MAX: usize = 32;
+
     /// Every body field the core limits.
     pub fn fields() -> Vec<(&'static str, &'static str, Value)> {
         use crm_core::device::limits as dl;
@@ -594,6 +632,26 @@ pub mod limits {
                 json!({ "maxLength": Password::MAX_CHARS }),
             ),
             ("CreateUserRequest", "password", password()),
+            (
+                "LoginRequest",
+                "totp_code",
+                json!({ "maxLength": TOTP_CODE_MAX }),
+            ),
+            (
+                "TotpCodeRequest",
+                "code",
+                json!({ "maxLength": TOTP_CODE_MAX }),
+            ),
+            (
+                "TotpDisableRequest",
+                "password",
+                json!({ "maxLength": Password::MAX_CHARS }),
+            ),
+            (
+                "CreateApiKeyRequest",
+                "name",
+                trimmed_text(crm_core::service::KEY_NAME_MAX),
+            ),
             ("AssignRequest", "worker_id", json!({ "minimum": 1 })),
             (
                 "AssignmentBody",

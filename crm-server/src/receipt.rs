@@ -53,12 +53,18 @@ pub fn tracking_url(base: &str, code: &str) -> String {
     format!("{}/track/{code}", base.trim_end_matches('/'))
 }
 
-/// The QR code of `text` as an inline `<svg>` element, `size` pixels wide at least, with
-/// its quiet zone (scanners need it).
+/// The QR code of a tracking link as an inline `<svg>` element, `size` pixels wide at
+/// least, with its quiet zone (scanners need it).
 pub fn qr_svg(text: &str, size: u32) -> String {
+    labelled_qr_svg(text, size, "QR code of the tracking link")
+}
+
+/// The QR code of `text` as an inline `<svg>` element named `label` for screen readers
+/// (`label` is trusted text of ours, not escaped).
+pub fn labelled_qr_svg(text: &str, size: u32, label: &str) -> String {
     let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
         .or_else(|_| QrCode::new(text.as_bytes()))
-        .expect("a tracking link fits a QR code");
+        .expect("a link of a few hundred bytes fits a QR code");
     let svg = code
         .render::<svg::Color<'_>>()
         .min_dimensions(size, size)
@@ -68,7 +74,7 @@ pub fn qr_svg(text: &str, size: u32) -> String {
     match svg.find("<svg") {
         Some(i) => svg[i..].replacen(
             "<svg",
-            "<svg role=\"img\" aria-label=\"QR code of the tracking link\"",
+            &format!("<svg role=\"img\" aria-label=\"{label}\""),
             1,
         ),
         None => svg,

@@ -17,6 +17,7 @@
 mod assignment;
 mod attachments;
 mod clients;
+mod credentials;
 mod events;
 mod index;
 mod messages;
@@ -128,6 +129,8 @@ struct Inner {
     stages: stages::Stages,
     /// The last quote id given.
     next_quote: i64,
+    /// Every API key.
+    keys: credentials::Keys,
 }
 
 #[async_trait]

@@ -157,6 +157,8 @@ pub(crate) struct UserRow {
     pub(crate) password_hash: String,
     pub(crate) active: bool,
     pub(crate) events: Vec<AccountEvent>,
+    /// Its second factor.
+    pub(crate) totp: crate::credentials::SecondFactor,
 }
 
 /// The row number of an id: ids are row numbers plus one, so no lookup table is needed.

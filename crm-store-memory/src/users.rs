@@ -18,7 +18,7 @@ impl Inner {
         row_of(id.0).and_then(|r| self.users.get(r as usize))
     }
 
-    fn account_event(
+    pub(crate) fn account_event(
         &mut self,
         user: UserId,
         kind: AccountEventKind,
@@ -48,6 +48,7 @@ impl Inner {
             session_key: new.session_key,
             must_change_password: new.must_change_password,
             available: true,
+            totp_enabled: false,
         };
         self.active_names
             .insert(new.username.key(), self.users.len() as u32);
@@ -59,6 +60,7 @@ impl Inner {
             password_hash: new.password_hash,
             active: true,
             events: Vec::with_capacity(1),
+            totp: Default::default(),
         });
         self.account_event(
             id,

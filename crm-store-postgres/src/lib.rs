@@ -35,6 +35,7 @@ mod assignment;
 mod attachments;
 mod clients;
 mod connect;
+mod credentials;
 mod error;
 mod events;
 mod messages;

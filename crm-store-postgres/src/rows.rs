@@ -20,7 +20,7 @@ pub(crate) const TICKET_COLUMNS: &str = "t.id, t.title, t.description, t.status,
 
 /// The columns of a [`UserRow`].
 pub(crate) const USER_COLUMNS: &str = "id, username, role, created_at, active, password_hash, \
-    session_key, must_change_password, available";
+    session_key, must_change_password, available, totp_secret IS NOT NULL AS totp_enabled";
 
 /// A cursor's key (microseconds) as a time PostgreSQL accepts: clamped to the years 1-9999,
 /// which every stored time is within, so a forged cursor orders the same and never errors.
@@ -280,6 +280,7 @@ pub(crate) struct UserRow {
     session_key: i64,
     must_change_password: bool,
     available: bool,
+    totp_enabled: bool,
 }
 
 impl UserRow {
@@ -292,6 +293,7 @@ impl UserRow {
             session_key: SessionKey(self.session_key),
             must_change_password: self.must_change_password,
             available: self.available,
+            totp_enabled: self.totp_enabled,
         })
     }
 }

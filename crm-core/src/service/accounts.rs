@@ -10,7 +10,7 @@ use crate::{
     input::{Password, ValidationErrors},
     role::{Actor, Permission},
     store::Store,
-    user::{SessionKey, User},
+    user::{SessionKey, User, UserCredentials},
 };
 use chrono::{DateTime, Utc};
 
@@ -40,17 +40,16 @@ fn check_new_password(
     Some(password)
 }
 
+const WRONG_PASSWORD: &str = "The current password is not correct.";
+
 impl<S: Store> Crm<S> {
-    /// Changes the actor's own password after checking the current one (a wrong one is a
-    /// validation error on `current_password`, and counts as a failed sign-in for the
-    /// account's throttle). Every token issued before stops working at once; the returned
-    /// account carries the new session key to issue a fresh token with.
-    pub async fn change_password(
+    /// Checks the actor's own password as a sign-in attempt: counted by the account's
+    /// throttle (refused while it is locked), cleared by a success.
+    async fn check_own_password(
         &self,
         actor: &Actor,
-        current_password: &str,
-        new_password: &str,
-    ) -> Result<User, CoreError> {
+        password: &str,
+    ) -> Result<(UserCredentials, bool), CoreError> {
         let creds = self
             .store
             .credentials_by_id(actor.id)
@@ -62,6 +61,47 @@ impl<S: Store> Crm<S> {
         let key = creds.user.username.to_ascii_lowercase();
         let hasher = self.passwords.hasher().await?;
         self.reserve_attempt(&key).await?;
+        let ok = hasher
+            .verify(Some(creds.password_hash.clone()), password.to_owned())
+            .await;
+        if ok {
+            self.store
+                .login_succeeded(&key)
+                .await
+                .map_err(CoreError::from_store)?;
+        }
+        // A failure is already counted by the reservation.
+        Ok((creds, ok))
+    }
+
+    /// Confirms a sensitive step of the actor's with its password: a wrong one is a
+    /// validation error on `field`.
+    pub(super) async fn confirm_password(
+        &self,
+        actor: &Actor,
+        password: &str,
+        field: &'static str,
+    ) -> Result<(), CoreError> {
+        if self.check_own_password(actor, password).await?.1 {
+            Ok(())
+        } else {
+            let mut errs = ValidationErrors::default();
+            errs.check::<()>(field, Err(WRONG_PASSWORD.into()));
+            Err(errs.into())
+        }
+    }
+
+    /// Changes the actor's own password after checking the current one (a wrong one is a
+    /// validation error on `current_password`, and counts as a failed sign-in for the
+    /// account's throttle). Every token issued before stops working at once; the returned
+    /// account carries the new session key to issue a fresh token with.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<User, CoreError> {
+        let (creds, current_ok) = self.check_own_password(actor, current_password).await?;
         let mut errs = ValidationErrors::default();
         let password = check_new_password(
             &mut errs,
@@ -69,20 +109,8 @@ impl<S: Store> Crm<S> {
             &creds.user.username,
             Some(current_password),
         );
-        let current_ok = hasher
-            .verify(Some(creds.password_hash), current_password.to_owned())
-            .await;
-        if current_ok {
-            self.store
-                .login_succeeded(&key)
-                .await
-                .map_err(CoreError::from_store)?;
-        } else {
-            // Already counted by the reservation.
-            errs.check::<()>(
-                "current_password",
-                Err("The current password is not correct.".into()),
-            );
+        if !current_ok {
+            errs.check::<()>("current_password", Err(WRONG_PASSWORD.into()));
         }
         let Some(password) = password.filter(|_| errs.is_empty()) else {
             return Err(errs.into());

@@ -18,12 +18,25 @@ impl From<HashersBusy> for CoreError {
 }
 
 impl<S: Store> Crm<S> {
-    /// Checks a username and password. Unknown users, deleted users, malformed usernames and
+    /// Checks a username and password, for an account without two-factor sign-in (one with
+    /// it is refused with [`CoreError::TotpRequired`]); see [`Crm::sign_in`].
+    pub async fn authenticate(&self, username: &str, password: &str) -> Result<User, CoreError> {
+        self.sign_in(username, password, None).await
+    }
+
+    /// Checks a username and password, and for an account with two-factor sign-in on, the
+    /// `code` (a current code never accepted before, or an unused recovery code: missing is
+    /// [`CoreError::TotpRequired`], wrong [`CoreError::TotpInvalid`]). Unknown users, deleted users, malformed usernames and
     /// wrong passwords all answer [`CoreError::InvalidCredentials`] after the same argon2 work.
     /// A username with too many recent failures (known or not) is refused with
     /// [`CoreError::TooManyAttempts`] before any password is checked; every failure is
     /// counted in the store, so the limit holds across replicas, and a success resets it.
-    pub async fn authenticate(&self, username: &str, password: &str) -> Result<User, CoreError> {
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+        code: Option<&str>,
+    ) -> Result<User, CoreError> {
         let Ok(username) = Username::parse(username) else {
             // Cannot be an account: spend the same work, count nothing.
             self.passwords.verify(None, password.to_owned()).await?;
@@ -46,6 +59,9 @@ impl<S: Store> Crm<S> {
         let ok = hasher.verify(hash, password.to_owned()).await;
         match user {
             Some(user) if ok => {
+                if user.totp_enabled {
+                    self.second_factor(&user, code).await?;
+                }
                 self.store
                     .login_succeeded(&key)
                     .await

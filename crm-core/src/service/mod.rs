@@ -10,6 +10,7 @@ mod assignment;
 mod attachments;
 mod auth;
 mod clients;
+mod credentials;
 mod live;
 mod messages;
 mod notify;
@@ -20,6 +21,7 @@ mod users;
 
 pub use attachments::{Download, FileSettings, StoredFile, UploadSlot, Uploader};
 pub use clients::ListClients;
+pub use credentials::{KEY_NAME_MAX, MakeApiKey, TotpSetup};
 pub use messages::ListMessages;
 pub use quotes::{CustomerDecision, WriteLine, WriteQuote};
 pub use stages::EditStage;

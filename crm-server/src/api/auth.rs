@@ -35,10 +35,11 @@ impl<S: Store> AuthApi<S> {
     ) -> Result<Json<TokenResponse>, ApiError> {
         let ip = request_meta::client_ip(req, &self.0.trusted_proxies);
         self.0.limits.login.check(ip)?;
+        let code = body.totp_code.as_ref().map(|c| c.0.as_str());
         let user = match self
             .0
             .crm
-            .authenticate(&body.username, &body.password)
+            .sign_in(&body.username, &body.password, code)
             .await
         {
             Ok(u) => u,
@@ -76,6 +77,7 @@ impl<S: Store> AuthApi<S> {
         auth: StaffAuth,
         body: Json<PasswordChangeRequest>,
     ) -> Result<Json<TokenResponse>, ApiError> {
+        auth.0.token()?;
         let user = self
             .0
             .crm
@@ -90,11 +92,12 @@ impl<S: Store> AuthApi<S> {
     #[oai(path = "/auth/logout", method = "post")]
     async fn logout(&self, auth: StaffAuth) -> Result<SignOutResponse, ApiError> {
         let session = auth.0;
-        let expires_at = chrono::DateTime::from_timestamp(session.token.expires_at, 0)
-            .unwrap_or_else(chrono::Utc::now);
+        let token = session.token()?;
+        let expires_at =
+            chrono::DateTime::from_timestamp(token.expires_at, 0).unwrap_or_else(chrono::Utc::now);
         self.0
             .crm
-            .sign_out(&session.actor, &session.token.token_id, expires_at)
+            .sign_out(&session.actor, &token.token_id, expires_at)
             .await?;
         Ok(SignOutResponse::SignedOut)
     }

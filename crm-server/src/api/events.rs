@@ -10,7 +10,7 @@ use super::{
     dto::{ProgressBody, Status},
 };
 use crate::{
-    auth::{Session, StaffAuth, StreamAuth},
+    auth::{Credential, Session, StaffAuth, StreamAuth},
     error::ApiError,
     limits::StreamSlot,
     live::{Follower, Hub, Message},
@@ -132,11 +132,12 @@ impl<S: Store> EventsApi<S> {
     ///
     /// A single-use ticket, valid for 60 s, to open `GET /events?ticket=` from a browser
     /// (an `EventSource` cannot send `Authorization`). It stands for the token it was asked
-    /// with: signing that token out ends the stream too.
+    /// with: signing that token out ends the stream too. (An API key opens the stream with
+    /// `Authorization` itself.)
     #[oai(path = "/events/ticket", method = "post")]
     async fn ticket(&self, auth: StaffAuth) -> Result<Json<StreamTicketBody>, ApiError> {
         Ok(Json(
-            self.0.tokens.issue_stream_ticket(&auth.0.token).into(),
+            self.0.tokens.issue_stream_ticket(auth.0.token()?).into(),
         ))
     }
 
@@ -327,8 +328,14 @@ async fn pump<S: Store>(
     tx: mpsc::Sender<StreamEventBody>,
 ) {
     let _open = hub.open_stream();
-    let expires = DateTime::from_timestamp(session.token.expires_at, 0).unwrap_or_else(Utc::now);
-    let until_expiry = (expires - Utc::now()).to_std().unwrap_or_default();
+    // A key that never expires keeps its stream until revoked (a year stands for never).
+    let until_expiry = match session.expires_at() {
+        Some(at) => {
+            let expires = DateTime::from_timestamp(at, 0).unwrap_or_else(Utc::now);
+            (expires - Utc::now()).to_std().unwrap_or_default()
+        }
+        None => std::time::Duration::from_secs(365 * 24 * 3600),
+    };
     let mut s = Stream {
         crm,
         session,
@@ -431,10 +438,14 @@ impl<S: Store> Stream<S> {
 }
 
 async fn still_valid<S: Store>(crm: &Crm<S>, s: &Session) -> bool {
-    match crm
-        .session(s.token.user, s.token.session_key, &s.token.token_id)
-        .await
-    {
+    let now = match &s.credential {
+        Credential::Token(t) => crm
+            .session(t.user, t.session_key, &t.token_id)
+            .await
+            .map(|_| ()),
+        Credential::Key { key, .. } => crm.key_session(key.expose()).await.map(|_| ()),
+    };
+    match now {
         Ok(_) => true,
         Err(CoreError::Unauthenticated) => false,
         // The store is away: keep the stream; the next check decides.

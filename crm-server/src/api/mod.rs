@@ -7,6 +7,7 @@
 pub mod attachments;
 pub mod auth;
 pub mod clients;
+pub mod credentials;
 pub mod dto;
 pub mod events;
 pub mod health;
@@ -20,12 +21,12 @@ pub mod users;
 pub mod webhooks;
 
 use crate::{
-    auth::{Session, SessionCheck, Tokens},
+    auth::{Credential, Session, SessionCheck, Tokens},
     error::ApiError,
     limits::Limits,
     request_meta::Networks,
 };
-use crm_core::{Crm, Store};
+use crm_core::{CoreError, Crm, Store};
 use poem_openapi::Tags;
 use std::{pin::Pin, sync::Arc};
 
@@ -51,6 +52,8 @@ pub struct AppState<S> {
     pub metrics_allow: Arc<Networks>,
     /// What the printed receipt says of the shop.
     pub shop: Arc<crate::receipt::ShopConfig>,
+    /// `REQUIRE_TOTP_FOR_ADMINS`.
+    pub require_totp_for_admins: bool,
 }
 
 impl<S> Clone for AppState<S> {
@@ -66,6 +69,7 @@ impl<S> Clone for AppState<S> {
             metrics: self.metrics.clone(),
             metrics_allow: self.metrics_allow.clone(),
             shop: self.shop.clone(),
+            require_totp_for_admins: self.require_totp_for_admins,
         }
     }
 }
@@ -79,7 +83,26 @@ impl<S: Store> AppState<S> {
         Ok(Session {
             actor,
             user,
-            token: claims,
+            credential: Credential::Token(claims),
+        })
+    }
+
+    async fn key_session_of(&self, key: &str) -> Result<Session, ApiError> {
+        let (actor, user, k) = self.crm.key_session(key).await.map_err(|e| match e {
+            CoreError::Unauthenticated => {
+                ApiError::unauthorized("Unknown, revoked or expired API key.", "not_authenticated")
+            }
+            other => other.into(),
+        })?;
+        Ok(Session {
+            actor,
+            user,
+            credential: Credential::Key {
+                id: k.id,
+                scope: k.scope,
+                expires_at: k.expires_at,
+                key: key.into(),
+            },
         })
     }
 }
@@ -92,6 +115,9 @@ impl<S: Store> SessionCheck for AppState<S> {
         token: &'a str,
     ) -> Pin<Box<dyn Future<Output = Result<Session, ApiError>> + Send + 'a>> {
         Box::pin(async move {
+            if crm_core::credential::looks_like_key(token) {
+                return self.key_session_of(token).await;
+            }
             let claims = self.tokens.verify(token).ok_or_else(|| {
                 ApiError::unauthorized("Invalid or expired token.", "not_authenticated")
             })?;

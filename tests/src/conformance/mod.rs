@@ -5,6 +5,7 @@
 mod accounts;
 mod assignment;
 mod attachments;
+mod credentials;
 mod hardening;
 mod intake;
 mod lists;
@@ -20,6 +21,7 @@ mod workflow;
 pub use accounts::*;
 pub use assignment::*;
 pub use attachments::*;
+pub use credentials::*;
 pub use hardening::*;
 pub use intake::*;
 pub use lists::*;

@@ -4,6 +4,7 @@
 
 mod attachments;
 mod clients;
+mod credentials;
 mod device;
 mod messages;
 mod quotes;
@@ -15,6 +16,7 @@ mod webhooks;
 
 pub use attachments::*;
 pub use clients::*;
+pub use credentials::*;
 pub use device::*;
 pub use messages::*;
 pub use quotes::*;

@@ -15,6 +15,11 @@ pub struct LoginRequest {
     /// Password.
     #[oai(write_only)]
     pub password: Text,
+    /// For an account with two-factor sign-in: the six-digit code its authenticator app
+    /// shows now, or one of its unused recovery codes. Without it such an account is
+    /// answered `401 totp_required`.
+    #[oai(write_only)]
+    pub totp_code: Option<Text>,
 }
 
 impl Example for LoginRequest {
@@ -22,6 +27,7 @@ impl Example for LoginRequest {
         Self {
             username: "admin".into(),
             password: "admin123".into(),
+            totp_code: None,
         }
     }
 }
@@ -63,6 +69,8 @@ pub struct UserBody {
     pub must_change_password: bool,
     /// Whether automatic assignment may choose this account (it matters for workers).
     pub available: bool,
+    /// Whether it signs in with a code from an authenticator app as well.
+    pub totp_enabled: bool,
 }
 
 /// Whether automatic assignment may choose a worker.
@@ -88,6 +96,7 @@ impl From<User> for UserBody {
             created_at: u.created_at,
             must_change_password: u.must_change_password,
             available: u.available,
+            totp_enabled: u.totp_enabled,
         }
     }
 }
@@ -142,6 +151,16 @@ pub enum AccountEventKindBody {
     PasswordReset,
     /// Deleted.
     Deleted,
+    /// Its owner turned two-factor sign-in on.
+    TotpEnabled,
+    /// Its owner turned two-factor sign-in off.
+    TotpDisabled,
+    /// An admin cleared its two-factor sign-in.
+    TotpReset,
+    /// An admin made an API key acting as it.
+    ApiKeyCreated,
+    /// An admin revoked one of its API keys.
+    ApiKeyRevoked,
 }
 
 impl From<AccountEventKind> for AccountEventKindBody {
@@ -151,6 +170,11 @@ impl From<AccountEventKind> for AccountEventKindBody {
             AccountEventKind::PasswordChanged => Self::PasswordChanged,
             AccountEventKind::PasswordReset => Self::PasswordReset,
             AccountEventKind::Deleted => Self::Deleted,
+            AccountEventKind::TotpEnabled => Self::TotpEnabled,
+            AccountEventKind::TotpDisabled => Self::TotpDisabled,
+            AccountEventKind::TotpReset => Self::TotpReset,
+            AccountEventKind::ApiKeyCreated => Self::ApiKeyCreated,
+            AccountEventKind::ApiKeyRevoked => Self::ApiKeyRevoked,
         }
     }
 }
