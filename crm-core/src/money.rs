@@ -96,18 +96,23 @@ impl Currency {
     /// An amount as plain text with the code, for e-mails and logs of amounts (never of
     /// anything private): `1234567` in EUR is "12345.67 EUR".
     pub fn format(&self, minor: i64) -> String {
+        format!("{} {}", self.decimal(minor), self.code())
+    }
+
+    /// An amount as a plain decimal number without the code, as spreadsheets read it:
+    /// `1234567` in EUR is "12345.67", in JPY "1234567".
+    pub fn decimal(&self, minor: i64) -> String {
         let digits = u32::from(self.minor_digits);
         let sign = if minor < 0 { "-" } else { "" };
         let abs = minor.unsigned_abs();
         if digits == 0 {
-            return format!("{sign}{abs} {}", self.code());
+            return format!("{sign}{abs}");
         }
         let unit = 10u64.pow(digits);
         format!(
-            "{sign}{}.{:0width$} {}",
+            "{sign}{}.{:0width$}",
             abs / unit,
             abs % unit,
-            self.code(),
             width = digits as usize
         )
     }

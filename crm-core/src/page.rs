@@ -74,6 +74,16 @@ impl PageRequest {
     /// Largest page a caller may ask for, so one request cannot pull the whole table.
     pub const MAX_SIZE: u32 = 100;
 
+    /// The first batch of `size` items, beyond [`Self::MAX_SIZE`]: for walks through a
+    /// whole list (an export), which go on with [`Self::after`] and never count.
+    pub fn batch(size: u32) -> Self {
+        Self {
+            page: 1,
+            size: size.max(1),
+            after: None,
+        }
+    }
+
     /// Checks a request; `None` means the default.
     pub fn new(page: Option<i64>, size: Option<i64>) -> Result<Self, ValidationErrors> {
         let mut errs = ValidationErrors::default();

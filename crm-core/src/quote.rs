@@ -343,6 +343,10 @@ pub trait QuoteStore: Send + Sync + 'static {
     /// One version of the ticket's quote.
     async fn get_quote(&self, ticket: TicketId, id: QuoteId) -> Result<Quote, StoreError>;
 
+    /// The quotes named, in any order, skipping pairs that name none: an export's approved
+    /// totals, a batch at a time.
+    async fn quotes_of(&self, wanted: &[(TicketId, QuoteId)]) -> Result<Vec<Quote>, StoreError>;
+
     /// Sends a draft: `sent_at = at`, every earlier sent and undecided version superseded,
     /// the ticket's quote summary set, and the `quote_sent` event by `actor` with the
     /// customer's e-mail, in one step. [`StoreError::QuoteNotOpen`] when it was sent already.

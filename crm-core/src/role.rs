@@ -106,6 +106,8 @@ pub enum Permission {
     ManageApiKeys,
     /// Clearing another account's two-factor sign-in (a lost phone).
     ResetSecondFactor,
+    /// Downloading every ticket as CSV.
+    ExportTickets,
 }
 
 impl Permission {
@@ -126,7 +128,8 @@ impl Permission {
             | Self::RemoveAttachments
             | Self::ManageStages
             | Self::ManageApiKeys
-            | Self::ResetSecondFactor => &[Role::Admin],
+            | Self::ResetSecondFactor
+            | Self::ExportTickets => &[Role::Admin],
         }
     }
 
@@ -141,6 +144,7 @@ impl Permission {
             Self::ResetPasswords => "Only admins can reset passwords.",
             Self::ManageApiKeys => "Only admins can manage API keys.",
             Self::ResetSecondFactor => "Only admins can clear two-factor sign-in.",
+            Self::ExportTickets => "Only admins can export tickets.",
             Self::ReadAccountHistory => "Only admins can read an account's history.",
             Self::ManageAssignment => "Only admins can change how tickets are assigned.",
             Self::SetOthersAvailability => "Only admins can set another account's availability.",

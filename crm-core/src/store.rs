@@ -136,6 +136,13 @@ pub trait TicketStore: Send + Sync + 'static {
     /// whether the query's viewer has never opened it.
     async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
 
+    /// The next `query.page.size()` tickets of the query after its cursor, without counting
+    /// them: one batch of a walk through the whole list. A backend whose count is costly
+    /// overrides this; the default takes the page of [`Self::list_tickets`].
+    async fn ticket_batch(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError> {
+        Ok(self.list_tickets(query).await?.items)
+    }
+
     /// Writes an edit and its event in one atomic step, compared and set on the ticket's
     /// `updated_at`, status and worker as read (`Stale` otherwise; `NotFound` when it is
     /// gone). The new title and description keep the duplicate rule (`DuplicateTicket`);
@@ -480,6 +487,7 @@ mockall::mock! {
         async fn edit_quote(&self, ticket: TicketId, id: crate::ids::QuoteId, content: crate::quote::QuoteContent) -> Result<crate::quote::Quote, StoreError>;
         async fn list_quotes(&self, ticket: TicketId) -> Result<Vec<crate::quote::Quote>, StoreError>;
         async fn get_quote(&self, ticket: TicketId, id: crate::ids::QuoteId) -> Result<crate::quote::Quote, StoreError>;
+        async fn quotes_of(&self, wanted: &[(TicketId, crate::ids::QuoteId)]) -> Result<Vec<crate::quote::Quote>, StoreError>;
         async fn send_quote(&self, ticket: TicketId, id: crate::ids::QuoteId, actor: UserId, at: DateTime<Utc>) -> Result<crate::quote::Quote, StoreError>;
         async fn decide_quote(&self, decide: crate::quote::DecideQuote) -> Result<crate::quote::Quote, StoreError>;
     }
@@ -517,6 +525,7 @@ mockall::mock! {
         async fn transition(&self, change: Transition) -> Result<Ticket, StoreError>;
         async fn assign(&self, id: TicketId, worker: UserId, actor: UserId, at: DateTime<Utc>) -> Result<Ticket, StoreError>;
         async fn list_tickets(&self, query: &TicketQuery) -> Result<Page<Ticket>, StoreError>;
+        async fn ticket_batch(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError>;
         async fn edit_ticket(&self, edit: crate::edit::TicketEdit) -> Result<Ticket, StoreError>;
         async fn ticket_stats(&self, worker: Option<UserId>) -> Result<StatCounts, StoreError>;
         async fn unassigned_count(&self) -> Result<u64, StoreError>;

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod config;
 pub mod error;
 pub mod explain;
+pub mod export;
 pub mod files;
 pub mod http;
 pub mod limits;

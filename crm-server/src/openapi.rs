@@ -52,6 +52,7 @@ pub const STATUSES: &[(&str, &str, &[u16])] = &[
     ("get", "/metrics", &[403, 500]),
     ("get", "/tickets/stats", &[401, 403, 404, 422, 500, 503]),
     ("get", "/tickets/counts", &[401, 500, 503]),
+    ("get", "/tickets/export.csv", &[401, 403, 422, 500, 503]),
     ("get", "/tickets/{id}", &[401, 404, 500, 503]),
     (
         "patch",

@@ -83,6 +83,15 @@ impl QuoteStore for MemoryStore {
         Ok(g.tickets[row as usize].quotes[i].clone())
     }
 
+    async fn quotes_of(&self, wanted: &[(TicketId, QuoteId)]) -> Result<Vec<Quote>, StoreError> {
+        let g = self.read();
+        Ok(wanted
+            .iter()
+            .filter_map(|&(ticket, id)| g.quote_at(ticket, id).ok())
+            .map(|(row, i)| g.tickets[row as usize].quotes[i].clone())
+            .collect())
+    }
+
     async fn send_quote(
         &self,
         ticket: TicketId,

@@ -242,6 +242,23 @@ impl QuoteStore for PgStore {
         self.fetch_quote(&mut conn, ticket, id, false).await
     }
 
+    async fn quotes_of(&self, wanted: &[(TicketId, QuoteId)]) -> Result<Vec<Quote>, StoreError> {
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (tickets, ids): (Vec<i64>, Vec<i64>) = wanted.iter().map(|(t, q)| (t.0, q.0)).unzip();
+        let rows: Vec<QuoteRow> = sqlx::query_as(&format!(
+            "SELECT {QUOTE_COLUMNS} FROM ticket_quotes \
+             WHERE (ticket_id, id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))"
+        ))
+        .bind(&tickets)
+        .bind(&ids)
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .db(self)?;
+        rows.into_iter().map(Quote::try_from).collect()
+    }
+
     async fn send_quote(
         &self,
         ticket: TicketId,

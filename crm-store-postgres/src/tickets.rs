@@ -340,6 +340,45 @@ fn push_counter_search(q: &mut QueryBuilder<'_, Postgres>, s: &crm_core::Counter
     }
 }
 
+impl PgStore {
+    /// The rows of a list page in its order (one more than the page, to tell whether another
+    /// follows), with the query's total in each when `with_total`.
+    async fn listed_rows(
+        &self,
+        scope: Scope,
+        query: &TicketQuery,
+        with_total: bool,
+    ) -> Result<Vec<ListedRow>, StoreError> {
+        let order = match query.sort {
+            TicketSort::Newest => "t.created_at DESC, t.id DESC",
+            TicketSort::Oldest => "t.created_at ASC, t.id ASC",
+            TicketSort::Due => "coalesce(t.due_at, 'infinity'::timestamptz), t.id DESC",
+        };
+        let mut q = QueryBuilder::<Postgres>::new("SELECT ");
+        if with_total {
+            push_total(&mut q, scope, query);
+        } else {
+            q.push("NULL::bigint");
+        }
+        q.push(format!(" AS total, {TICKET_COLUMNS}"));
+        if let Some(v) = query.viewer {
+            q.push(format!(", {NEW_TO_ME}"))
+                .push_bind(v.0)
+                .push(") AS new_to_me");
+        }
+        q.push(" FROM (");
+        push_page_ids(&mut q, scope, query);
+        q.push(format!(
+            ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
+             ORDER BY {order}"
+        ));
+        q.build_query_as()
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .db(self)
+    }
+}
+
 #[async_trait]
 impl TicketStore for PgStore {
     #[tracing::instrument(skip_all)]
@@ -673,30 +712,7 @@ impl TicketStore for PgStore {
         // once), and the page's ids come from an index walk (an index-only scan for deep
         // pages, a seek for a cursor) before the join, so an OFFSET never joins the rows it
         // skips. One row more than the page says whether another page follows.
-        let order = match query.sort {
-            TicketSort::Newest => "t.created_at DESC, t.id DESC",
-            TicketSort::Oldest => "t.created_at ASC, t.id ASC",
-            TicketSort::Due => "coalesce(t.due_at, 'infinity'::timestamptz), t.id DESC",
-        };
-        let mut q = QueryBuilder::<Postgres>::new("SELECT ");
-        push_total(&mut q, scope, query);
-        q.push(format!(" AS total, {TICKET_COLUMNS}"));
-        if let Some(v) = query.viewer {
-            q.push(format!(", {NEW_TO_ME}"))
-                .push_bind(v.0)
-                .push(") AS new_to_me");
-        }
-        q.push(" FROM (");
-        push_page_ids(&mut q, scope, query);
-        q.push(format!(
-            ") p JOIN tickets t ON t.id = p.id JOIN clients c ON c.id = t.client_id \
-             ORDER BY {order}"
-        ));
-        let rows: Vec<ListedRow> = q
-            .build_query_as()
-            .fetch_all(&mut *self.conn().await?)
-            .await
-            .db(self)?;
+        let rows = self.listed_rows(scope, query, true).await?;
         let total = match rows.first() {
             Some(r) => r.total.unwrap_or(0).max(0) as u64,
             // An empty page (past the end, or nothing matches) carries no total: ask alone.
@@ -716,6 +732,24 @@ impl TicketStore for PgStore {
             .map(|r| Ticket::try_from(r.ticket))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(query.page_of(items, total))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn ticket_batch(&self, query: &TicketQuery) -> Result<Vec<Ticket>, StoreError> {
+        let scope = match query.scope() {
+            Scope::Nothing => return Ok(Vec::new()),
+            scope => scope,
+        };
+        // The page's statement without its count: a walk through a million tickets is a
+        // seek and an index range per batch.
+        let mut items = self
+            .listed_rows(scope, query, false)
+            .await?
+            .into_iter()
+            .map(|r| Ticket::try_from(r.ticket))
+            .collect::<Result<Vec<_>, _>>()?;
+        items.truncate(query.page.size() as usize);
+        Ok(items)
     }
 
     #[tracing::instrument(skip_all)]

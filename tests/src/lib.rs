@@ -57,6 +57,7 @@ macro_rules! conformance_tests {
             racing_key_creations_stop_at_the_limit,
             two_factor_sign_in_takes_each_code_once,
             racing_sign_ins_accept_a_code_once,
+            export_walks_every_ticket_in_batches,
             stages_are_managed_by_admins,
             a_stage_in_use_is_not_removed,
             stages_follow_the_status,

@@ -142,6 +142,20 @@ impl<S: Store> Crm<S> {
         actor: &Actor,
         req: ListTickets,
     ) -> Result<Page<Ticket>, CoreError> {
+        let query = self.ticket_query(actor, req)?;
+        self.store
+            .list_tickets(&query)
+            .await
+            .map_err(CoreError::from_store)
+    }
+
+    /// The store query of a list request, every parameter checked (each refusal names its
+    /// field) and the actor's scope applied.
+    pub(super) fn ticket_query(
+        &self,
+        actor: &Actor,
+        req: ListTickets,
+    ) -> Result<TicketQuery, CoreError> {
         let mut errs = ValidationErrors::default();
         let listed = parse_list(
             req.page,
@@ -212,10 +226,7 @@ impl<S: Store> Crm<S> {
             page,
             viewer: Some(actor.id),
         };
-        self.store
-            .list_tickets(&query)
-            .await
-            .map_err(CoreError::from_store)
+        Ok(query)
     }
 
     /// How many tickets the actor's scope holds, by the tabs of a list: for admins every
