@@ -35,6 +35,7 @@ mod accounts;
 mod assignment;
 mod auth;
 mod clients;
+mod credentials;
 mod failures;
 mod hardening;
 mod intake;
