@@ -181,7 +181,9 @@ async fn a_read_key_is_refused_on_every_change(app: &TestApp) {
                 .join("/");
             let m = method.to_uppercase();
             // A stream that is let in stays open: reads of streams are the live tests'.
-            let stream = op.pointer("/responses/200/content/text~1event-stream").is_some();
+            let stream = op
+                .pointer("/responses/200/content/text~1event-stream")
+                .is_some();
             if m == "GET" && stream {
                 continue;
             }

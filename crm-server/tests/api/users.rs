@@ -18,6 +18,7 @@ async fn user_accounts_and_deletion(app: &TestApp) {
             "id",
             "must_change_password",
             "role",
+            "totp_enabled",
             "username"
         ]
     );
