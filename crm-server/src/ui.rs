@@ -34,6 +34,7 @@ const ASSETS: &[(&str, &str)] = assets!(
     "components/quotes.js",
     "components/conversation.js",
     "components/files.js",
+    "views/account.js",
     "views/assignment.js",
     "views/customers.js",
     "views/deliveries.js",

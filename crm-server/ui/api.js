@@ -15,6 +15,13 @@ export class ApiError extends Error {
 }
 
 let onExpired = () => {};
+let onSecondFactorMissing = () => {};
+
+/** Registers what happens when the server wants this admin to set up two-factor sign-in
+ * first (`REQUIRE_TOTP_FOR_ADMINS`): take them to their account page. */
+export function whenSecondFactorMissing(fn) {
+  onSecondFactorMissing = fn;
+}
 
 /** Registers what happens when the server refuses the stored token (sign the user out). */
 export function whenSessionExpires(fn) {
@@ -43,6 +50,7 @@ export async function api(method, path, body) {
     onExpired("Your session has expired. Please sign in again.");
     throw new ApiError(401, data);
   }
+  if (resp.status === 403 && data && data.code === "totp_setup_required") onSecondFactorMissing();
   if (!resp.ok) throw new ApiError(resp.status, data, resp.headers.get("Retry-After"));
   return data;
 }

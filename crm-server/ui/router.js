@@ -20,6 +20,7 @@ import * as deliveries from "./views/deliveries.js";
 import * as intake from "./views/intake.js";
 import * as customers from "./views/customers.js";
 import * as stagesView from "./views/stages.js";
+import * as account from "./views/account.js";
 
 // [pattern, view, who may see it (null: anyone), params from the match]
 const routes = [
@@ -35,6 +36,7 @@ const routes = [
   [/^#\/workers$/, workersView, "admin", () => ({})],
   [/^#\/stats$/, stats, "admin", () => ({})],
   [/^#\/password$/, password, "staff", () => ({})],
+  [/^#\/account$/, account, "staff", () => ({})],
   [/^#\/assignment$/, assignment, "admin", () => ({})],
   [/^#\/stages$/, stagesView, "admin", () => ({})],
   [/^#\/webhooks$/, webhooks, "admin", () => ({})],
@@ -124,7 +126,7 @@ export function renderNav() {
     findBox(),
     ...items,
     h("span", { class: "who" }, `Signed in as ${me.username} (${me.role})`),
-    link("#/password", "Change password"),
+    link("#/account", "Account"),
     h("button", { type: "button", onclick: () => signOut("You have signed out.", true) }, "Sign out"),
   );
 }

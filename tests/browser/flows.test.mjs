@@ -310,6 +310,12 @@ test("an expired session returns to sign-in with a message, and the UI fits a ph
   assert.deepEqual(dialogs, []);
 });
 
+/** The password form, through the account page. */
+async function openPasswordPage(page) {
+  await page.getByRole("link", { name: "Account" }).click();
+  await page.getByRole("link", { name: "Change your password" }).click();
+}
+
 async function changePassword(page, current, next) {
   await page.getByLabel("Current password").fill(current);
   await page.getByLabel(/^New password/).fill(next);
@@ -350,7 +356,7 @@ test("a worker changes its own password; signing out ends the session on the ser
   const page = await newPage();
   await signIn(page, "worker", WORKER_PW);
   const oldToken = await page.evaluate(() => sessionStorage.getItem("crm.token"));
-  await page.getByRole("link", { name: "Change password" }).click();
+  await openPasswordPage(page);
   await page.getByRole("heading", { name: "Change your password" }).waitFor();
   await page.getByLabel("Current password").fill("not-my-password");
   await page.getByLabel(/^New password/).fill("worker-new-pass-2");
@@ -372,7 +378,7 @@ test("a worker changes its own password; signing out ends the session on the ser
   assert.equal(after, 401, "signing out revoked the token on the server");
   await signIn(page, "worker", "worker-new-pass-2");
   // Put the shared server's worker back as the other flows expect it.
-  await page.getByRole("link", { name: "Change password" }).click();
+  await openPasswordPage(page);
   await changePassword(page, "worker-new-pass-2", WORKER_PW);
   await page.context().close();
 });
@@ -1100,6 +1106,7 @@ test("every view passes axe-core and fits a phone without sideways scrolling", a
     await inspectView(admin, "webhooks", "#/webhooks", async (p) => p.getByRole("cell", { name: /^(URL )?http:.*\/axe$/ }).waitFor());
     await inspectView(admin, "deliveries", `#/webhooks/${hook}`, heading("Deliveries"));
     await inspectView(admin, "password", "#/password", heading("Change your password"));
+    await inspectView(admin, "account", "#/account", async (p) => p.getByRole("button", { name: "Set up two-factor sign-in" }).waitFor());
     await inspectView(admin, "intake", "#/intake", heading("New intake"));
     await inspectView(admin, "customers", "#/customers", async (p) => p.locator("#customer-status").getByText(/customer/).waitFor());
     await inspectView(admin, "customer", "#/customers/1", async (p) => p.getByRole("heading", { name: "History" }).waitFor());
@@ -1132,5 +1139,144 @@ test("every view passes axe-core and fits a phone without sideways scrolling", a
   }, hook);
   await cleanup.context().close();
   rx.close();
+  assert.deepEqual(dialogs, []);
+});
+
+/** RFC 4648 base32 to bytes. */
+function base32Decode(text) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of text.replace(/=+$/, "")) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const out = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) out.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(out);
+}
+
+/** The RFC 6238 code (SHA-1, six digits, 30 s) an authenticator app shows at `at` ms. */
+function totp(secret, at = Date.now()) {
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const mac = createHmac("sha1", base32Decode(secret)).update(msg).digest();
+  const o = mac[19] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+/** Axe and sideways scroll of what the page shows now, at desktop and phone width. */
+async function checkBothWidths(page, name) {
+  for (const width of [1280, 390]) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(100);
+    assert.deepEqual(await axeViolations(page), [], `${name} at ${width} px`);
+    await shot(page, `${name}-${width}`);
+    const sideways = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(sideways <= 0, `${name} at ${width} px scrolls sideways by ${sideways} px`);
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+test("a worker turns on two-factor sign-in with the QR code and signs in with a code; an admin clears it after a lost phone", async () => {
+  const page = await newPage();
+  await signIn(page, "worker", WORKER_PW);
+  await page.getByRole("link", { name: "Account" }).click();
+  await page.getByRole("heading", { name: "Your account" }).waitFor();
+  await page.getByRole("button", { name: "Set up two-factor sign-in" }).click();
+  await page.getByRole("img", { name: "QR code for the authenticator app" }).waitFor();
+  const secret = (await page.getByTestId("totp-secret").textContent()).trim();
+  assert.match(secret, /^[A-Z2-7]{32}$/);
+  assert.equal(await page.evaluate(() => document.activeElement.name), "code", "the code field has focus");
+  await checkBothWidths(page, "totp-setup");
+  const now = Date.now();
+  const wrong = ["000000", "111111", "222222"].find((c) => ![-30000, 0, 30000].some((d) => totp(secret, now + d) === c));
+  await page.getByLabel(/^Code from the app/).fill(wrong);
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await page.getByText("The code does not match").waitFor();
+  await page.getByLabel(/^Code from the app/).fill(totp(secret));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  const codes = page.getByTestId("recovery-codes").locator("li");
+  await codes.first().waitFor();
+  assert.equal(await codes.count(), 10);
+  await checkBothWidths(page, "totp-recovery-codes");
+  await page.getByRole("button", { name: "I have saved them" }).click();
+  await page.getByRole("button", { name: "Turn off two-factor sign-in" }).waitFor();
+
+  // Signing in now takes a second step.
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("You have signed out.").waitFor();
+  await page.getByLabel("Username").fill("worker");
+  await page.getByLabel("Password").fill(WORKER_PW);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  const codeField = page.getByLabel(/^Code from your authenticator app/);
+  await codeField.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.name), "totp_code", "the code field has focus");
+  await checkBothWidths(page, "login-code-step");
+  await codeField.fill(wrong);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByText("The code is not right").waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.name), "totp_code", "focus stays on the code");
+  await codeField.fill(totp(secret, Date.now() + 30000));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("#nav .who", { hasText: "Signed in as worker" }).waitFor({ state: "attached" });
+  await page.context().close();
+
+  // The phone is lost: an admin clears it; the password alone signs in again.
+  const admin = await newPage();
+  await signIn(admin, "admin", ADMIN_PW);
+  await admin.goto(base + "/#/workers");
+  await admin.getByRole("button", { name: "Clear two-factor sign-in of worker" }).click();
+  await admin.getByRole("button", { name: "Clear two-factor sign-in", exact: true }).click();
+  await admin.getByText("The two-factor sign-in of worker was cleared.").waitFor();
+  assert.equal(await admin.getByRole("button", { name: "Clear two-factor sign-in of worker" }).count(), 0);
+  const status = await admin.evaluate(async (pw) => (await fetch("/auth/login", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ username: "worker", password: pw }) })).status, WORKER_PW);
+  assert.equal(status, 200);
+  await admin.context().close();
+  assert.deepEqual(dialogs, []);
+});
+
+test("an admin makes an API key for a worker, sees it once, and revokes it; the list exports as CSV with its filters", async () => {
+  const page = await newPage();
+  await signIn(page, "admin", ADMIN_PW);
+  await page.goto(base + "/#/workers");
+  await page.getByRole("button", { name: "API keys of worker" }).click();
+  await page.getByRole("heading", { name: "API keys of worker" }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("Dashboard");
+  await page.getByLabel("Scope").selectOption("read");
+  await page.getByRole("button", { name: "Make key" }).click();
+  const key = (await page.getByTestId("new-api-key").textContent()).trim();
+  assert.match(key, /^crm_[0-9a-f]{40}$/);
+  await page.getByRole("cell", { name: "Dashboard", exact: true }).waitFor();
+  await checkBothWidths(page, "api-keys");
+  const [me, change] = await page.evaluate(async (k) => {
+    const auth = { Authorization: `Bearer ${k}`, "Content-Type": "application/json" };
+    const me = await (await fetch("/auth/me", { headers: auth })).json();
+    const change = (await fetch("/tickets/1/status", { method: "POST", headers: auth, body: JSON.stringify({ new_status: "done" }) })).status;
+    return [me.username, change];
+  }, key);
+  assert.deepEqual([me, change], ["worker", 403], "the key is the worker's, and it only reads");
+  await page.getByRole("button", { name: "Revoke key Dashboard" }).click();
+  await page.getByText("The key Dashboard was revoked").waitFor();
+  const after = await page.evaluate(async (k) => (await fetch("/auth/me", { headers: { Authorization: `Bearer ${k}` } })).status, key);
+  assert.equal(after, 401);
+  await page.getByRole("button", { name: "Close" }).click();
+
+  for (const [title, name] of [["Export check kettle", "=HYPERLINK(\"http://x\")"], ["Export check toaster", "Plain Name"]]) {
+    await page.evaluate(async ([t, n]) => fetch("/public/tickets", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ title: t, description: "For the export.", client: { name: n, email: `${t.split(" ").pop()}@example.com` } }) }), [title, name]);
+  }
+  await page.goto(base + "/#/tickets");
+  await page.getByLabel("Search titles").fill("Export check");
+  await page.locator("#list-status").getByText("Tickets 1-2 of 2.").waitFor();
+  const button = page.getByRole("button", { name: "Export CSV" });
+  const [download] = await Promise.all([page.waitForEvent("download"), button.click()]);
+  assert.match(download.suggestedFilename(), /^tickets-\d{4}-\d{2}-\d{2}\.csv$/);
+  const csv = readFileSync(await download.path(), "utf8");
+  const lines = csv.trim().split("\n");
+  assert.equal(lines[0].split(",").slice(0, 4).join(","), "id,created_at,title,status");
+  assert.equal(lines.length, 3, csv);
+  assert.ok(lines[1].includes("Export check toaster") && lines[2].includes("Export check kettle"), csv);
+  assert.ok(lines[2].includes(`"'=HYPERLINK(""http://x"")"`), `the formula is neutralised: ${lines[2]}`);
+  await page.getByText("were exported as CSV").waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement.id), "export-csv", "focus stays on the button");
+  await shot(page, "export");
+  await page.context().close();
   assert.deepEqual(dialogs, []);
 });

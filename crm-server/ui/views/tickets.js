@@ -2,7 +2,7 @@
 // live counts, a search that applies as you type, the worker filter and the sort are all in
 // the URL (#/tickets?tab=new&q=screen), so a reload or a shared link shows the same list.
 
-import { api } from "../api.js";
+import { api, blobUrl } from "../api.js";
 import { STATUS_LABEL, h, qs, redraw, show, srOnly, stageChip, statusBadge, timeAgo } from "../dom.js";
 import { flash, notice } from "../components/notice.js";
 import { pager } from "../components/pager.js";
@@ -146,9 +146,36 @@ export async function render(root, { query, alive }) {
     h("td", { "data-label": "Due" }, dueCell(t)),
     h("td", { "data-label": "Created" }, timeAgo(t.created_at)));
 
-  const load = async () => {
+  // The list's filters and order, as both the page and the export take them.
+  const listParams = () => {
     const [, filter] = tabs.find(([k]) => k === s.tab).slice(1);
-    const params = { ...filter, page: s.page, size: s.size, search: s.q, q: s.find, worker_id: s.worker, stage_id: s.stage, sort: s.sort === "newest" ? "" : s.sort };
+    return { ...filter, search: s.q, q: s.find, worker_id: s.worker, stage_id: s.stage, sort: s.sort === "newest" ? "" : s.sort };
+  };
+  const exportButton = admin ? h("button", { type: "button", class: "secondary", id: "export-csv" }, "Export CSV") : null;
+  exportButton?.addEventListener("click", async () => {
+    if (exportButton.getAttribute("aria-busy") === "true") return;
+    const q = search.value.trim();
+    if (q !== s.q) { s.q = q; s.page = 1; }
+    exportButton.setAttribute("aria-busy", "true");
+    exportButton.textContent = "Exporting…";
+    try {
+      const url = await blobUrl(`/tickets/export.csv${qs(listParams())}`);
+      const a = h("a", { href: url, download: `tickets-${new Date().toISOString().slice(0, 10)}.csv`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60000);
+      status.textContent = "The tickets of this list were exported as CSV.";
+    } catch (e) {
+      flash(`The export failed: ${e.message}`, "error");
+    } finally {
+      exportButton.removeAttribute("aria-busy");
+      exportButton.textContent = "Export CSV";
+    }
+  });
+
+  const load = async () => {
+    const params = { ...listParams(), page: s.page, size: s.size };
     const [page, counts] = await Promise.all([api("GET", `/tickets/${qs(params)}`), countsOf()]);
     if (!alive()) return;
     drawTabs(counts);
@@ -192,7 +219,8 @@ export async function render(root, { query, alive }) {
       h("form", { class: "filters", role: "search", "aria-label": "Filter the list", onsubmit: (ev) => ev.preventDefault() },
         h("div", { class: "grow" }, h("label", { for: "q" }, "Search titles"), search),
         admin ? h("div", {}, h("label", { for: "worker" }, "Worker"), worker) : null,
-        h("div", {}, h("label", { for: "stage" }, "Stage"), stage)),
+        h("div", {}, h("label", { for: "stage" }, "Stage"), stage),
+        exportButton ? h("div", { class: "filter-action" }, exportButton) : null),
       status,
       results));
   await load().catch(failed);

@@ -2,7 +2,7 @@
 // what happens to the account's open tickets.
 
 import { api } from "../api.js";
-import { h, qs, show, srOnly, timeAgo } from "../dom.js";
+import { codeWithCopy, fmtTime, h, qs, show, srOnly, timeAgo } from "../dom.js";
 import { clearErrors, field, showFieldErrors } from "../components/field.js";
 import { notice } from "../components/notice.js";
 import { pager } from "../components/pager.js";
@@ -41,8 +41,12 @@ export async function render(root) {
               }
             },
           }, u.available ? "Available" : "Away")),
-          h("td", { "data-label": "Actions" }, u.id === session.me.id ? h("span", { class: "muted" }, "you") :
-            h("span", { class: "row-actions" },
+          h("td", { "data-label": "Actions" }, u.id === session.me.id
+            ? h("span", { class: "row-actions" }, h("span", { class: "muted" }, "you"),
+              h("button", { class: "secondary", type: "button", "aria-label": "Your API keys", onclick: () => apiKeys(u) }, "API keys"))
+            : h("span", { class: "row-actions" },
+              h("button", { class: "secondary", type: "button", "aria-label": `API keys of ${u.username}`, onclick: () => apiKeys(u) }, "API keys"),
+              u.totp_enabled ? h("button", { class: "secondary", type: "button", "aria-label": `Clear two-factor sign-in of ${u.username}`, onclick: () => clearTotp(u) }, "Clear 2FA") : null,
               h("button", { class: "secondary", type: "button", "aria-label": `Reset password for ${u.username}`, onclick: () => resetPassword(u) }, "Reset password"),
               h("button", { class: "secondary", type: "button", "aria-label": `Delete ${u.username}`, onclick: () => confirmDelete(u) }, "Delete")))),
           )
@@ -78,6 +82,85 @@ export async function render(root) {
         h("button", { class: "secondary", type: "button", onclick: () => dialog.close() }, "Cancel")),
     );
     dialog.showModal();
+  };
+  const clearTotp = (u) => {
+    dialog.replaceChildren(
+      h("h2", { id: "confirm-title" }, `Clear the two-factor sign-in of ${u.username}?`),
+      h("p", {}, `For a lost phone: ${u.username} signs in with the password alone until they set it up again. The account's history records that you cleared it.`),
+      h("div", { class: "actions" },
+        h("button", { class: "danger", type: "button", onclick: async () => {
+          dialog.close();
+          try {
+            await api("DELETE", `/users/${u.id}/totp`);
+            msg.replaceChildren(notice("ok", `The two-factor sign-in of ${u.username} was cleared.`));
+            await load();
+          } catch (e) {
+            msg.replaceChildren(notice("error", e.message));
+          }
+        } }, "Clear two-factor sign-in"),
+        h("button", { class: "secondary", type: "button", onclick: () => dialog.close() }, "Cancel")));
+    dialog.showModal();
+  };
+  const apiKeys = async (u) => {
+    const list = h("div");
+    const err = h("div", { "aria-live": "assertive" });
+    const shown = h("div", { "aria-live": "polite" });
+    const when = (iso) => (iso ? timeAgo(iso) : "never");
+    const drawKeys = async () => {
+      const keys = (await api("GET", `/users/${u.id}/api-keys`)).items;
+      list.replaceChildren(keys.length ? h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+        h("thead", {}, h("tr", {}, ...["Name", "Scope", "Created", "Expires", "Last used", srOnly("Actions")].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, keys.map((k) => h("tr", {},
+          h("td", { "data-label": "Name" }, k.name),
+          h("td", { "data-label": "Scope" }, k.scope === "read" ? "Read only" : "Read and write"),
+          h("td", { "data-label": "Created" }, timeAgo(k.created_at)),
+          h("td", { "data-label": "Expires" }, k.expires_at ? fmtTime(k.expires_at) : "never"),
+          h("td", { "data-label": "Last used" }, when(k.last_used_at)),
+          h("td", { "data-label": "Actions" }, h("button", { class: "danger", type: "button", "aria-label": `Revoke key ${k.name}`,
+            onclick: async () => {
+              try {
+                await api("DELETE", `/users/${u.id}/api-keys/${k.id}`);
+                shown.replaceChildren(notice("ok", `The key ${k.name} was revoked; it stops working at once.`));
+                await drawKeys();
+                form.elements.name.focus();
+              } catch (e) {
+                err.replaceChildren(notice("error", e.message));
+              }
+            } }, "Revoke"))))))) : h("p", { class: "muted" }, "No API keys."));
+    };
+    const form = h("form", { class: "stack", novalidate: true },
+      field("Name", "name", h("input", { required: true, maxlength: 100, autocomplete: "off", placeholder: "Accounting export" })),
+      field("Scope", "scope", h("select", {}, h("option", { value: "read" }, "Read only"), h("option", { value: "write" }, "Read and write"))),
+      field("Expires on", "expires_at", h("input", { type: "date" }), "(optional)"),
+      h("div", { class: "actions" },
+        h("button", { class: "primary", type: "submit" }, "Make key"),
+        h("button", { class: "secondary", type: "button", onclick: () => dialog.close() }, "Close")));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      clearErrors(form);
+      err.replaceChildren();
+      const f = form.elements;
+      const body = { name: f.name.value, scope: f.scope.value, expires_at: f.expires_at.value ? new Date(`${f.expires_at.value}T23:59:59`).toISOString() : null };
+      try {
+        const k = await api("POST", `/users/${u.id}/api-keys`, body);
+        form.reset();
+        shown.replaceChildren(h("div", { class: "notice ok new-key", role: "status" },
+          h("p", {}, `Key ${k.name} made. Copy it now: it is not shown again.`),
+          codeWithCopy(k.key, "the API key", "new-api-key")));
+        await drawKeys();
+        shown.querySelector("button")?.focus();
+      } catch (e) {
+        if (e.code === "validation_error" && showFieldErrors(form, e.fields)) return;
+        err.replaceChildren(notice("error", e.message));
+      }
+    });
+    dialog.replaceChildren(
+      h("h2", { id: "confirm-title" }, `API keys of ${u.username}`),
+      h("p", {}, `A key acts as ${u.username} for an integration (accounting, dashboards): send it as "Authorization: Bearer crm_…". A read-only key cannot change anything.`),
+      shown, err, list, h("h3", {}, "New key"), form);
+    await drawKeys();
+    dialog.showModal();
+    form.elements.name.focus();
   };
   const resetPassword = (u) => {
     const generated = temporaryPassword();
