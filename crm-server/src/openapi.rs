@@ -763,7 +763,7 @@ pub mod limits {
         Some(match (place, name) {
             ("query", "page") => json!({ "minimum": 1, "maximum": u32::MAX }),
             ("query", "size") => json!({ "minimum": 1, "maximum": PageRequest::MAX_SIZE }),
-            ("query", "worker_id" | "client_id" | "stage_id") | ("path", "id") => {
+            ("query", "worker_id" | "client_id" | "stage_id") | ("path", "id" | "key_id") => {
                 json!({ "minimum": 1 })
             }
             ("query", "cursor") => json!({ "pattern": "^[0-9A-Fa-f]{1,16}\\.[0-9A-Fa-f]{1,16}$" }),
