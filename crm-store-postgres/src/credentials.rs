@@ -96,7 +96,7 @@ impl CredentialStore for PgStore {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await.db(self)?;
         // The account's row lock orders racing creations, so the count below is current.
-        lock_account(&mut *tx, self, new.user).await?;
+        lock_account(&mut tx, self, new.user).await?;
         let sql = format!(
             "INSERT INTO api_keys (user_id, name, scope, key_hash, created_at, expires_at) \
              SELECT $1, $2, $3, $4, $5, $6 \
@@ -305,7 +305,7 @@ impl CredentialStore for PgStore {
     async fn disable_totp(&self, disable: TotpDisable) -> Result<bool, StoreError> {
         let mut conn = self.conn().await?;
         let mut tx = conn.begin().await.db(self)?;
-        let was_on = lock_account(&mut *tx, self, disable.user).await?;
+        let was_on = lock_account(&mut tx, self, disable.user).await?;
         sqlx::query(
             "UPDATE users SET totp_secret = NULL, totp_pending = NULL, totp_last_step = 0 \
              WHERE id = $1",

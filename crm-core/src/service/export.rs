@@ -93,13 +93,12 @@ impl<S: Store> TicketExport<S> {
         };
         self.query.page = self.query.page.after(self.query.sort.position(last));
         for id in tickets.iter().filter_map(|t| t.worker_id) {
-            if !self.workers.contains_key(&id) {
-                let name = match store.find_user(id).await {
+            if let std::collections::hash_map::Entry::Vacant(slot) = self.workers.entry(id) {
+                slot.insert(match store.find_user(id).await {
                     Ok(rec) => Some(rec.user.username),
                     Err(crate::StoreError::NotFound) => None,
                     Err(e) => return Err(CoreError::from_store(e)),
-                };
-                self.workers.insert(id, name);
+                });
             }
         }
         let approved: Vec<_> = tickets

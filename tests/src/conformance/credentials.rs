@@ -377,10 +377,10 @@ pub async fn two_factor_sign_in_takes_each_code_once<S: Store + Clone>(store: S)
     f.crm.disable_totp(&f.worker, PASSWORD).await.unwrap();
     f.crm.authenticate("worker", PASSWORD).await.unwrap();
     assert!(
-        matches!(
-            f.crm.sign_in("worker", PASSWORD, Some(&codes[2])).await,
-            Ok(_)
-        ),
+        f.crm
+            .sign_in("worker", PASSWORD, Some(&codes[2]))
+            .await
+            .is_ok(),
         "without a second factor a code is ignored"
     );
 
