@@ -57,7 +57,7 @@ async fn a_change_on_one_replica_ends_old_tokens_on_the_other_at_once() {
 
 /// An API key revoked through one replica is refused by the other at once, and a stream it
 /// holds open there ends; a sign-in code accepted by one replica is refused by the other,
-/// also when both are sent at once.
+/// also when both are sent at once; neither logs a key, a secret or a code.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_and_sign_in_codes_hold_across_replicas() {
     use crm_core::credential::code_at;
@@ -130,6 +130,15 @@ async fn keys_and_sign_in_codes_hold_across_replicas() {
         let mut got = [ra, rb];
         got.sort_unstable();
         assert_eq!(got, [200, 401]);
+
+        // No credential reaches a log line of either replica.
+        for (name, s) in [("A", a), ("B", b)] {
+            let (_, log) = s.terminate();
+            // (A six-digit code could match the digits of any timestamp: not looked for.)
+            for secret in [&key[4..], secret.as_str(), code.as_str()] {
+                assert!(!log.contains(secret), "replica {name} logged a credential");
+            }
+        }
     })
     .await
     .unwrap();

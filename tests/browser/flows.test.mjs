@@ -1258,9 +1258,11 @@ test("an admin makes an API key for a worker, sees it once, and revokes it; the 
   assert.equal(after, 401);
   await page.getByRole("button", { name: "Close" }).click();
 
+  // Customers of their own: a stored customer keeps the name it was first given.
   for (const [title, name] of [["Export check kettle", "=HYPERLINK(\"http://x\")"], ["Export check toaster", "Plain Name"]]) {
-    await page.evaluate(async ([t, n]) => fetch("/public/tickets", { method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ title: t, description: "For the export.", client: { name: n, email: `${t.split(" ").pop()}@example.com` } }) }), [title, name]);
+    const status = await page.evaluate(async ([t, n]) => (await fetch("/public/tickets", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ title: t, description: "For the export.", client: { name: n, email: `export-${t.split(" ").pop()}@example.com` } }) })).status, [title, name]);
+    assert.equal(status, 201);
   }
   await page.goto(base + "/#/tickets");
   await page.getByLabel("Search titles").fill("Export check");

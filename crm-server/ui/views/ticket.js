@@ -213,10 +213,13 @@ function openEdit(view, t) {
 
 async function draw(view, first) {
   const { root, id, alive } = view;
+  // Draws overlap (a live refresh, then an action's own): only the latest started may draw,
+  // or an answer read before "Finish" could put the Finish button back after it.
+  const mine = (view.drawing = (view.drawing || 0) + 1);
   const admin = session.me.role === "admin";
   const staff = admin ? await workers() : [];
   const [t, history, allStages] = await Promise.all([api("GET", `/tickets/${id}`), api("GET", `/tickets/${id}/history`), stages(), view.talk.refresh(), view.files.refresh(), view.quote.refresh()]);
-  if (!alive()) return;
+  if (!alive() || (mine !== view.drawing && !first)) return;
   const client = t.client;
   const nodes = [
     h("header", { class: "ticket-head" },
