@@ -102,14 +102,17 @@ function controls(view, t, staff, allStages) {
   const admin = session.me.role === "admin";
   const act = async (fn, ok) => {
     view.message = null;
+    let done = false;
     try {
       await fn();
-      flash(ok, "ok");
+      done = true;
     } catch (e) {
       if (e.status === 401) return;
       view.message = notice("error", e.message);
     }
     await draw(view, false);
+    // Said once the page shows it, not while it still shows the step before.
+    if (done) flash(ok, "ok");
   };
   const next = NEXT_ACTION[t.status];
   const out = [];

@@ -48,6 +48,10 @@ function stateOf(query, admin) {
 
 /** Writes the state into the URL (without a new history entry or a new route). */
 function keepInUrl(s, admin) {
+  // The address may be another page's already: a link followed while the list loaded changes
+  // it at once, its hashchange (and so the router's next generation) only a moment later.
+  // Writing the list over it would lose where the user went.
+  if (!/^#\/tickets(\?|$)/.test(location.hash)) return;
   const tabs = admin ? ADMIN_TABS : WORKER_TABS;
   const params = {
     tab: s.tab === tabs[0][0] ? "" : s.tab,
